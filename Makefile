@@ -1,0 +1,66 @@
+# Foundation Models, Hands-On. Two commands set everything up:
+#   make book   build and execute the whole book into _build/html
+#   make test   run every test
+# Both create the virtual environment .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+
+# Tests run with the network cut off where the machine allows it (root and
+# `unshare`), so a notebook that downloads at run time fails. The loopback
+# interface is brought up inside the new namespace: Jupyter kernels and the
+# browser test talk over localhost.
+OFFLINE := $(shell unshare -n true 2>/dev/null && command -v ip >/dev/null && echo yes)
+ifeq ($(OFFLINE),yes)
+RUN_OFFLINE := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
+else
+RUN_OFFLINE :=
+endif
+
+.PHONY: book test serve lab labs bench lint clean
+
+$(STAMP): requirements-lock.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-lock.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo
+	@echo "The book is in _build/html. Open it with:  make serve  (then http://localhost:$(PORT))"
+
+test: $(STAMP)
+ifeq ($(OFFLINE),yes)
+	@echo "Running the tests with the network cut off."
+else
+	@echo "Running the tests WITH network access (cutting it needs root and unshare)."
+endif
+	$(RUN_OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Diagrams load as JavaScript modules, which browsers refuse over file://.
+serve:
+	@test -f _build/html/index.html || { echo "Build the book first: make book"; exit 1; }
+	@echo "Serving the book at http://localhost:$(PORT) (Ctrl-C to stop)"
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+# JupyterLab on localhost; it prints a URL with its access token.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser
+
+# Regenerate the student and solution notebooks from labs/source/.
+labs: $(STAMP)
+	$(BIN)/python -m utils.labs build
+
+bench: $(STAMP)
+	$(BIN)/python -m utils.benchmark
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf _build

@@ -1,0 +1,144 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # How big are foundation models?
+#
+# Chapter {ref}`ch-foundation-models` says that scale is one of the things that
+# sets a foundation model apart. This notebook puts numbers on that claim: the
+# parameter counts and training-data sizes that the papers of well-known
+# pretrained language models report, plotted against the date of each paper.
+# Every number comes with its source in `utils.published`.
+
+# %%
+# Set-up: in Google Colab, install the course's `utils` package (never touching
+# Colab's torch); everywhere else this cell does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "git+https://github.com/fm-hands-on/course"], check=True)
+
+# %% [markdown]
+# ## Parameters
+#
+# Change these to explore; instructors can set them with papermill.
+
+# %% tags=["parameters"]
+highlight = "GPT-3"  # model to label on the plots: a name from utils.published.MODELS
+log_scale = True  # plot sizes on a logarithmic axis (True) or a linear one (False)
+
+# %%
+from utils.params import Boolean, OneOf, validate
+from utils.published import MODELS
+
+params = validate(
+    highlight=OneOf(highlight, [m.name for m in MODELS]),
+    log_scale=Boolean(log_scale),
+)
+
+# %% [markdown]
+# ## The published numbers
+#
+# A table first, straight from the papers. `training_tokens` is empty where a
+# paper does not report how many tokens the model saw.
+
+# %%
+import matplotlib.pyplot as plt
+
+from utils.plots import use_course_style
+
+use_course_style()
+
+print(f"{'model':<14}{'year':>7}{'parameters':>13}{'training tokens':>17}")
+for m in MODELS:
+    tokens = f"{m.training_tokens:.3g}" if m.training_tokens else "—"
+    print(f"{m.name:<14}{m.year:>7.1f}{m.parameters:>13.3g}{tokens:>17}")
+
+# %% [markdown]
+# ## Parameters over time
+#
+# On a logarithmic axis, a straight line is exponential growth. From GPT
+# (2018) to PaLM (2022) the largest model grew by more than three orders of
+# magnitude in four years.
+
+# %%
+families = sorted({m.family for m in MODELS})
+fig, ax = plt.subplots()
+for family in families:
+    members = [m for m in MODELS if m.family == family]
+    ax.plot([m.year for m in members], [m.parameters for m in members],
+            linestyle="none", marker="o", markersize=8, label=family)
+chosen = next(m for m in MODELS if m.name == params.highlight)
+ax.annotate(chosen.name, (chosen.year, chosen.parameters), xytext=(8, -4),
+            textcoords="offset points")
+if params.log_scale:
+    ax.set_yscale("log")
+ax.set_xlabel("year of the paper")
+ax.set_ylabel("parameters")
+ax.set_title("Published model sizes")
+ax.legend(title="architecture")
+plt.show()
+
+# %% [markdown]
+# ## Training data over time
+#
+# The papers that report it show the data growing even faster than the
+# models. After Hoffmann et al. (2022) found that, for a fixed compute budget,
+# GPT-3-era models were too big for their data, newer models see far more
+# tokens per parameter.
+
+# %%
+with_tokens = [m for m in MODELS if m.training_tokens]
+fig, ax = plt.subplots()
+ax.plot([m.year for m in with_tokens], [m.training_tokens for m in with_tokens],
+        linestyle="none", marker="s", markersize=8)
+for m in with_tokens:
+    ax.annotate(m.name, (m.year, m.training_tokens), xytext=(6, -4),
+                textcoords="offset points", fontsize=8)
+if params.log_scale:
+    ax.set_yscale("log")
+ax.set_xlabel("year of the paper")
+ax.set_ylabel("training tokens")
+ax.set_title("Published training-data sizes")
+plt.show()
+
+# %% [markdown]
+# ## Tokens per parameter, and the cost of training
+#
+# A common rule of thumb puts the cost of training at about $6ND$
+# floating-point operations for $N$ parameters and $D$ training tokens: $2N$
+# per token for the forward pass and $4N$ for the backward pass. The GPT-3
+# paper reports its own figure, so we can check the rule against it.
+
+# %%
+from utils.published import GPT3_REPORTED_TRAINING_FLOPS, model, training_flops
+
+for m in with_tokens:
+    print(f"{m.name:<14} {m.training_tokens / m.parameters:8.1f} tokens per parameter, "
+          f"~{training_flops(m.parameters, m.training_tokens):.2g} FLOPs")
+
+gpt3 = model("GPT-3")
+estimate = training_flops(gpt3.parameters, gpt3.training_tokens)
+print(f"\nGPT-3: 6ND = {estimate:.3g} FLOPs; the paper reports "
+      f"{GPT3_REPORTED_TRAINING_FLOPS:.3g} ({estimate / GPT3_REPORTED_TRAINING_FLOPS:.3f}x).")
+
+# %% [markdown]
+# The course's own foundation model, trained in chapter 4, is many orders of
+# magnitude smaller than any model in this table: small enough to train on a
+# laptop in about a minute, yet it shows every idea of the course. Its
+# notebook prints its own parameter count and training compute for comparison.
