@@ -20,7 +20,7 @@ else
 RUN_OFFLINE :=
 endif
 
-.PHONY: book test serve lab labs bench lint clean
+.PHONY: book test assets serve lab labs bench lint clean
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,33 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
-book: $(STAMP)
+# The book's JavaScript (MathJax 3, mermaid, require.js, the widgets manager)
+# comes from npm, pinned by book/vendor/package-lock.json, and is served by the
+# book itself, so its pages work offline. `npm ci` runs only when the lock (or
+# the copy script) changed. Without npm the book still builds, and its pages
+# load those libraries from public CDNs.
+VENDOR := book/vendor
+ASSETS := $(VENDOR)/static/vendor/.complete
+
+$(ASSETS): $(VENDOR)/package-lock.json $(VENDOR)/assets.py | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci --prefix $(VENDOR) (the book's JavaScript, pinned by package-lock.json)"; \
+		npm ci --prefix $(VENDOR) --no-audit --no-fund --ignore-scripts --loglevel=error && \
+		$(BIN)/python $(VENDOR)/assets.py; \
+	else \
+		echo "*** npm not found: the book will load MathJax, mermaid and the widgets manager"; \
+		echo "*** from public CDNs, so its pages need the internet. Install Node.js and npm"; \
+		echo "*** (e.g. apt-get install npm) for a book that works offline."; \
+	fi
+
+assets: $(ASSETS)
+
+book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo
 	@echo "The book is in _build/html. Open it with:  make serve  (then http://localhost:$(PORT))"
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 ifeq ($(OFFLINE),yes)
 	@echo "Running the tests with the network cut off."
 else

@@ -76,7 +76,7 @@ for m in MODELS:
 # (2018) to PaLM (2022) the largest model grew by more than three orders of
 # magnitude in four years.
 
-# %%
+# %% mystnb={"figure": {"caption": "Parameter counts that the papers of well-known pretrained language models report, by year of the paper and architecture family.", "name": "fig-model-parameters"}, "image": {"alt": "Scatter plot of model parameter counts against the year of the paper, one marker style per architecture family, rising steeply from 2018 to 2022."}}
 families = sorted({m.family for m in MODELS})
 fig, ax = plt.subplots()
 for family in families:
@@ -102,7 +102,7 @@ plt.show()
 # GPT-3-era models were too big for their data, newer models see far more
 # tokens per parameter.
 
-# %%
+# %% mystnb={"figure": {"caption": "Training-data sizes, in tokens, that the papers report, by year of the paper.", "name": "fig-model-tokens"}, "image": {"alt": "Scatter plot of training tokens against the year of the paper, each point labelled with its model, rising faster than the parameter counts."}}
 with_tokens = [m for m in MODELS if m.training_tokens]
 fig, ax = plt.subplots()
 ax.plot([m.year for m in with_tokens], [m.training_tokens for m in with_tokens],

@@ -46,3 +46,12 @@ def test_parameters_are_documented_and_validated_next(path):
     assert "validate(" in following, "the cell after `parameters` must call utils.params.validate"
     for name in assigned:
         assert f"{name}=" in following, f"parameter '{name}' is not validated"
+
+
+def test_setup_cell_installs_from_the_repository_the_book_names(root):
+    import yaml
+
+    from utils.colab import REPOSITORY_URL
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == REPOSITORY_URL

@@ -84,9 +84,13 @@ def build_notebook(source_path: Path, student: bool):
                 tags.append("hide-input")
             cell.outputs, cell.execution_count = [], None
         tags = [t for t in tags if t != "solution-only"]
-        cell.metadata = {"tags": tags} if tags else {}
+        # Keep figure captions (myst-nb's `mystnb` metadata); drop editor state.
+        metadata = {"mystnb": cell.metadata["mystnb"]} if "mystnb" in cell.metadata else {}
+        cell.metadata = {**metadata, **({"tags": tags} if tags else {})}
         cell.id = f"cell-{len(cells)}"
         cells.append(cell)
+        if not student and len(cells) == 1:
+            cells.append(_student_version_note(source_path.stem, cell_id=f"cell-{len(cells)}"))
     notebook.cells = cells
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -95,6 +99,23 @@ def build_notebook(source_path: Path, student: bool):
     notebook.nbformat, notebook.nbformat_minor = 4, 5
     nbformat.validate(notebook)
     return notebook
+
+
+def _student_version_note(stem: str, cell_id: str):
+    """A note under the solution notebook's title pointing to the student version."""
+    import nbformat
+
+    from utils.colab import REPOSITORY_URL
+
+    colab = REPOSITORY_URL.replace("https://github.com/",
+                                   "https://colab.research.google.com/github/")
+    cell = nbformat.v4.new_markdown_cell(
+        f"*This is the lab with its solutions. To do it yourself, open the student version: "
+        f"[in Colab]({colab}/blob/main/labs/{stem}.ipynb), or `labs/{stem}.ipynb` in "
+        f"JupyterLab (`make lab`).*"
+    )
+    cell.id = cell_id
+    return cell
 
 
 def targets(source_path: Path) -> dict[str, Path]:

@@ -168,7 +168,7 @@ check_sequence_log_prob(sequence_log_prob, seed=params.seed)
 # distribution when $T < 1$ and flattens it when $T > 1$. Your sampler, fed
 # with your softmax, should reproduce the probabilities it samples from.
 
-# %%
+# %% mystnb={"figure": {"caption": "The softmax probabilities of five logits at the chosen temperature, next to how often your sampler drew each word.", "name": "fig-warmup-sampling"}, "image": {"alt": "Bar chart with two bars per word index: the softmax probability and the frequency among the sampled words; the two agree closely when the sampler is right."}}
 import matplotlib.pyplot as plt
 
 from utils.plots import use_course_style
