@@ -1,14 +1,30 @@
 """The `utils` package of Foundation Models, Hands-On.
 
 One module per concern; notebooks import what they need from the module, for
-example `from utils.params import validate`. The public modules:
+example `from utils.params import validate`. The modules, in course order:
 
 - `params`: validate a notebook's parameters (`validate`, `Integer`, `Real`, `OneOf`, `Boolean`).
 - `checks`: exercise checks with specific feedback; one submodule per lab.
 - `labs`: build each lab's student and solution notebooks from its one source.
+- `colab`: the set-up cell every notebook starts with.
 - `plots`: the course's colour-blind-safe figure style.
 - `published`: published sizes of well-known foundation models (chapter 1).
-- `colab`: the set-up cell every notebook starts with.
+- `corpus`: the synthetic language with known next-word probabilities (chapter 3 on).
+- `ngram`: count-based n-gram language models (chapter 3).
+- `calibration`: expected calibration error and temperature scaling (chapter 3).
+- `widgets`: interactive explorers of next-word distributions (chapters 3 and 4).
+- `device`: the compute device, chosen once, and the seed helper (chapter 4).
+- `text`: tokeniser, vocabulary and language-model batches (chapter 4).
+- `models`: the LSTM language model (chapter 4).
+- `training`: training and evaluating a language model (chapter 4).
+- `sampling`: sampling text with temperature and top-k (chapter 4).
+- `cache`: the verified, atomically written model cache (chapter 4).
+- `pretrained`: the course's tiny foundation model, trained once and cached (chapter 4).
+- `benchmark`: the course's training loop against the PyTorch example's (`make bench`).
 """
 
-__all__ = ["checks", "colab", "labs", "params", "plots", "published"]
+__all__ = [
+    "benchmark", "cache", "calibration", "checks", "colab", "corpus", "device", "labs",
+    "models", "ngram", "params", "plots", "pretrained", "published", "sampling", "text",
+    "training", "widgets",
+]
