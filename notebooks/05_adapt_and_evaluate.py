@@ -1,0 +1,286 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: mystnb,tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Few labels: adapting the pretrained model, and measuring it honestly
+#
+# Chapter {ref}`ch-adapt` claimed that a pretrained model needs far fewer
+# labelled examples than one trained from scratch. This notebook tests the
+# claim on a task built so that only pretraining can help: the labelled
+# reviews use half of each group of sentiment words, the test reviews the
+# other half ({ref}`corpus-datasheet`). We train three kinds of classifier on
+# growing numbers of labels, over several seeds, then look closely at one of
+# them with a confusion matrix, per-class metrics and a reliability diagram,
+# and finally watch accuracy mislead on an unbalanced test set.
+
+# %%
+# Set-up: in Google Colab, install the course's `utils` package (never touching
+# Colab's torch); everywhere else this cell does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "git+https://github.com/fm-hands-on/course"], check=True)
+
+# %% [markdown]
+# ## Parameters
+#
+# Change these to explore; instructors can set them with papermill.
+
+# %% tags=["parameters"]
+min_budget = 20  # fewest labelled reviews in the learning curve (integer, 4 to 500)
+max_budget = 500  # most labelled reviews in the learning curve (integer, 10 to 5000)
+n_budgets = 5  # label budgets, log-spaced from min_budget to max_budget (integer, 2 to 10)
+n_seeds = 3  # seeds per (mode, budget): data draw and initialisation (integer, 1 to 10)
+epochs = 5  # passes over the labelled reviews, at least min_steps steps (integer, 1 to 50)
+min_steps = 50  # fewest optimizer steps of any run, for tiny budgets (integer, 0 to 1000)
+lr = 3e-3  # Adam learning rate of the head and of a scratch encoder (number, 1e-5 to 0.1)
+encoder_lr = 5e-4  # Adam learning rate of the pretrained encoder when fine-tuning (1e-6 to 0.1)
+pooling = "last"  # sentence summary fed to the head: "last" state or "mean" of all states
+n_test = 500  # test reviews per seed (integer, 100 to 5000)
+majority_share = 0.95  # share of positive reviews in the unbalanced test set (number, 0.5 to 0.99)
+n_bins = 10  # equal-width confidence bins of the ECE and reliability diagram (integer, 2 to 50)
+
+# %%
+from utils.params import Integer, OneOf, ParameterError, Real, validate
+
+params = validate(
+    min_budget=Integer(min_budget, min=4, max=500),
+    max_budget=Integer(max_budget, min=10, max=5000),
+    n_budgets=Integer(n_budgets, min=2, max=10),
+    n_seeds=Integer(n_seeds, min=1, max=10),
+    epochs=Integer(epochs, min=1, max=50),
+    min_steps=Integer(min_steps, min=0, max=1000),
+    lr=Real(lr, min=1e-5, max=0.1),
+    encoder_lr=Real(encoder_lr, min=1e-6, max=0.1),
+    pooling=OneOf(pooling, ["last", "mean"]),
+    n_test=Integer(n_test, min=100, max=5000),
+    majority_share=Real(majority_share, min=0.5, max=0.99),
+    n_bins=Integer(n_bins, min=2, max=50),
+)
+if params.max_budget <= params.min_budget:
+    raise ParameterError(f"parameter 'max_budget' must be larger than min_budget "
+                         f"({params.min_budget}); got {params.max_budget!r}")
+
+# %% [markdown]
+# ## The task
+#
+# The pretrained model of chapter 4 loads from the cache. The labelled task
+# comes from the same synthetic language: reviews such as "the film was
+# superb ." with label 1 for positive. Within each cluster of synonyms, the
+# training reviews use some words and the test reviews the others.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from utils.adapt import AdaptConfig, label_budget_experiment, summarise
+from utils.corpus import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task
+from utils.plots import use_course_style
+from utils.pretrained import pretrained_model
+
+use_course_style()
+pretrained = pretrained_model(progress=False)
+train_words, test_words = sentiment_split()
+for name, _polarity, words in SENTIMENT_CLUSTERS:
+    print(f"{name:<9} train: {', '.join(w for w in words if w in train_words):<32} "
+          f"test: {', '.join(w for w in words if w in test_words)}")
+examples, _ = sentiment_task(pretrained.config.corpus, n_train=3, n_test=1, seed=0)
+for sentence, label in examples:
+    print(f"  {' '.join(sentence):<34} label {label}")
+
+# %% [markdown]
+# A model trained only on the labelled reviews has never seen a test word;
+# its embedding for "wonderful" is whatever random numbers it started with.
+# The pretrained model has read every word in unlabelled text, followed by
+# reactions ("and i smiled", "and we groaned") that reveal its polarity.
+#
+# ## The learning curve
+#
+# For each seed, one labelled set and one test set are drawn; a budget of
+# $b$ labels trains on the first $b$ reviews. Three modes share everything
+# else: `scratch` (fresh encoder, all trained), `frozen` (pretrained encoder
+# fixed, head trained) and `finetune` (all trained, the encoder with the
+# smaller learning rate).
+
+# %%
+budgets = sorted({int(round(b)) for b in np.geomspace(params.min_budget, params.max_budget,
+                                                      params.n_budgets)})
+seeds = list(range(params.n_seeds))
+config = AdaptConfig(pooling=params.pooling, epochs=params.epochs, min_steps=params.min_steps,
+                     lr=params.lr, encoder_lr=params.encoder_lr)
+rows = label_budget_experiment(budgets, ("scratch", "frozen", "finetune"), seeds,
+                               config=config, pretrained=pretrained, n_test=params.n_test)
+summary = summarise(rows)
+print(f"test accuracy, mean [min, max] over {len(seeds)} seeds")
+print(f"{'budget':>7}" + "".join(f"{m:>22}" for m in ("scratch", "frozen", "finetune")))
+for b in budgets:
+    cells = [summary[(m, b)] for m in ("scratch", "frozen", "finetune")]
+    print(f"{b:>7}" + "".join(f"{c['mean']:>8.1%} [{c['min']:.1%}, {c['max']:.1%}]"
+                              for c in cells))
+
+# %% [markdown]
+# The figure draws the mean over seeds and shades the range from the worst
+# seed to the best. The dotted line is chance on a balanced test set.
+
+# %% mystnb={"figure": {"caption": "Test accuracy against the number of labelled reviews (log scale) for a classifier trained from scratch, a head on frozen pretrained features, and full fine-tuning; lines are means over seeds, shaded bands the range from the worst to the best seed.", "name": "fig-adapt-learning-curve"}}
+fig, ax = plt.subplots(figsize=(7, 4.2))
+for mode, marker in zip(("scratch", "frozen", "finetune"), ("o", "s", "^"), strict=True):
+    mean = [summary[(mode, b)]["mean"] for b in budgets]
+    low = [summary[(mode, b)]["min"] for b in budgets]
+    high = [summary[(mode, b)]["max"] for b in budgets]
+    line, = ax.plot(budgets, mean, marker=marker, label=mode)
+    ax.fill_between(budgets, low, high, color=line.get_color(), alpha=0.2)
+ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance")
+ax.set_xscale("log")
+ax.set_xlabel("labelled training reviews")
+ax.set_ylabel("test accuracy")
+ax.set_ylim(0.3, 1.02)
+ax.set_title("Pretraining pays off when labels are few")
+ax.legend(loc="center right")
+plt.show()
+
+# %% [markdown]
+# From scratch, more labels do not help: no number of reviews that use
+# "superb" teaches a model what "wonderful" means when it never sees it. The
+# pretrained encoder already places the test words next to their synonyms,
+# so a linear head trained on a handful of labels carries over. Fine-tuning
+# also adapts the encoder and is the most reliable at the smallest budgets.
+# The paired differences, seed by seed, at the smallest budget:
+
+# %%
+smallest = budgets[0]
+by_key = {(r["mode"], r["budget"], r["seed"]): r["accuracy"] for r in rows}
+for mode in ("frozen", "finetune"):
+    gains = [by_key[(mode, smallest, s)] - by_key[("scratch", smallest, s)] for s in seeds]
+    print(f"{mode} - scratch at {smallest} labels: "
+          + ", ".join(f"{g:+.1%}" for g in gains) + f" (seeds {seeds})")
+seconds = summarise(rows, key="train_s")
+print("mean training time per run at the largest budget: "
+      + ", ".join(f"{m} {seconds[(m, budgets[-1])]['mean']:.2f} s"
+                  for m in ("scratch", "frozen", "finetune")))
+
+# %% [markdown]
+# ## A closer look at one model
+#
+# Take the best mode at the smallest budget and, for contrast, the scratch
+# model at the same budget; retrain both with the first seed and keep their
+# predicted probabilities on the test reviews.
+
+# %%
+from utils.adapt import encode_sentences, make_classifier, predict_proba, train_classifier
+from utils.calibration import (
+    confidence_and_correct,
+    expected_calibration_error,
+    reliability_diagram,
+)
+from utils.metrics import accuracy, classification_report, confusion_matrix, f1_score
+
+best_mode = max(("frozen", "finetune"), key=lambda m: summary[(m, smallest)]["mean"])
+train, test = sentiment_task(pretrained.config.corpus, n_train=smallest, n_test=params.n_test,
+                             seed=seeds[0])
+tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
+labels = torch.tensor([y for _, y in train])
+test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
+test_labels = torch.tensor([y for _, y in test])
+probs = {}
+for mode in (best_mode, "scratch"):
+    model = make_classifier(mode, pretrained, pooling=params.pooling, seed=seeds[0])
+    train_classifier(model, tokens, lengths, labels, AdaptConfig(
+        mode=mode, pooling=params.pooling, epochs=params.epochs, min_steps=params.min_steps,
+        lr=params.lr, encoder_lr=params.encoder_lr, seed=seeds[0]))
+    probs[mode] = predict_proba(model, test_tokens, test_lengths)  # (n_test, 2)
+for mode, p in probs.items():
+    print(f"--- {mode}, {smallest} labels\n"
+          + classification_report(test_labels, p.argmax(dim=-1), names=["negative", "positive"]))
+
+# %% [markdown]
+# The confusion matrices put the counts behind those numbers side by side:
+# rows are the true class, columns the prediction, and a good model keeps
+# its counts on the diagonal.
+
+# %% mystnb={"figure": {"caption": "Confusion matrices on the test reviews of the best pretrained classifier and of the scratch classifier, both trained on the smallest label budget; rows are the true class, columns the predicted class.", "name": "fig-adapt-confusion"}}
+names = ["negative", "positive"]
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+for ax, (mode, p) in zip(axes, probs.items(), strict=True):
+    matrix = confusion_matrix(test_labels, p.argmax(dim=-1), labels=[0, 1])
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=len(test_labels))
+    for i in range(2):
+        for j in range(2):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center",
+                    color="white" if matrix[i, j] > len(test_labels) / 2 else "black")
+    ax.set_xticks([0, 1], names)
+    ax.set_yticks([0, 1], names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.grid(False)
+    ax.set_title(f"{mode}: accuracy {accuracy(test_labels, p.argmax(dim=-1)):.1%}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Is the confidence of the pretrained classifier trustworthy? The expected
+# calibration error ({eq}`eq-ece`) and the reliability diagram answer that.
+
+# %% mystnb={"figure": {"caption": "Reliability diagram of the best pretrained classifier on the test reviews: accuracy in each confidence bin against the bin's mean confidence; the dashed diagonal is perfect calibration.", "name": "fig-adapt-reliability"}}
+confidence, correct = confidence_and_correct(probs[best_mode], test_labels)
+ece = expected_calibration_error(confidence, correct, n_bins=params.n_bins)
+diagram = reliability_diagram(confidence, correct, n_bins=params.n_bins)
+used = diagram.count > 0
+fig, ax = plt.subplots(figsize=(4.5, 4))
+ax.bar(diagram.edges[:-1][used], diagram.accuracy[used],
+       width=float(diagram.edges[1] - diagram.edges[0]), align="edge", edgecolor="white")
+ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1)
+ax.set_xlim(0, 1)
+ax.set_ylim(0, 1.02)
+ax.set_xlabel("confidence")
+ax.set_ylabel("accuracy")
+ax.set_title(f"{best_mode}, {smallest} labels: ECE {ece:.3f}")
+plt.show()
+print(f"ECE {ece:.4f}; mean confidence {float(confidence.mean()):.3f}, "
+      f"accuracy {float(correct.mean()):.3f}")
+
+# %% [markdown]
+# ## When accuracy misleads
+#
+# Keep only enough negative test reviews that positives make up
+# `majority_share` of the set, and score a "classifier" that always says
+# positive. Its accuracy equals the share of positives; its recall on the
+# negative class, and so its macro-$F_1$, tell the truth.
+
+# %%
+positives = np.flatnonzero(test_labels.numpy() == 1)
+negatives = np.flatnonzero(test_labels.numpy() == 0)
+n_neg = max(1, int(round(len(positives) * (1 - params.majority_share) / params.majority_share)))
+keep = np.concatenate([positives, negatives[:n_neg]])
+y_true = test_labels.numpy()[keep]
+always_positive = np.ones_like(y_true)
+pretrained_pred = probs[best_mode].argmax(dim=-1).numpy()[keep]
+print(f"unbalanced test set: {len(y_true)} reviews, {y_true.mean():.1%} positive")
+print(f"{'':<18}{'accuracy':>10}{'F1 (positive)':>15}{'recall (neg.)':>15}{'macro F1':>10}")
+for name, pred in (("always positive", always_positive), (best_mode, pretrained_pred)):
+    neg_recall = float(np.mean(pred[y_true == 0] == 0))
+    print(f"{name:<18}{accuracy(y_true, pred):>10.1%}{f1_score(y_true, pred):>15.3f}"
+          f"{neg_recall:>15.3f}{f1_score(y_true, pred, average='macro'):>10.3f}")
+
+# %% [markdown]
+# The majority predictor's accuracy and even its $F_1$ for the positive class
+# look excellent; it has learned nothing, and the recall of the negative
+# class (0) and the macro-$F_1$ say so at once. Report per-class metrics or
+# their macro mean whenever the classes are unbalanced.
