@@ -9,6 +9,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
+# Two pytest workers share the two cores, so each (and every notebook kernel it
+# starts) uses one thread: two workers with two threads each would fight over the
+# cores and run many times slower.
+#
 # Tests run with the network cut off where the machine allows it (root and
 # `unshare`), so a notebook that downloads at run time fails. The loopback
 # interface is brought up inside the new namespace: Jupyter kernels and the
@@ -61,7 +65,7 @@ ifeq ($(OFFLINE),yes)
 else
 	@echo "Running the tests WITH network access (cutting it needs root and unshare)."
 endif
-	$(RUN_OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(RUN_OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Diagrams load as JavaScript modules, which browsers refuse over file://.
 serve:

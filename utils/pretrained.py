@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from utils.cache import config_key, load_or_create
 from utils.corpus import Corpus, CorpusConfig, SyntheticLanguage, generate_corpus
-from utils.device import get_device
+from utils.device import get_device, set_seed
 from utils.models import LSTMLanguageModel, ModelConfig
 from utils.text import Vocab, lm_stream
 from utils.training import TrainConfig, train_language_model
@@ -24,7 +24,7 @@ __all__ = ["PretrainConfig", "Pretrained", "pretrained_model", "corpus_and_vocab
 
 # Bump when training code changes in a way that changes the weights a config produces,
 # so that caches written by older code are retrained rather than reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def _default_train() -> TrainConfig:
@@ -79,6 +79,9 @@ def pretrained_model(config: PretrainConfig | None = None, *, progress: bool = T
     """Load the pretrained language model from the cache, or train and cache it. Chapter 4."""
     config = config or PretrainConfig()
     corpus, vocab = corpus_and_vocab(config.corpus)
+    # Seed before building: the initial weights are part of what the config decides,
+    # so a retrain (say, after a corrupt cache file) gives the same model again.
+    set_seed(config.train.seed)
     model = LSTMLanguageModel(config.model_config(len(vocab)))
     key = "lstm-lm-" + config_key({"config": dataclasses.asdict(config),
                                    "format": FORMAT_VERSION})
