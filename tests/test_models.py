@@ -137,3 +137,38 @@ def test_get_device_honours_course_device(monkeypatch):
     assert torch.equal(a[0], b[0]) and (a[1] == b[1]).all()
     with pytest.raises(ValueError, match="seed"):
         set_seed(-1)
+
+
+def test_decoder_input_feeds_the_decoder_like_forward():
+    model = _model()
+    tokens = torch.randint(0, 50, (3, 7))
+    logits, (h, c) = model(tokens)
+    hidden, (h2, c2) = model.decoder_input(tokens)
+    assert hidden.shape == (3, 7, 24)
+    torch.testing.assert_close(model.decoder(hidden), logits)
+    torch.testing.assert_close(h2, h)
+    torch.testing.assert_close(c2, c)
+    # In training mode it includes the output dropout, exactly as forward does.
+    torch.manual_seed(0)
+    dropped = LSTMLanguageModel(ModelConfig(vocab_size=50, emb_size=16, hidden_size=24,
+                                            dropout=0.5, tie_weights=False)).train()
+    torch.manual_seed(1)
+    logits, _ = dropped(tokens)
+    torch.manual_seed(1)
+    hidden, _ = dropped.decoder_input(tokens)
+    torch.testing.assert_close(dropped.decoder(hidden), logits)
+
+
+def test_unigram_bias_starts_at_the_unigram_perplexity():
+    from utils.training import init_output_bias
+
+    model = _model()
+    stream = torch.randint(0, 10, (2000,)) * torch.randint(1, 5, (2000,))  # skewed, ids < 50
+    init_output_bias(model, stream, smoothing=1e-3)
+    logits, _ = model(stream[None, :-1])
+    loss = F.cross_entropy(logits[0], stream[1:]).item()
+    counts = torch.bincount(stream, minlength=50).double()
+    p = counts / counts.sum()
+    unigram_ppl = math.exp(-(p[p > 0] * p[p > 0].log()).sum().item())
+    assert abs(math.exp(loss) - unigram_ppl) < 0.1 * unigram_ppl
+    assert math.exp(loss) < 0.7 * 50  # far below the uniform model's vocab_size

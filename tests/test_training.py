@@ -89,3 +89,22 @@ def test_sgd_option_trains_too():
     _, history = _train(TrainConfig(lr=1.0, batch_size=8, seq_len=16, epochs=5, clip=0.25,
                                     optimizer="sgd"))
     assert history.valid[-1]["loss"] < math.log(8)  # better than uniform over the vocabulary
+
+
+def test_fused_loss_trains_like_the_plain_loss():
+    # Same seed, same data: the two paths compute the same loss and gradients, so the
+    # loss curves agree up to float rounding.
+    _, fused = _train(TrainConfig(lr=0.01, batch_size=4, seq_len=8, max_steps=15, seed=3))
+    _, plain = _train(TrainConfig(lr=0.01, batch_size=4, seq_len=8, max_steps=15, seed=3,
+                                  fused_loss=False))
+    assert fused.train_loss == pytest.approx(plain.train_loss, rel=1e-4, abs=1e-5)
+
+
+def test_warmup_and_betas_are_validated_and_train():
+    with pytest.raises(ValueError, match="warmup_steps"):
+        TrainConfig(warmup_steps=-1)
+    with pytest.raises(ValueError, match="betas"):
+        TrainConfig(betas=(0.9, 1.0))
+    _, history = _train(TrainConfig(lr=0.01, batch_size=8, seq_len=16, epochs=5, clip=1.0,
+                                    warmup_steps=10, betas=(0.9, 0.99)))
+    assert history.valid[-1]["loss"] < math.log(8)

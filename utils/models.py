@@ -94,6 +94,18 @@ class LSTMLanguageModel(nn.Module):
         logits = self.decoder(self.drop(hidden))  # (batch, seq_len, vocab_size)
         return logits, state
 
+    def decoder_input(
+        self, tokens: torch.Tensor, state: LSTMState | None = None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """What ``forward`` feeds the decoder: top-layer states after dropout, and ``(h, c)``.
+
+        Explained on the performance page: training computes the decoder and the loss
+        together (``utils.fused_loss``) from these ``(batch, seq_len, hidden_size)`` states;
+        ``self.decoder(decoder_input(...)[0])`` equals ``forward``'s logits.
+        """
+        hidden, state = self._hidden(tokens, state)
+        return self.drop(hidden), state  # (batch, seq_len, hidden_size)
+
     def features(self, tokens: torch.Tensor, state: LSTMState | None = None) -> torch.Tensor:
         """The top LSTM layer's hidden states ``(batch, seq_len, hidden_size)``.
 
