@@ -19,12 +19,16 @@ example `from utils.params import validate`. The modules, in course order:
 - `training`: training and evaluating a language model (chapter 4).
 - `sampling`: sampling text with temperature and top-k (chapter 4).
 - `cache`: the verified, atomically written model cache (chapter 4).
+- `fused_loss`: the output layer and cross-entropy computed together, faster on a CPU (chapter 4).
 - `pretrained`: the course's tiny foundation model, trained once and cached (chapter 4).
+- `agreement`: long-range subject-verb agreement, LSTM against n-gram (chapter 4).
+- `metrics`: accuracy, precision, recall, F1 and the confusion matrix (chapter 5).
+- `adapt`: a classifier head on the pretrained model; label-budget experiments (chapter 5).
 - `benchmark`: the course's training loop against the PyTorch example's (`make bench`).
 """
 
 __all__ = [
-    "benchmark", "cache", "calibration", "checks", "colab", "corpus", "device", "labs",
-    "models", "ngram", "params", "plots", "pretrained", "published", "sampling", "text",
-    "training", "widgets",
+    "adapt", "agreement", "benchmark", "cache", "calibration", "checks", "colab", "corpus",
+    "device", "fused_loss", "labs", "metrics", "models", "ngram", "params", "plots",
+    "pretrained", "published", "sampling", "text", "training", "widgets",
 ]
