@@ -149,6 +149,8 @@ for mode, marker in zip(("scratch", "frozen", "finetune"), ("o", "s", "^"), stri
     ax.fill_between(budgets, low, high, color=line.get_color(), alpha=0.2)
 ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance")
 ax.set_xscale("log")
+ax.set_xticks(budgets, [str(b) for b in budgets])  # label the budgets themselves
+ax.minorticks_off()
 ax.set_xlabel("labelled training reviews")
 ax.set_ylabel("test accuracy")
 ax.set_ylim(0.3, 1.02)
