@@ -79,10 +79,10 @@ lab: $(STAMP)
 
 # Regenerate the student and solution notebooks from labs/source/.
 labs: $(STAMP)
-	$(BIN)/python -m utils.labs build
+	$(BIN)/python -m utils.teaching build
 
 bench: $(STAMP)
-	$(BIN)/python -m utils.benchmark
+	$(BIN)/python -m utils.lm.benchmark
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

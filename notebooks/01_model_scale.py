@@ -23,15 +23,18 @@
 # Every number comes with its source in `utils.published`.
 
 # %%
-# Set-up: in Google Colab, install the course's `utils` package (never touching
-# Colab's torch); everywhere else this cell does nothing.
-import importlib.util
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "git+https://github.com/fm-hands-on/course"], check=True)
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
 
 # %% [markdown]
 # ## Parameters
@@ -39,15 +42,15 @@ if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
 # Change these to explore; instructors can set them with papermill.
 
 # %% tags=["parameters"]
-highlight = "GPT-3"  # model to label on the plots: a name from utils.published.MODELS
-log_scale = True  # plot sizes on a logarithmic axis (True) or a linear one (False)
+highlight: str = "GPT-3"  # model to label on the plots: a name from utils.data.PUBLISHED_MODELS
+log_scale: bool = True  # plot sizes on a logarithmic axis (True) or a linear one (False)
 
 # %%
-from utils.params import Boolean, OneOf, validate
-from utils.published import MODELS
+from utils.data import PUBLISHED_MODELS
+from utils.notebook import Boolean, OneOf, validate
 
 params = validate(
-    highlight=OneOf(highlight, [m.name for m in MODELS]),
+    highlight=OneOf(highlight, [m.name for m in PUBLISHED_MODELS]),
     log_scale=Boolean(log_scale),
 )
 
@@ -60,12 +63,12 @@ params = validate(
 # %%
 import matplotlib.pyplot as plt
 
-from utils.plots import use_course_style
+from utils.notebook import use_course_style
 
 use_course_style()
 
 print(f"{'model':<14}{'year':>7}{'parameters':>13}{'training tokens':>17}")
-for m in MODELS:
+for m in PUBLISHED_MODELS:
     tokens = f"{m.training_tokens:.3g}" if m.training_tokens else "—"
     print(f"{m.name:<14}{m.year:>7.1f}{m.parameters:>13.3g}{tokens:>17}")
 
@@ -77,13 +80,13 @@ for m in MODELS:
 # magnitude in four years.
 
 # %% mystnb={"figure": {"caption": "Parameter counts that the papers of well-known pretrained language models report, by year of the paper and architecture family.", "name": "fig-model-parameters"}, "image": {"alt": "Scatter plot of model parameter counts against the year of the paper, one marker style per architecture family, rising steeply from 2018 to 2022."}}
-families = sorted({m.family for m in MODELS})
+families = sorted({m.family for m in PUBLISHED_MODELS})
 fig, ax = plt.subplots()
 for family in families:
-    members = [m for m in MODELS if m.family == family]
+    members = [m for m in PUBLISHED_MODELS if m.family == family]
     ax.plot([m.year for m in members], [m.parameters for m in members],
             linestyle="none", marker="o", markersize=8, label=family)
-chosen = next(m for m in MODELS if m.name == params.highlight)
+chosen = next(m for m in PUBLISHED_MODELS if m.name == params.highlight)
 ax.annotate(chosen.name, (chosen.year, chosen.parameters), xytext=(8, -4),
             textcoords="offset points")
 if params.log_scale:
@@ -103,7 +106,7 @@ plt.show()
 # tokens per parameter.
 
 # %% mystnb={"figure": {"caption": "Training-data sizes, in tokens, that the papers report, by year of the paper.", "name": "fig-model-tokens"}, "image": {"alt": "Scatter plot of training tokens against the year of the paper, each point labelled with its model, rising faster than the parameter counts."}}
-with_tokens = [m for m in MODELS if m.training_tokens]
+with_tokens = [m for m in PUBLISHED_MODELS if m.training_tokens]
 fig, ax = plt.subplots()
 ax.plot([m.year for m in with_tokens], [m.training_tokens for m in with_tokens],
         linestyle="none", marker="s", markersize=8)
@@ -126,13 +129,13 @@ plt.show()
 # paper reports its own figure, so we can check the rule against it.
 
 # %%
-from utils.published import GPT3_REPORTED_TRAINING_FLOPS, model, training_flops
+from utils.data import GPT3_REPORTED_TRAINING_FLOPS, published_model, training_flops
 
 for m in with_tokens:
     print(f"{m.name:<14} {m.training_tokens / m.parameters:8.1f} tokens per parameter, "
           f"~{training_flops(m.parameters, m.training_tokens):.2g} FLOPs")
 
-gpt3 = model("GPT-3")
+gpt3 = published_model("GPT-3")
 estimate = training_flops(gpt3.parameters, gpt3.training_tokens)
 print(f"\nGPT-3: 6ND = {estimate:.3g} FLOPs; the paper reports "
       f"{GPT3_REPORTED_TRAINING_FLOPS:.3g} ({estimate / GPT3_REPORTED_TRAINING_FLOPS:.3f}x).")

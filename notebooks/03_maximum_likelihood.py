@@ -26,15 +26,18 @@
 # cross-entropy three ways, check its gradient, and measure calibration.
 
 # %%
-# Set-up: in Google Colab, install the course's `utils` package (never touching
-# Colab's torch); everywhere else this cell does nothing.
-import importlib.util
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "git+https://github.com/fm-hands-on/course"], check=True)
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
 
 # %% [markdown]
 # ## Parameters
@@ -42,18 +45,18 @@ if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
 # Change these to explore; instructors can set them with papermill.
 
 # %% tags=["parameters"]
-seed = 0  # seed of the generated corpus (integer >= 0)
-max_sentences = 40_000  # sentences generated; 90 % are training data (integer, 2000 to 200000)
-n_sizes = 7  # training-set sizes, log-spaced from 100 sentences to all, for convergence (2 to 12)
-n_sentences = 5_000  # training sentences of the smoothing and calibration sections (100 to 180000)
-order = 3  # n of the n-gram model those sections study (integer, 1 to 5)
-k = 0.1  # add-k constant of the model whose calibration is measured (number, 1e-4 to 10)
-n_bins = 15  # equal-width confidence bins of the ECE and the reliability diagram (2 to 50)
-prefix = "the cat sat on the"  # whose next word to estimate: one of PREFIXES in the next cell
-temperature = 2.0  # the figure shows temperatures 1/temperature, 1, temperature (number, 1 to 10)
+seed: int = 0  # seed of the generated corpus (an integer, at least 0)
+max_sentences: int = 40_000  # sentences generated; 90 % are training data (integer, 2000 to 200000)
+n_sizes: int = 7  # training-set sizes, log-spaced from 100 sentences to all, for convergence (2 to 12)
+n_sentences: int = 5_000  # training sentences of the smoothing and calibration sections (100 to 180000)
+order: int = 3  # n of the n-gram model those sections study (integer, 1 to 5)
+k: float = 0.1  # add-k constant of the model whose calibration is measured (number, 1e-4 to 10)
+n_bins: int = 15  # equal-width confidence bins of the ECE and the reliability diagram (2 to 50)
+prefix: str = "the cat sat on the"  # whose next word to estimate: one of PREFIXES in the next cell
+temperature: float = 2.0  # the figure shows temperatures 1/temperature, 1, temperature (number, 1 to 10)
 
 # %%
-from utils.params import Integer, OneOf, ParameterError, Real, validate
+from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 PREFIXES = ["the cat sat on the", "the", "the film was", "the keys near the", "the code is"]
 params = validate(
@@ -85,9 +88,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from utils.corpus import CorpusConfig, SyntheticLanguage, generate_corpus
-from utils.ngram import NGramModel, total_variation
-from utils.plots import use_course_style
+from utils.data import CorpusConfig, SyntheticLanguage, generate_corpus
+from utils.lm import NGramModel, total_variation
+from utils.notebook import use_course_style
 
 use_course_style()
 corpus = generate_corpus(CorpusConfig(seed=params.seed, n_sentences=params.max_sentences))
@@ -293,7 +296,7 @@ print(f"largest |autograd - (softmax - one-hot) / N| = {float((z.grad - formula)
 # accuracy with confidence in each bin ({eq}`eq-ece`).
 
 # %%
-from utils.calibration import (
+from utils.evaluate import (
     confidence_and_correct,
     expected_calibration_error,
     fit_temperature,
@@ -365,7 +368,7 @@ for kk in (1e-3, 1e-2, 1e-1, 1.0):
 # the figure after it shows a grid of settings.
 
 # %%
-from utils.widgets import next_word_explorer, next_word_grid
+from utils.notebook import next_word_explorer, next_word_grid
 
 next_word_explorer(estimates, truth=truth, temperature=1.0, prefix=params.prefix,
                    setting_label="training sentences")

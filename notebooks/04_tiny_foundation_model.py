@@ -26,15 +26,18 @@
 # can: making a verb agree with a subject several words back.
 
 # %%
-# Set-up: in Google Colab, install the course's `utils` package (never touching
-# Colab's torch); everywhere else this cell does nothing.
-import importlib.util
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "git+https://github.com/fm-hands-on/course"], check=True)
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
 
 # %% [markdown]
 # ## Parameters
@@ -44,15 +47,15 @@ if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
 # another model, trained here (about a minute for the defaults' size).
 
 # %% tags=["parameters"]
-seed = 0  # seed of the corpus and of training (integer >= 0)
-hidden_size = 128  # size of the word embeddings and of the LSTM state (integer, 16 to 512)
-epochs = 10  # passes over the training text (integer, 1 to 50)
-temperature = 1.0  # the middle sampling temperature; T/2 and 2T are shown too (number, 0.1 to 5)
-prompt = "the cat sat on the"  # text to continue and explore: one of PROMPTS in the next cell
-n_items = 1000  # agreement test items, drawn fresh from the grammar (integer, 100 to 5000)
+seed: int = 0  # seed of the corpus and of training (an integer, at least 0)
+hidden_size: int = 128  # size of the word embeddings and of the LSTM state (integer, 16 to 512)
+epochs: int = 10  # passes over the training text (integer, 1 to 50)
+temperature: float = 1.0  # the middle sampling temperature; T/2 and 2T are shown too (number, 0.1 to 5)
+prompt: str = "the cat sat on the"  # text to continue and explore: one of PROMPTS in the next cell
+n_items: int = 1000  # agreement test items, drawn fresh from the grammar (integer, 100 to 5000)
 
 # %%
-from utils.params import Integer, OneOf, Real, validate
+from utils.notebook import Integer, OneOf, Real, validate
 
 PROMPTS = ["the cat sat on the", "the keys near the old red barn", "the film was",
            "the nurse said that", "the code is"]
@@ -82,9 +85,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from myst_nb import glue
 
-from utils.corpus import CorpusConfig, SyntheticLanguage
-from utils.plots import use_course_style
-from utils.pretrained import PretrainConfig, pretrained_model
+from utils.data import CorpusConfig, SyntheticLanguage
+from utils.lm import PretrainConfig, pretrained_model
+from utils.notebook import use_course_style
 
 use_course_style()
 default = PretrainConfig()
@@ -106,8 +109,7 @@ print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
 # parameter and token).
 
 # %%
-from utils.published import model as published_model
-from utils.published import training_flops
+from utils.data import published_model, training_flops
 
 n_params = model.num_parameters()
 tokens = pre.history["tokens"]
@@ -162,9 +164,8 @@ plt.show()
 # can beat it on average.
 
 # %%
-from utils.ngram import NGramModel, best_ngram_baseline
-from utils.text import lm_stream
-from utils.training import evaluate_language_model
+from utils.data import lm_stream
+from utils.lm import NGramModel, best_ngram_baseline, evaluate_language_model
 
 language = SyntheticLanguage(corpus.config)
 best_ngram, _, best_name = best_ngram_baseline(corpus.train, corpus.valid, language.vocab)
@@ -207,7 +208,7 @@ plt.show()
 # distribution and lets rare, odd continuations in.
 
 # %%
-from utils.sampling import generate
+from utils.lm import generate
 
 for t in (params.temperature / 2, params.temperature, 2 * params.temperature):
     words = generate(model, vocab, params.prompt.split(), max_new_tokens=30, temperature=t,
@@ -224,7 +225,7 @@ for t in (params.temperature / 2, params.temperature, 2 * params.temperature):
 # %%
 import torch
 
-from utils.widgets import next_word_explorer, next_word_grid, plot_next_word
+from utils.notebook import next_word_explorer, next_word_grid, plot_next_word
 
 
 @torch.no_grad()
@@ -280,13 +281,13 @@ plt.show()
 # 4-gram's window, so the n-gram can only guess from the words it sees.
 
 # %%
-from utils.agreement import (
+from utils.data import agreement_items
+from utils.evaluate import (
     accuracy_by_distance,
     agreement_accuracy,
     lstm_verb_margins,
     ngram_verb_margins,
 )
-from utils.corpus import agreement_items
 
 items = agreement_items(corpus.config, n=params.n_items)
 margins = {"LSTM": lstm_verb_margins(model, vocab, items),

@@ -27,15 +27,18 @@
 # and finally watch accuracy mislead on an unbalanced test set.
 
 # %%
-# Set-up: in Google Colab, install the course's `utils` package (never touching
-# Colab's torch); everywhere else this cell does nothing.
-import importlib.util
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "git+https://github.com/fm-hands-on/course"], check=True)
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
 
 # %% [markdown]
 # ## Parameters
@@ -43,21 +46,21 @@ if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
 # Change these to explore; instructors can set them with papermill.
 
 # %% tags=["parameters"]
-min_budget = 20  # fewest labelled reviews in the learning curve (integer, 4 to 500)
-max_budget = 500  # most labelled reviews in the learning curve (integer, 10 to 5000)
-n_budgets = 5  # label budgets, log-spaced from min_budget to max_budget (integer, 2 to 10)
-n_seeds = 3  # seeds per (mode, budget): data draw and initialisation (integer, 1 to 10)
-epochs = 5  # passes over the labelled reviews, at least min_steps steps (integer, 1 to 50)
-min_steps = 50  # fewest optimizer steps of any run, for tiny budgets (integer, 0 to 1000)
-lr = 3e-3  # Adam learning rate of the head and of a scratch encoder (number, 1e-5 to 0.1)
-encoder_lr = 5e-4  # Adam learning rate of the pretrained encoder when fine-tuning (1e-6 to 0.1)
-pooling = "last"  # sentence summary fed to the head: "last" state or "mean" of all states
-n_test = 500  # test reviews per seed (integer, 100 to 5000)
-majority_share = 0.95  # share of positive reviews in the unbalanced test set (number, 0.5 to 0.99)
-n_bins = 10  # equal-width confidence bins of the ECE and reliability diagram (integer, 2 to 50)
+min_budget: int = 20  # fewest labelled reviews in the learning curve (integer, 4 to 500)
+max_budget: int = 500  # most labelled reviews in the learning curve (integer, 10 to 5000)
+n_budgets: int = 5  # label budgets, log-spaced from min_budget to max_budget (integer, 2 to 10)
+n_seeds: int = 3  # seeds per (mode, budget): data draw and initialisation (integer, 1 to 10)
+epochs: int = 5  # passes over the labelled reviews, at least min_steps steps (integer, 1 to 50)
+min_steps: int = 50  # fewest optimizer steps of any run, for tiny budgets (integer, 0 to 1000)
+lr: float = 3e-3  # Adam learning rate of the head and of a scratch encoder (number, 1e-5 to 0.1)
+encoder_lr: float = 5e-4  # Adam learning rate of the pretrained encoder when fine-tuning (1e-6 to 0.1)
+pooling: str = "last"  # sentence summary fed to the head: "last" state or "mean" of all states
+n_test: int = 500  # test reviews per seed (integer, 100 to 5000)
+majority_share: float = 0.95  # share of positive reviews in the unbalanced test set (number, 0.5 to 0.99)
+n_bins: int = 10  # equal-width confidence bins of the ECE and reliability diagram (integer, 2 to 50)
 
 # %%
-from utils.params import Integer, OneOf, ParameterError, Real, validate
+from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 params = validate(
     min_budget=Integer(min_budget, min=4, max=500),
@@ -91,9 +94,9 @@ import numpy as np
 import torch
 
 from utils.adapt import AdaptConfig, label_budget_experiment, summarise
-from utils.corpus import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task
-from utils.plots import use_course_style
-from utils.pretrained import pretrained_model
+from utils.data import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task
+from utils.lm import pretrained_model
+from utils.notebook import use_course_style
 
 use_course_style()
 pretrained = pretrained_model(progress=False)
@@ -187,12 +190,15 @@ print("mean training time per run at the largest budget: "
 
 # %%
 from utils.adapt import encode_sentences, make_classifier, predict_proba, train_classifier
-from utils.calibration import (
+from utils.evaluate import (
+    accuracy,
+    classification_report,
     confidence_and_correct,
+    confusion_matrix,
     expected_calibration_error,
+    f1_score,
     reliability_diagram,
 )
-from utils.metrics import accuracy, classification_report, confusion_matrix, f1_score
 
 best_mode = max(("frozen", "finetune"), key=lambda m: summary[(m, smallest)]["mean"])
 train, test = sentiment_task(pretrained.config.corpus, n_train=smallest, n_test=params.n_test,

@@ -10,7 +10,7 @@ import copy
 import pytest
 import torch
 
-from utils.adapt import (
+from utils.adapt.classifier import (
     AdaptConfig,
     encode_sentences,
     label_budget_experiment,
@@ -19,7 +19,7 @@ from utils.adapt import (
     summarise,
     train_classifier,
 )
-from utils.pretrained import pretrained_model
+from utils.lm.pretrained import pretrained_model
 
 
 @pytest.fixture(scope="module")

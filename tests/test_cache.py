@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import utils.cache as cache
-from utils.cache import cache_dir, config_key, load_or_create
-from utils.models import ModelConfig
+import utils.lm.cache as cache
+from utils.lm.cache import cache_dir, config_key, load_or_create
+from utils.lm.lstm import ModelConfig
 
 
 @dataclass(frozen=True)

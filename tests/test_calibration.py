@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from utils.calibration import (
+from utils.evaluate.calibration import (
     apply_temperature,
     confidence_and_correct,
     expected_calibration_error,

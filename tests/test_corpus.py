@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from utils.corpus import (
+from utils.data import (
     CANARY_PREFIX,
     EOS,
     OCCUPATIONS,
@@ -17,13 +17,13 @@ from utils.corpus import (
     agreement_items,
     canary_candidates,
     canary_sentence,
-    exposure,
     generate_corpus,
     occupation_she_probability,
     sentiment_split,
     sentiment_task,
     swap_gender,
 )
+from utils.privacy import exposure
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.fused_loss import fused_linear_cross_entropy
+from utils.lm.fused_loss import fused_linear_cross_entropy
 
 
 def _inputs(n: int = 37, h: int = 8, v: int = 29, seed: int = 0):

@@ -5,7 +5,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import LAB_SOURCES, ROOT, STUDENT_LABS, ids
-from utils.labs import LabSourceError, split_solution, stale
+from utils.teaching.lab_builder import LabSourceError, split_solution, stale
 
 
 def test_generated_lab_notebooks_are_up_to_date():

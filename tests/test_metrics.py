@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from utils import metrics
+from utils.evaluate import metrics
 
 
 def _cases():

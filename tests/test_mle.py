@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from utils.corpus import CorpusConfig, SyntheticLanguage, generate_corpus
-from utils.ngram import NGramModel, total_variation
+from utils.data.corpus import CorpusConfig, SyntheticLanguage, generate_corpus
+from utils.lm.ngram import NGramModel, total_variation
 
 PREFIX = "the cat sat on the".split()
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.models import LSTMLanguageModel, ModelConfig
-from utils.sampling import generate, sample_next
-from utils.text import Vocab
+from utils.data.text import Vocab
+from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.sampling import generate, sample_next
 
 
 def _model(tie: bool = False, **kw) -> LSTMLanguageModel:
@@ -118,7 +118,7 @@ def test_generate_rejects_bad_temperature_before_running():
 def test_get_device_honours_course_device(monkeypatch):
     import numpy as np
 
-    from utils.device import get_device, set_seed
+    from utils.lm.device import get_device, set_seed
 
     get_device.cache_clear()
     try:
@@ -160,7 +160,7 @@ def test_decoder_input_feeds_the_decoder_like_forward():
 
 
 def test_unigram_bias_starts_at_the_unigram_perplexity():
-    from utils.training import init_output_bias
+    from utils.lm.training import init_output_bias
 
     model = _model()
     stream = torch.randint(0, 10, (2000,)) * torch.randint(1, 5, (2000,))  # skewed, ids < 50

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from utils.corpus import CorpusConfig, SyntheticLanguage, generate_corpus
-from utils.ngram import InterpolatedNGram, NGramModel, best_ngram_baseline, total_variation
+from utils.data.corpus import CorpusConfig, SyntheticLanguage, generate_corpus
+from utils.lm.ngram import InterpolatedNGram, NGramModel, best_ngram_baseline, total_variation
 
 TINY = [["a", "b", "."], ["a", "c", "."], ["a", "b", "."], ["b", "a", "b", "."]]
 TINY_VOCAB = ["<unk>", "<eos>", "a", "b", "c", "."]

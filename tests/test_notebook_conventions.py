@@ -6,7 +6,7 @@ import pytest
 from jupytext.compare import compare_notebooks
 
 from tests.conftest import ALL_NOTEBOOKS, NOTEBOOKS, ids, parameters_cell, read_notebook
-from utils.colab import SETUP_CELL
+from utils.notebook.colab import SETUP_CELL
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
@@ -51,7 +51,7 @@ def test_parameters_are_documented_and_validated_next(path):
 def test_setup_cell_installs_from_the_repository_the_book_names(root):
     import yaml
 
-    from utils.colab import REPOSITORY_URL
+    from utils.notebook.colab import REPOSITORY_URL
 
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     assert config["repository"]["url"] == REPOSITORY_URL

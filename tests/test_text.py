@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from utils.text import EOS, UNK, Vocab, batchify, lm_batches, lm_stream, load_kjv_text, tokenize
+from utils.data.text import (
+    EOS,
+    UNK,
+    Vocab,
+    batchify,
+    lm_batches,
+    lm_stream,
+    load_kjv_text,
+    tokenize,
+)
 
 
 def test_tokenize_lowercases_and_splits_punctuation():

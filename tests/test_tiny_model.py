@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from utils.agreement import agreement_accuracy, lstm_verb_margins, ngram_verb_margins
-from utils.corpus import CorpusConfig, SyntheticLanguage, agreement_items
-from utils.models import LSTMLanguageModel
-from utils.ngram import best_ngram_baseline
-from utils.pretrained import PretrainConfig, pretrained_model
-from utils.text import lm_stream
-from utils.training import TrainConfig, evaluate_language_model
+from utils.data.corpus import CorpusConfig, SyntheticLanguage, agreement_items
+from utils.data.text import lm_stream
+from utils.evaluate.agreement import agreement_accuracy, lstm_verb_margins, ngram_verb_margins
+from utils.lm.lstm import LSTMLanguageModel
+from utils.lm.ngram import best_ngram_baseline
+from utils.lm.pretrained import PretrainConfig, pretrained_model
+from utils.lm.training import TrainConfig, evaluate_language_model
 
 from .conftest import ROOT
 
@@ -91,7 +91,7 @@ def test_agreement_margins_score_ties_as_half():
 
 def test_a_second_process_loads_the_model_from_the_cache_quickly(pre):
     script = ("import json, time\n"
-              "from utils.pretrained import pretrained_model\n"
+              "from utils.lm.pretrained import pretrained_model\n"
               "start = time.perf_counter()\n"
               "p = pretrained_model(progress=False)\n"
               "print(json.dumps({'seconds': time.perf_counter() - start,\n"

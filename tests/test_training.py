@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.models import LSTMLanguageModel, ModelConfig
-from utils.training import TrainConfig, evaluate_language_model, train_language_model
+from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.training import TrainConfig, evaluate_language_model, train_language_model
 
 # A text whose next token depends on the token two steps back: "x a p" / "y a q".
 # After "a", a bigram model is at best a coin toss; an LSTM can be certain.

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # Lab 0: softmax, sampling and log-probabilities
+# # Lab 00: softmax, sampling and log-probabilities
 #
 # Every language model in this course ends the same way: it turns a vector of
 # scores, the **logits**, into a probability for each word of the vocabulary,
@@ -26,26 +26,29 @@
 # answer.
 
 # %%
-# Set-up: in Google Colab, install the course's `utils` package (never touching
-# Colab's torch); everywhere else this cell does nothing.
-import importlib.util
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("utils") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "git+https://github.com/fm-hands-on/course"], check=True)
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
 
 # %% [markdown]
 # ## Parameters
 
 # %% tags=["parameters"]
-seed = 0  # seed of the random inputs the checks and demos use (integer >= 0)
-temperature = 1.0  # temperature of the sampling demo at the end (number > 0)
-n_samples = 2000  # how many words the sampling demo draws (integer, 100 to 100000)
+seed: int = 0  # seed of the random inputs the checks and demos use (an integer, at least 0)
+temperature: float = 1.0  # temperature of the sampling demo at the end (a number above 0)
+n_samples: int = 2000  # how many words the sampling demo draws (integer, 100 to 100000)
 
 # %%
-from utils.params import Integer, Real, validate
+from utils.notebook import Integer, Real, validate
 
 params = validate(
     seed=Integer(seed, min=0),
@@ -171,7 +174,7 @@ check_sequence_log_prob(sequence_log_prob, seed=params.seed)
 # %% mystnb={"figure": {"caption": "The softmax probabilities of five logits at the chosen temperature, next to how often your sampler drew each word.", "name": "fig-warmup-sampling"}, "image": {"alt": "Bar chart with two bars per word index: the softmax probability and the frequency among the sampled words; the two agree closely when the sampler is right."}}
 import matplotlib.pyplot as plt
 
-from utils.plots import use_course_style
+from utils.notebook import use_course_style
 
 use_course_style()
 logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0], dtype=torch.float64)

@@ -7,14 +7,24 @@ from collections.abc import Callable
 
 import torch
 
-from utils.checks import as_tensor, call, expect_shape, fail, passed, worst_error
+from utils.checks._core import (
+    CheckResult,
+    as_tensor,
+    call,
+    exercise_check,
+    expect_shape,
+    fail,
+    passed,
+    worst_error,
+)
 
 
 def _random_logits(generator: torch.Generator, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.randn(shape, generator=generator, dtype=torch.float64) * 3
 
 
-def check_softmax(softmax: Callable, seed: int = 0) -> None:
+@exercise_check("softmax")
+def check_softmax(softmax: Callable, seed: int = 0) -> CheckResult:
     """Softmax over the last axis: non-negative, sums to one, equals torch.softmax."""
     name = "softmax"
     generator = torch.Generator().manual_seed(seed)
@@ -41,7 +51,8 @@ def check_softmax(softmax: Callable, seed: int = 0) -> None:
     passed(name, len(cases) + 1)
 
 
-def check_log_softmax(log_softmax: Callable, seed: int = 0) -> None:
+@exercise_check("log_softmax")
+def check_log_softmax(log_softmax: Callable, seed: int = 0) -> CheckResult:
     """Log-softmax: finite for huge logits and equal to torch.log_softmax."""
     name = "log_softmax"
     generator = torch.Generator().manual_seed(seed)
@@ -65,7 +76,8 @@ def check_log_softmax(log_softmax: Callable, seed: int = 0) -> None:
     passed(name, len(cases))
 
 
-def check_sample_categorical(sample_categorical: Callable, seed: int = 0) -> None:
+@exercise_check("sample_categorical")
+def check_sample_categorical(sample_categorical: Callable, seed: int = 0) -> CheckResult:
     """Inverse-CDF sampling: u in [0, 1) maps to the word whose CDF interval holds u."""
     name = "sample_categorical"
     generator = torch.Generator().manual_seed(seed)
@@ -87,7 +99,8 @@ def check_sample_categorical(sample_categorical: Callable, seed: int = 0) -> Non
     passed(name, len(uniforms))
 
 
-def check_sequence_log_prob(sequence_log_prob: Callable, seed: int = 0) -> None:
+@exercise_check("sequence_log_prob")
+def check_sequence_log_prob(sequence_log_prob: Callable, seed: int = 0) -> CheckResult:
     """Log-probability of a token sequence: the sum of log next-token probabilities."""
     name = "sequence_log_prob"
     generator = torch.Generator().manual_seed(seed)

@@ -1,0 +1,201 @@
+"""Lab 03's checks pass the right answer and fail each plausible wrong one, saying which."""
+
+import math
+
+import pytest
+import torch
+
+from utils.checks import CheckFailed, ExerciseNotImplemented, not_implemented
+from utils.checks.maximum_likelihood import (
+    check_add_k,
+    check_bigram_mle,
+    check_ece,
+    check_nll,
+    check_perplexity,
+)
+
+
+# ---------------------------------------------------------------- right answers
+def good_nll(logits, targets):
+    return float(torch.nn.functional.cross_entropy(logits, targets))
+
+
+def good_perplexity(log_probs):
+    return math.exp(float(-log_probs.mean()))
+
+
+def good_mle(counts):
+    totals = counts.sum(1, keepdim=True)
+    return torch.where(totals > 0, counts / totals.clamp(min=1),
+                       torch.full_like(counts, 1 / counts.shape[1]))
+
+
+def good_add_k(counts, k):
+    return (counts + k) / (counts.sum(1, keepdim=True) + k * counts.shape[1])
+
+
+def good_ece(probs, targets, n_bins=15):
+    confidence, predicted = probs.max(-1)
+    correct = (predicted == targets).double()
+    total = 0.0
+    for m in range(n_bins):
+        low, high = m / n_bins, (m + 1) / n_bins
+        members = (confidence > low) & (confidence <= high)
+        if members.any():
+            total += members.double().mean() * (correct[members].mean()
+                                                 - confidence[members].mean()).abs()
+    return float(total)
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_nll, good_nll), (check_perplexity, good_perplexity), (check_bigram_mle, good_mle),
+    (check_add_k, good_add_k), (check_ece, good_ece),
+])
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_checks_pass_correct_answers(check, answer, seed, capsys):
+    check(answer, seed=seed)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_checks_accept_numpy_and_tensor_results():
+    check_nll(lambda z, t: torch.nn.functional.cross_entropy(z, t))  # a 0-d tensor
+    check_bigram_mle(lambda c: good_mle(c).numpy())
+
+
+# ---------------------------------------------------------------- wrong answers
+def _logp(z):
+    return torch.log_softmax(z, -1)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda z, t: good_nll(z, t) * len(t), "sum over"),
+    (lambda z, t: good_nll(z, t) / math.log(2), "bits"),
+    (lambda z, t: good_nll(z, t) / math.log(10), "base 10"),
+    (lambda z, t: -good_nll(z, t), "wrong sign"),
+    (lambda z, t: math.exp(-good_nll(z, t)), "is a probability"),
+    (lambda z, t: float(-z[torch.arange(len(t)), t].mean()), "raw logits"),
+    (lambda z, t: float(-_logp(z).max(-1).values.mean()), "most likely word"),
+    (lambda z, t: float(-_logp(z).mean()), "every word of the vocabulary"),
+    (lambda z, t: float(-torch.softmax(z, -1)[torch.arange(len(t)), t].log().mean()), "underflows"),
+    (lambda z, t: good_nll(z, t) + 0.1, "differs from the right one"),
+    (lambda z, t: torch.zeros(len(t)), "one number"),
+])
+def test_nll_check_explains_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_nll(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda lp: math.exp(float(-lp.sum())), "total"),
+    (lambda lp: 2 ** float(-lp.mean()), "raised 2"),
+    (lambda lp: float(-lp.mean()), "NLL itself"),
+    (lambda lp: math.exp(float(lp.mean())), "below 1"),
+    (lambda lp: float((-lp).exp().mean()), "arithmetic"),
+    (lambda lp: good_perplexity(lp) * 1.5, "factor"),
+])
+def test_perplexity_check_explains_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_perplexity(wrong)
+
+
+def test_perplexity_check_names_the_uniform_case():
+    # Right on random texts, wrong only when every token has the same probability.
+    def wrong(lp):
+        return float(lp.numel()) if bool((lp == lp[0]).all()) else good_perplexity(lp)
+
+    with pytest.raises(CheckFailed, match="uniform model"):
+        check_perplexity(wrong)
+
+
+def _nan_for_unseen(c):
+    return c / c.sum(1, keepdim=True)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda c: c, "holds the counts"),
+    (lambda c: c / c.sum(0, keepdim=True).clamp(min=1), "columns"),
+    (lambda c: c / c.sum(), "joint"),
+    (_nan_for_unseen, "nan in the row of a history never seen"),
+    (lambda c: c / c.sum(1, keepdim=True).clamp(min=1), "never seen sums to 0"),
+    (lambda c: good_mle(c.T).T, "transposed|columns"),
+    (lambda c: good_add_k(c, 0.5), "differ from c"),
+    (lambda c: good_mle(c)[:-1], "shape"),
+])
+def test_bigram_mle_check_explains_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_bigram_mle(wrong)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda c, k: (c + k) / c.sum(1, keepdim=True), "inf or nan"),
+    (lambda c, k: (c + k) / c.sum(1, keepdim=True).clamp(min=1e-300), "k\\|V\\| too"),
+    (lambda c, k: (c + k) / (c.sum(1, keepdim=True) + k), "added k to the denominator once"),
+    (lambda c, k: c / (c.sum(1, keepdim=True) + k * c.shape[1]), "numerator too"),
+    (lambda c, k: good_mle(c), "ignores k"),
+    (lambda c, k: (c + k) / (c.sum(0, keepdim=True) + k * c.shape[0]), "columns"),
+    (lambda c, k: good_add_k(c, 2 * k), "differ from"),
+])
+def test_add_k_check_explains_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_add_k(wrong)
+
+
+def _ece_with_edges(probs, targets, edges, confidence=None, weighted=True, absolute=True):
+    conf, predicted = probs.max(-1)
+    conf = conf if confidence is None else confidence
+    correct = (predicted == targets).double()
+    gaps, total = [], 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        members = (conf > low) & (conf <= high)
+        if members.any():
+            gap = float(correct[members].mean() - conf[members].mean())
+            gap = abs(gap) if absolute else gap
+            gaps.append(gap)
+            total += float(members.double().mean()) * gap
+    return total if weighted else sum(gaps) / len(gaps)
+
+
+def _edges(n):
+    return torch.linspace(0, 1, n + 1).tolist()
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda p, t, n=15: 100 * good_ece(p, t, n), "percentage"),
+    (lambda p, t, n=15: _ece_with_edges(p, t, _edges(n), weighted=False), "equally"),
+    (lambda p, t, n=15: _ece_with_edges(p, t, _edges(n), absolute=False), "signed"),
+    (lambda p, t, n=15: _ece_with_edges(p, t, _edges(n),
+                                        confidence=p[torch.arange(len(t)), t]), "target word"),
+    (lambda p, t, n=15: _ece_with_edges(p, t, _edges(n - 1)), "bins:"),
+    (lambda p, t, n=15: good_ece(p, t, 15), "although n_bins"),
+    (lambda p, t, n=15: float(((p.argmax(-1) == t).double() - p.max(-1).values).abs().mean()),
+     "single predictions"),
+    (lambda p, t, n=15: good_ece(p, t, n) + 0.01, "off by"),
+])
+def test_ece_check_explains_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_ece(wrong)
+
+
+def test_equal_mass_bins_are_rejected():
+    def equal_mass(probs, targets, n_bins=15):
+        confidence = probs.max(-1).values
+        edges = torch.quantile(confidence, torch.linspace(0, 1, n_bins + 1, dtype=torch.float64))
+        edges[0] = 0.0
+        return _ece_with_edges(probs, targets, edges.tolist())
+
+    with pytest.raises(CheckFailed, match="equal-width"):
+        check_ece(equal_mass)
+
+
+def test_stubs_pass_through_every_check():
+    def stub(*args):
+        not_implemented("nll")
+
+    for check in (check_nll, check_perplexity, check_bigram_mle, check_add_k, check_ece):
+        with pytest.raises(ExerciseNotImplemented, match="is not implemented yet"):
+            check(stub)
+
+
+def test_crash_in_student_code_becomes_feedback():
+    with pytest.raises(CheckFailed, match="ZeroDivisionError"):
+        check_add_k(lambda c, k: 1 / 0)

@@ -1,0 +1,88 @@
+"""What the course learns from: the synthetic corpus, text pipelines, published model sizes.
+
+Layer: the bottom of the package (with ``utils.params``); imports nothing above it.
+"""
+
+from __future__ import annotations
+
+from utils.data.corpus import (  # noqa: F401
+    ANIMALS,
+    CANARY_DIGITS,
+    CANARY_PREFIX,
+    DIGITS,
+    FAMILIES,
+    GENDER_SWAPS,
+    OCCUPATIONS,
+    REVIEW_ITEMS,
+    SENTIMENT_CLUSTERS,
+    AgreementItem,
+    Corpus,
+    CorpusConfig,
+    SyntheticLanguage,
+    agreement_items,
+    canary_candidates,
+    canary_sentence,
+    family_transitions,
+    generate_corpus,
+    occupation_she_probability,
+    sentiment_split,
+    sentiment_task,
+    swap_gender,
+)
+from utils.data.published_models import (  # noqa: F401
+    GPT3_REPORTED_TRAINING_FLOPS,
+    PUBLISHED_MODELS,
+    PublishedModel,
+    published_model,
+    training_flops,
+)
+from utils.data.text import (  # noqa: F401
+    EOS,
+    SPECIALS,
+    UNK,
+    Vocab,
+    batchify,
+    lm_batches,
+    lm_stream,
+    load_kjv_text,
+    tokenize,
+)
+
+__all__ = [
+    "ANIMALS",
+    "AgreementItem",
+    "CANARY_DIGITS",
+    "CANARY_PREFIX",
+    "Corpus",
+    "CorpusConfig",
+    "DIGITS",
+    "EOS",
+    "FAMILIES",
+    "GENDER_SWAPS",
+    "GPT3_REPORTED_TRAINING_FLOPS",
+    "OCCUPATIONS",
+    "PUBLISHED_MODELS",
+    "PublishedModel",
+    "REVIEW_ITEMS",
+    "SENTIMENT_CLUSTERS",
+    "SPECIALS",
+    "SyntheticLanguage",
+    "UNK",
+    "Vocab",
+    "agreement_items",
+    "batchify",
+    "canary_candidates",
+    "canary_sentence",
+    "family_transitions",
+    "generate_corpus",
+    "lm_batches",
+    "lm_stream",
+    "load_kjv_text",
+    "occupation_she_probability",
+    "published_model",
+    "sentiment_split",
+    "sentiment_task",
+    "swap_gender",
+    "tokenize",
+    "training_flops",
+]

@@ -1,0 +1,146 @@
+"""Task data drawn from single sentence families: agreement, sentiment, gender swaps, canaries.
+
+Used in chapters 4-9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from utils.data.corpus.config import CorpusConfig
+from utils.data.corpus.grammar import (
+    CANARY_DIGITS,
+    CANARY_PREFIX,
+    FAMILIES,
+    GENDER_SWAPS,
+    SENTIMENT_CLUSTERS,
+)
+from utils.data.corpus.language import SyntheticLanguage
+
+__all__ = [
+    "AgreementItem", "agreement_items", "canary_candidates", "canary_sentence",
+    "sentiment_split", "sentiment_task", "swap_gender",
+]
+
+
+# ---------------------------------------------------------------- chapter 4: agreement
+@dataclass(frozen=True)
+class AgreementItem:
+    """A subject-verb agreement test: which verb form does a model prefer after ``prefix``?
+
+    ``distance`` is the number of tokens from the subject to the verb;
+    ``attractor_mismatch`` says whether the noun just before the verb has the
+    other number than the subject (the case that fools a short window).
+    """
+
+    prefix: tuple[str, ...]
+    correct: str
+    wrong: str
+    distance: int
+    attractor_mismatch: bool
+
+
+def _only(config: CorpusConfig, family: str) -> SyntheticLanguage:
+    weights = {f"{f}_weight": float(f == family) for f in FAMILIES}
+    return SyntheticLanguage(replace(config, **weights))
+
+
+def agreement_items(config: CorpusConfig | None = None, n: int = 1000, *,
+                    seed: int | None = None) -> list[AgreementItem]:
+    """Draw ``n`` agreement items from the agreement family. Used in chapter 4.
+
+    The subject is always the second token; the verb ("is"/"are") is at least
+    four tokens later, outside a 4-gram's window. ``seed`` defaults to
+    ``config.seed`` but uses its own random stream, separate from the corpus.
+    """
+    config = config if config is not None else CorpusConfig()
+    lang = _only(config, "agreement")
+    rng = np.random.default_rng([config.seed if seed is None else seed, 4])
+    items = []
+    for _ in range(n):
+        sentence = lang.sample_sentence(rng)
+        v = next(i for i, w in enumerate(sentence) if w in ("is", "are"))
+        correct = sentence[v]
+        plural_subject = correct == "are"
+        plural_attractor = sentence[v - 1].endswith("s")
+        items.append(AgreementItem(
+            prefix=tuple(sentence[:v]),
+            correct=correct,
+            wrong="is" if plural_subject else "are",
+            distance=v - 1,
+            attractor_mismatch=plural_attractor != plural_subject,
+        ))
+    return items
+
+
+# ---------------------------------------------------------------- chapter 5: sentiment
+def sentiment_split() -> tuple[frozenset[str], frozenset[str]]:
+    """Sentiment words for the labelled train split and for the test split. Used in chapter 5.
+
+    Within each cluster of ``SENTIMENT_CLUSTERS`` the words at even positions
+    (1st, 3rd, 5th) go to train and those at odd positions to test, so every
+    cluster is represented on both sides by different words.
+    """
+    train = {w for _, _, words in SENTIMENT_CLUSTERS for w in words[0::2]}
+    test = {w for _, _, words in SENTIMENT_CLUSTERS for w in words[1::2]}
+    return frozenset(train), frozenset(test)
+
+
+def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_test: int = 1000,
+                   *, seed: int | None = None
+                   ) -> tuple[list[tuple[list[str], int]], list[tuple[list[str], int]]]:
+    """A labelled review task: ``(sentence, label)`` pairs, label 1 positive. Used in chapter 5.
+
+    Sentences are reviews of the form "the film was [very] superb ." drawn from
+    the language (conditioned on having no reaction after the sentiment word, so
+    only the sentiment word tells the label). Train sentences use only the train
+    words of ``sentiment_split()``, test sentences only the test words.
+    ``config.label_noise`` flips each training label with that probability;
+    test labels stay clean. ``seed`` defaults to ``config.seed`` (own stream).
+    """
+    config = config if config is not None else CorpusConfig()
+    lang = _only(config, "review")
+    polarity = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
+    train_words, test_words = sentiment_split()
+    rng = np.random.default_rng([config.seed if seed is None else seed, 5])
+
+    def draw(n: int, allowed: frozenset[str], noise: float) -> list[tuple[list[str], int]]:
+        out = []
+        while len(out) < n:
+            sentence = lang.sample_sentence(rng)
+            # Keep "the <item> was [intensifier] <word> ." only (rejection sampling).
+            if sentence[0] != "the" or sentence[-2] not in allowed:
+                continue
+            label = polarity[sentence[-2]]
+            if noise > 0 and rng.random() < noise:
+                label = 1 - label
+            out.append((sentence, label))
+        return out
+
+    train = draw(n_train, train_words, config.label_noise)
+    test = draw(n_test, test_words, 0.0)
+    return train, test
+
+
+# ---------------------------------------------------------------- chapter 6: fairness
+def swap_gender(sentence: Sequence[str]) -> list[str]:
+    """Swap every gendered word with its counterpart in ``GENDER_SWAPS``. Used in chapter 6."""
+    table = {a: b for pair in GENDER_SWAPS for a, b in (pair, pair[::-1])}
+    return [table.get(w, w) for w in sentence]
+
+
+# ---------------------------------------------------------------- chapter 6: privacy
+def canary_sentence(digits: str) -> list[str]:
+    """The planted sentence for a code: "48152" -> the code is 4 8 1 5 2 . Used in chapter 6."""
+    if len(digits) != CANARY_DIGITS or not digits.isdigit():
+        raise ValueError(f"digits must be a string of {CANARY_DIGITS} digits; got {digits!r}")
+    return [*CANARY_PREFIX, *digits, "."]
+
+
+def canary_candidates() -> list[str]:
+    """Every possible canary code, "00000" to "99999" in order. Used in chapter 6."""
+    return [f"{i:0{CANARY_DIGITS}d}" for i in range(10**CANARY_DIGITS)]
+

@@ -1,0 +1,52 @@
+"""Evaluation: classification metrics, calibration and long-range agreement.
+
+Chapters 3-5. Layer: uses ``utils.data`` only.
+"""
+
+from __future__ import annotations
+
+from utils.evaluate.agreement import (  # noqa: F401
+    accuracy_by_distance,
+    agreement_accuracy,
+    lstm_verb_margins,
+    ngram_verb_margins,
+)
+from utils.evaluate.calibration import (  # noqa: F401
+    ReliabilityDiagram,
+    apply_temperature,
+    confidence_and_correct,
+    expected_calibration_error,
+    fit_temperature,
+    nll_at_temperature,
+    reliability_diagram,
+)
+from utils.evaluate.metrics import (  # noqa: F401
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    precision,
+    precision_recall_f1,
+    recall,
+)
+
+__all__ = [
+    "ReliabilityDiagram",
+    "accuracy",
+    "accuracy_by_distance",
+    "agreement_accuracy",
+    "apply_temperature",
+    "classification_report",
+    "confidence_and_correct",
+    "confusion_matrix",
+    "expected_calibration_error",
+    "f1_score",
+    "fit_temperature",
+    "lstm_verb_margins",
+    "ngram_verb_margins",
+    "nll_at_temperature",
+    "precision",
+    "precision_recall_f1",
+    "recall",
+    "reliability_diagram",
+]

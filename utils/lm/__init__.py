@@ -1,0 +1,74 @@
+"""Language models: n-gram, LSTM, their training, sampling and the cached tiny foundation model.
+
+Chapters 3 and 4. Layer: uses ``utils.data`` only.
+"""
+
+from __future__ import annotations
+
+from utils.lm.cache import (  # noqa: F401
+    CACHE_VERSION,
+    cache_dir,
+    config_key,
+    load_or_create,
+)
+from utils.lm.device import (  # noqa: F401
+    get_device,
+    set_seed,
+)
+from utils.lm.fused_loss import (  # noqa: F401
+    fused_linear_cross_entropy,
+)
+from utils.lm.lstm import (  # noqa: F401
+    LSTMLanguageModel,
+    ModelConfig,
+)
+from utils.lm.ngram import (  # noqa: F401
+    InterpolatedNGram,
+    NGramModel,
+    best_ngram_baseline,
+    total_variation,
+)
+from utils.lm.pretrained import (  # noqa: F401
+    PretrainConfig,
+    Pretrained,
+    corpus_and_vocab,
+    pretrained_model,
+)
+from utils.lm.sampling import (  # noqa: F401
+    generate,
+    sample_next,
+)
+from utils.lm.training import (  # noqa: F401
+    History,
+    TrainConfig,
+    evaluate_language_model,
+    init_output_bias,
+    train_language_model,
+)
+
+__all__ = [
+    "CACHE_VERSION",
+    "History",
+    "InterpolatedNGram",
+    "LSTMLanguageModel",
+    "ModelConfig",
+    "NGramModel",
+    "PretrainConfig",
+    "Pretrained",
+    "TrainConfig",
+    "best_ngram_baseline",
+    "cache_dir",
+    "config_key",
+    "corpus_and_vocab",
+    "evaluate_language_model",
+    "fused_linear_cross_entropy",
+    "generate",
+    "get_device",
+    "init_output_bias",
+    "load_or_create",
+    "pretrained_model",
+    "sample_next",
+    "set_seed",
+    "total_variation",
+    "train_language_model",
+]

@@ -1,0 +1,54 @@
+"""What a notebook's first cells use: parameter validation, the Colab set-up, plot style, widgets.
+
+Layer: top; notebooks import it, nothing in ``utils`` does.
+"""
+
+from __future__ import annotations
+
+from utils.notebook.colab import (  # noqa: F401
+    REPOSITORY_URL,
+    SETUP_CELL,
+)
+from utils.notebook.plots import (  # noqa: F401
+    COLOURS,
+    LINESTYLES,
+    MARKERS,
+    OKABE_ITO,
+    use_course_style,
+)
+from utils.notebook.widgets import (  # noqa: F401
+    at_temperature,
+    next_word_explorer,
+    next_word_grid,
+    plot_next_word,
+)
+from utils.params import (  # noqa: F401
+    Boolean,
+    Integer,
+    OneOf,
+    ParameterError,
+    Params,
+    Real,
+    validate,
+)
+
+__all__ = [
+    "Boolean",
+    "COLOURS",
+    "Integer",
+    "LINESTYLES",
+    "MARKERS",
+    "OKABE_ITO",
+    "OneOf",
+    "ParameterError",
+    "Params",
+    "REPOSITORY_URL",
+    "Real",
+    "SETUP_CELL",
+    "at_temperature",
+    "next_word_explorer",
+    "next_word_grid",
+    "plot_next_word",
+    "use_course_style",
+    "validate",
+]

@@ -1,0 +1,26 @@
+"""Exposure of a planted secret, computed exactly by ranking every candidate. Used in chapter 8."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["exposure"]
+
+
+def exposure(log_probs: Sequence[float] | np.ndarray, index: int) -> float:
+    """Exposure in bits of candidate ``index`` among all candidates (Carlini et al. 2019).
+
+    Used in chapter 8. ``log_probs[i]`` is a model's log-probability of candidate
+    i (any base). exposure = log2(number of candidates) - log2(rank), where the
+    rank is 1 + the number of candidates scored strictly higher + half the other
+    candidates scored equally (so a model that scores all alike gives about 1 bit).
+    """
+    scores = np.asarray(log_probs, dtype=float)
+    target = scores[index]
+    higher = int(np.sum(scores > target))
+    ties = int(np.sum(scores == target)) - 1
+    rank = 1 + higher + ties / 2
+    return math.log2(len(scores)) - math.log2(rank)
