@@ -1,7 +1,7 @@
-"""``python -m utils.teaching``: the authors' and instructors' command line."""
+"""``python -m utils.teaching``: see ``utils.teaching.cli``."""
 
 import sys
 
-from utils.teaching.lab_builder import main
+from utils.teaching.cli import main
 
 sys.exit(main())

@@ -21,10 +21,8 @@ friendly "not implemented yet" message. Markdown cells tagged
 
 from __future__ import annotations
 
-import argparse
 import copy
 import re
-import sys
 from pathlib import Path
 
 LABS_DIR = Path(__file__).resolve().parents[2] / "labs"
@@ -163,22 +161,3 @@ def build(labs_dir: Path = LABS_DIR) -> list[Path]:
                 path.write_text(text, encoding="utf-8")
                 written.append(path)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.teaching", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["build", "check"])
-    args = parser.parse_args(argv)
-    if args.command == "build":
-        for path in build():
-            print(f"wrote {path.relative_to(LABS_DIR.parent)}")
-        return 0
-    out_of_date = stale()
-    for path in out_of_date:
-        print(f"out of date: {path.relative_to(LABS_DIR.parent)} (run `make labs`)")
-    return 1 if out_of_date else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

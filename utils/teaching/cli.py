@@ -1,0 +1,82 @@
+"""``python -m utils.teaching``: build labs, hand out per-student variants, grade a class.
+
+    python -m utils.teaching build                      regenerate every lab from labs/source/
+    python -m utils.teaching check                      exit 1 when a generated lab is stale
+    python -m utils.teaching assign ROSTER.csv labs/00_warmup.ipynb OUT/ --secret-file SECRET
+    python -m utils.teaching grade SUBMISSIONS/ --manifest OUT/manifest.csv --out REPORT/
+                                   [--workers 2 | --scheduler tcp://host:8786]
+
+See the instructor's guide in the book for the whole workflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from utils.teaching import lab_builder
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m utils.teaching", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="regenerate student and solution labs")
+    commands.add_parser("check", help="exit 1 when a generated lab is out of date")
+    assign = commands.add_parser("assign", help="one variant of a lab per student")
+    assign.add_argument("roster", help="CSV with a header line student_id,name")
+    assign.add_argument("lab", help="the student notebook, e.g. labs/00_warmup.ipynb")
+    assign.add_argument("out", help="folder for the variants and manifest.csv")
+    assign.add_argument("--secret-file", required=True,
+                        help="file holding the instructor's secret (at least 16 bytes)")
+    assign.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "JSON_VALUE"),
+                        help="a parameter for the whole class, e.g. -p temperature 0.5")
+    grade = commands.add_parser("grade", help="grade a folder of submissions")
+    grade.add_argument("submissions", help="folder with STUDENT_ID/LAB.ipynb files")
+    grade.add_argument("--manifest", required=True, help="the manifest.csv written by assign")
+    grade.add_argument("--out", required=True, help="folder for gradebook.csv and report.html")
+    grade.add_argument("--workers", type=int, default=2, help="local processes (default 2)")
+    grade.add_argument("--scheduler", help="a Dask scheduler's address, instead of local processes")
+    grade.add_argument("--timeout", type=float, default=120.0,
+                       help="seconds each submission may run, per phase (default 120)")
+    grade.add_argument("--memory-mb", type=int, default=4096,
+                       help="address-space limit per process in MiB (default 4096)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "build":
+        for path in lab_builder.build():
+            print(f"wrote {path.relative_to(lab_builder.LABS_DIR.parent)}")
+        return 0
+    if args.command == "check":
+        out_of_date = lab_builder.stale()
+        for path in out_of_date:
+            print(f"out of date: {path.relative_to(lab_builder.LABS_DIR.parent)} (run `make labs`)")
+        return 1 if out_of_date else 0
+    if args.command == "assign":
+        from utils.teaching.variants import assign, read_roster, read_secret
+
+        parameters = {name: json.loads(value) for name, value in args.parameter}
+        variants = assign(read_roster(args.roster), args.lab, args.out,
+                          read_secret(args.secret_file), parameters=parameters)
+        print(f"wrote {len(variants)} variants and {Path(args.out) / 'manifest.csv'}")
+        return 0
+    from utils.teaching.grade import Limits, grade_submissions
+    from utils.teaching.report import write_gradebook, write_html_report
+    from utils.teaching.variants import read_manifest
+
+    start = time.perf_counter()
+    rows = grade_submissions(args.submissions, read_manifest(args.manifest),
+                             limits=Limits(args.timeout, args.memory_mb),
+                             workers=args.workers, scheduler=args.scheduler)
+    out = Path(args.out)
+    print(f"graded {len({r.student_id for r in rows})} students in "
+          f"{time.perf_counter() - start:.1f} s")
+    print(f"wrote {write_gradebook(rows, out / 'gradebook.csv')}")
+    print(f"wrote {write_html_report(rows, out / 'report.html')}")
+    return 0
