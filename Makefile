@@ -24,7 +24,7 @@ else
 RUN_OFFLINE :=
 endif
 
-.PHONY: book test assets serve lab labs bench lint clean
+.PHONY: book test assets serve lab labs bench lint clean assign grade grade-demo
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,7 @@ ifeq ($(OFFLINE),yes)
 else
 	@echo "Running the tests WITH network access (cutting it needs root and unshare)."
 endif
+	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(RUN_OFFLINE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Diagrams load as JavaScript modules, which browsers refuse over file://.
@@ -73,13 +74,29 @@ serve:
 	@echo "Serving the book at http://localhost:$(PORT) (Ctrl-C to stop)"
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
-# JupyterLab on localhost; it prints a URL with its access token.
+# JupyterLab on localhost; it prints a URL with its access token. JupyterLab
+# refuses to run as root (common in containers) unless told --allow-root, so the
+# flag is added for root only.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
 # Regenerate the student and solution notebooks from labs/source/.
 labs: $(STAMP)
 	$(BIN)/python -m utils.teaching build
+
+# Instructors: per-student variants of a lab, grading, and a demonstration class.
+#   make assign ROSTER=roster.csv LAB=labs/06_fairness.ipynb OUT=variants/ SECRET=~/course-secret
+#   make grade SUBMISSIONS=submissions/ MANIFEST=variants/manifest.csv OUT=report/
+assign: $(STAMP)
+	$(BIN)/python -m utils.teaching assign $(ROSTER) $(LAB) $(OUT) --secret-file $(SECRET)
+
+grade: $(STAMP)
+	$(BIN)/python -m utils.teaching grade $(SUBMISSIONS) --manifest $(MANIFEST) --out $(OUT)
+
+grade-demo: $(STAMP)
+	$(BIN)/python -m utils.teaching.demo /tmp/demo-class
 
 bench: $(STAMP)
 	$(BIN)/python -m utils.lm.benchmark
