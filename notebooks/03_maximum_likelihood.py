@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Maximum likelihood on a language whose truth we know
 #
-# Chapter {ref}`ch-maximum-likelihood` derived the loss every language model
+# {numref}`ch-maximum-likelihood` derived the loss every language model
 # in this course minimises, the negative log-likelihood, and showed that for
 # an n-gram model its minimiser is a table of relative frequencies. This
 # notebook runs that on the course's synthetic language
@@ -90,7 +90,7 @@ import torch
 
 from utils.data import CorpusConfig, SyntheticLanguage, generate_corpus
 from utils.lm import NGramModel, total_variation
-from utils.notebook import use_course_style
+from utils.notebook import plain_log_ticks, use_course_style
 
 use_course_style()
 corpus = generate_corpus(CorpusConfig(seed=params.seed, n_sentences=params.max_sentences))
@@ -149,6 +149,7 @@ reference = distance[params.prefix][-1] * np.sqrt(sizes[-1] / np.array(sizes))
 ax.plot(sizes, reference, color="grey", linewidth=1, linestyle="--", label=r"$\propto 1/\sqrt{N}$")
 ax.set_xscale("log")
 ax.set_yscale("log")
+plain_log_ticks(ax.yaxis)
 ax.set_xlabel("training sentences N")
 ax.set_ylabel("total variation to the truth")
 ax.set_title("Maximum-likelihood estimates converge")
@@ -195,6 +196,7 @@ ax.axhline(len(vocab), color="grey", linestyle=":", label=f"uniform ({len(vocab)
 ax.axhline(truth_ppl, color="black", linestyle="--", label="the true language")
 ax.set_xscale("log")
 ax.set_yscale("log")
+plain_log_ticks(ax.yaxis)
 ax.set_xlabel("smoothing constant k")
 ax.set_ylabel("validation perplexity")
 ax.set_title(f"Smoothing on {len(train)} training sentences")
@@ -208,10 +210,11 @@ for n, (best_k, ppl) in best.items():
 # %% [markdown]
 # ## The entropy rate is the floor
 #
-# By {eq}`eq-kl`, no model's cross-entropy can go below the entropy of the
-# source. For this language it is exact: the entropy rate per token, in nats.
-# The true model's perplexity on the validation sentences sits near
-# $e^{H}$; every estimated model sits above it.
+# By {eq}`eq-kl-conditional`, no model's expected cross-entropy on fresh text
+# can go below the entropy of the source (on its own training text a model
+# can, by memorising it). For this language the floor is exact: the entropy
+# rate per token, in nats. The true model's perplexity on the validation
+# sentences sits near $e^{H}$; every estimated model sits above it.
 
 # %%
 entropy = language.entropy_rate()

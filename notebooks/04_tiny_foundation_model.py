@@ -16,12 +16,12 @@
 # %% [markdown]
 # # The tiny foundation model
 #
-# Chapter {ref}`ch-lstm` described the course's tiny foundation model: an
+# {numref}`ch-lstm` described the course's tiny foundation model: an
 # embedding, an LSTM and a softmax, trained by maximum likelihood on the
 # synthetic corpus ({ref}`corpus-datasheet`). This notebook trains it (or
 # loads it from the cache, if it was trained before with the same settings),
 # watches its loss fall, compares its perplexity with the n-gram models of
-# chapter 3 and with the entropy floor of the language, lets it write at
+# {numref}`ch-maximum-likelihood` and with the entropy floor of the language, lets it write at
 # several temperatures, and measures one thing it learned that no n-gram
 # can: making a verb agree with a subject several words back.
 
@@ -83,11 +83,16 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from myst_nb import glue
 
 from utils.data import CorpusConfig, SyntheticLanguage
 from utils.lm import PretrainConfig, pretrained_model
-from utils.notebook import use_course_style
+from utils.notebook import plain_log_ticks, use_course_style
+
+try:  # the book's builder puts the numbers below into the prose; elsewhere, print them
+    from myst_nb import glue
+except ImportError:
+    def glue(name: str, value: object, display: bool = True) -> None:
+        print(f"{name}: {value}")
 
 use_course_style()
 default = PretrainConfig()
@@ -103,7 +108,7 @@ print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
       f"{pre.history['train_time_s']:.0f} s for {pre.history['steps']} steps")
 
 # %% [markdown]
-# How big is it? Chapter 1 compared models by their parameter count $N$ and
+# How big is it? {numref}`ch-foundation-models` compared models by their parameter count $N$ and
 # the tokens they trained on $D$; training costs about $6ND$ floating-point
 # operations (two for the forward pass and four for the backward pass, per
 # parameter and token).
@@ -145,6 +150,7 @@ left.plot(steps, train_loss)
 left.set_xlabel("optimizer step")
 left.set_ylabel("training loss (nats)")
 left.set_yscale("log")
+plain_log_ticks(left.yaxis)  # "2, 3, 4" rather than "2×10⁰"
 right.plot([v["epoch"] for v in valid], [v["perplexity"] for v in valid], marker="o")
 right.set_xlabel("epoch")
 right.set_ylabel("validation perplexity")
@@ -154,14 +160,14 @@ plt.show()
 # %% [markdown]
 # ## Against the n-grams and the floor
 #
-# To compare with chapter 3's n-gram models we must score the same tokens:
+# To compare with {numref}`ch-maximum-likelihood`'s n-gram models we must score the same tokens:
 # every word of every held-out sentence, the final "." included, but not the
 # `<eos>` separators the LSTM's stream adds (an n-gram never predicts them).
 # `evaluate_language_model(..., ignore_index=vocab.eos_id)` does exactly
-# that. The n-grams are the add-0.1 trigram of chapter 3 and the best of a
+# that. The n-grams are the add-0.1 trigram of {numref}`ch-maximum-likelihood` and the best of a
 # small grid of orders and smoothings, chosen on the validation text. The
 # floor is $e^{H}$, with $H$ the exact entropy rate of the language: no model
-# can beat it on average.
+# can beat it on average on text it was not trained on.
 
 # %%
 from utils.data import lm_stream
@@ -203,7 +209,7 @@ plt.show()
 # %% [markdown]
 # ## Writing at several temperatures
 #
-# `utils.sampling.generate` continues the prompt one sampled word at a time.
+# `utils.lm.generate` continues the prompt one sampled word at a time.
 # A low temperature keeps to the most likely words; a high one flattens the
 # distribution and lets rare, odd continuations in.
 
@@ -257,7 +263,8 @@ plt.show()
 # %% [markdown]
 # Two prefixes side by side: after "the cat sat on the" both models do well,
 # since the last words say nearly all; after "the keys near the old red barn"
-# the verb's number depends on "keys", five words back.
+# the verb's number depends on "keys", six words before the verb (the
+# distance that `AgreementItem.distance` counts, from the subject to the verb).
 
 # %% mystnb={"figure": {"caption": "The LSTM's next-word distribution (bars) against the truth (diamonds) after a short-range prefix (left) and after a subject followed by a distractor phrase (right).", "name": "fig-tiny-two-prefixes"}}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)

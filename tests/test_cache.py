@@ -1,4 +1,4 @@
-"""Tests for utils.cache: keys, round trip, corruption, two processes at once."""
+"""Tests for utils.lm.cache: keys, round trip, corruption, two processes at once."""
 
 from __future__ import annotations
 
@@ -183,3 +183,33 @@ def test_files_are_plain_tensors(tmp_path):
     load_or_create("k5", _Counter(), directory=tmp_path)
     payload = torch.load(Path(tmp_path) / "k5.pt", weights_only=True)
     assert payload["key"] == "k5" and payload["version"] == cache.CACHE_VERSION
+
+
+def test_a_retrain_gives_the_same_model(tmp_path, monkeypatch):
+    """utils.lm.pretrained's claim: the same configuration always gives the same weights.
+
+    Trained twice into two empty caches (as after a lost or corrupt file), from
+    different states of the global random stream, the models are identical; another
+    training seed gives another model.
+    """
+    from utils.data.corpus import CorpusConfig
+    from utils.lm.pretrained import PretrainConfig, pretrained_model
+    from utils.lm.training import TrainConfig
+
+    def config(seed):
+        return PretrainConfig(corpus=CorpusConfig(n_sentences=300), emb_size=16,
+                              hidden_size=16, train=TrainConfig(batch_size=8, seq_len=12,
+                                                                max_steps=6, seed=seed))
+
+    def train(directory, seed, global_seed):
+        monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / directory))
+        torch.manual_seed(global_seed)
+        result = pretrained_model(config(seed), progress=False)
+        assert not result.from_cache  # trained now, not loaded
+        return result.model.state_dict()
+
+    first, again = train("a", 0, 1), train("b", 0, 2)
+    assert first.keys() == again.keys()
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    other = train("c", 1, 1)
+    assert not all(torch.equal(first[k], other[k]) for k in first)

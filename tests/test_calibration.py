@@ -1,4 +1,4 @@
-"""Tests of utils.calibration: ECE against a plain re-implementation, temperature scaling."""
+"""Tests of utils.evaluate.calibration: ECE against a plain loop, temperature scaling."""
 
 import pytest
 import torch
@@ -114,3 +114,43 @@ def test_apply_temperature_matches_dividing_logits():
     assert scaled[0, 3] == 0
     with pytest.raises(ValueError):
         apply_temperature(probs, 0.0)
+
+
+def test_confidences_on_bin_edges_go_to_the_bin_below():
+    # 0.3 * 10 rounds to 3.0000000000000004: binning by ceil(c * M) would put 0.3 in
+    # (0.3, 0.4]; it belongs to (0.2, 0.3], as the plain loop over edges m / M says.
+    confidence = [0.1, 0.2, 0.3, 0.6, 0.7, 0.9, 1.0, 0.0, 0.35]
+    correct = [1, 0, 1, 1, 0, 1, 1, 0, 0]
+    diagram = reliability_diagram(torch.tensor(confidence, dtype=torch.float64), correct,
+                                  n_bins=10)
+    assert diagram.count.tolist() == [2, 1, 1, 1, 0, 1, 1, 0, 1, 1]
+    assert expected_calibration_error(confidence, correct, n_bins=10) == pytest.approx(
+        plain_ece(confidence, correct, 10), abs=1e-12)
+    for n_bins in (3, 7, 15, 20):
+        edges = [m / n_bins for m in range(n_bins + 1)]
+        on_edges = torch.tensor(edges, dtype=torch.float64)
+        hits = [m % 2 for m in range(n_bins + 1)]
+        assert expected_calibration_error(on_edges, hits, n_bins=n_bins) == pytest.approx(
+            plain_ece(edges, hits, n_bins), abs=1e-12)
+
+
+def test_bad_input_is_rejected_with_a_clear_error():
+    with pytest.raises(ValueError, match="non-empty"):
+        expected_calibration_error([], [])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        expected_calibration_error([0.5, float("nan")], [1, 0])
+    with pytest.raises(ValueError, match="0 or 1"):
+        expected_calibration_error([0.5, 0.7], [1, 2])
+    with pytest.raises(ValueError, match="n_bins"):
+        expected_calibration_error([0.5], [1], n_bins=0)
+    logits, targets = overconfident_data(0, n=50)
+    with pytest.raises(ValueError, match="bounds"):
+        fit_temperature(logits, targets, bounds=(0.0, 10.0))  # a zero temperature bound
+    with pytest.raises(ValueError, match="bounds"):
+        fit_temperature(logits, targets, bounds=(5.0, 1.0))
+    with pytest.raises(ValueError, match="49 entries"):
+        fit_temperature(logits, targets[:-1])
+    with pytest.raises(ValueError, match="targets has 3 entries"):
+        confidence_and_correct(torch.softmax(logits, 1), targets[:3])
+    with pytest.raises(ValueError, match="temperature"):
+        nll_at_temperature(logits, targets, 0.0)

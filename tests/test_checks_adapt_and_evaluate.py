@@ -1,4 +1,24 @@
-"""Lab 05's checks pass the right answer and fail each plausible wrong one, saying which."""
+"""Lab 05's checks pass every right answer and fail each plausible wrong one, saying which.
+
+Right answers accepted: the reference solutions, NumPy arrays, lists of lists,
+float32 values, a bincount-based confusion matrix, a fine-tuning loop that draws
+its batches another way or zeroes gradients with ``model.zero_grad()``.
+
+Wrong answers caught:
+
+- confusion_matrix: transposed; each example counted twice; columns permuted;
+  the wrong shape; classes counted only if seen (a class that occurs nowhere
+  shifts the last class, which occurs exactly once); a ``bincount`` without
+  ``minlength``.
+- precision_recall_f1: nan for 0/0; precision and recall swapped; the
+  arithmetic mean for F1; two things returned; one class only; a scaled
+  precision; a crash; a loop that stops before the last class.
+- classify: the last padded column; position ``lengths`` (one past the end);
+  the mean over positions; probabilities instead of logits; the wrong shape.
+- fine_tune: the encoder frozen; the encoder given the head's learning rate
+  (one parameter group); the head given encoder_lr; the two rates swapped;
+  gradients never zeroed; no step; the wrong number of losses.
+"""
 
 import pytest
 import torch
@@ -40,15 +60,21 @@ def good_classify(encoder, head, tokens, lengths):
     return head(hidden[torch.arange(len(tokens)), lengths - 1])
 
 
-def _fine_tune(train_encoder=True, zero_grad=True, step=True):
-    def fine_tune(model, tokens, lengths, labels, steps, lr, encoder_lr):
-        groups = [{"params": model.head.parameters(), "lr": lr}]
-        if train_encoder:
-            groups.append({"params": model.encoder.parameters(), "lr": encoder_lr})
-        optimizer = torch.optim.Adam(groups)
+def _fine_tune(train_encoder=True, zero_grad=True, step=True, head_lr=None, enc_lr=None,
+               one_group=False):
+    def fine_tune(model, tokens, lengths, labels, steps, lr, encoder_lr, generator):
+        if one_group:  # one optimizer over every weight: the encoder gets lr too
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        else:
+            groups = [{"params": model.head.parameters(), "lr": head_lr or lr}]
+            if train_encoder:
+                groups.append({"params": model.encoder.parameters(),
+                               "lr": enc_lr or encoder_lr})
+            optimizer = torch.optim.Adam(groups)
+        model.train()
         losses = []
         for _ in range(steps):
-            batch = torch.randint(0, len(labels), (16,))
+            batch = torch.randint(0, len(labels), (16,), generator=generator)
             loss = torch.nn.functional.cross_entropy(model(tokens[batch], lengths[batch]),
                                                      labels[batch])
             if zero_grad:
@@ -59,6 +85,23 @@ def _fine_tune(train_encoder=True, zero_grad=True, step=True):
             losses.append(float(loss.detach()))
         return losses
     return fine_tune
+
+
+def other_fine_tune(model, tokens, lengths, labels, steps, lr, encoder_lr, generator):
+    """Also right: a permutation per pass, model.zero_grad(), a tensor loss list."""
+    optimizer = torch.optim.Adam([{"params": model.encoder.parameters(), "lr": encoder_lr},
+                                  {"params": model.head.parameters(), "lr": lr}])
+    order = torch.randperm(len(labels), generator=generator)
+    losses = []
+    for i in range(steps):
+        batch = order[(torch.arange(16) + 16 * i) % len(labels)]
+        model.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(tokens[batch], lengths[batch]),
+                                                 labels[batch])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return losses
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +118,50 @@ def data(pretrained):
             torch.tensor([y for _, y in test]))
 
 
+def bincount_confusion(y_true, y_pred, k):
+    return torch.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
+
+
+def seen_classes_confusion(y_true, y_pred, k):
+    classes = torch.unique(torch.cat([y_true, y_pred]))  # only the classes that occur
+    index = {int(c): i for i, c in enumerate(classes)}
+    matrix = torch.zeros(k, k, dtype=torch.long)
+    for t, p in zip(y_true.tolist(), y_pred.tolist(), strict=True):
+        matrix[index[t], index[p]] += 1
+    return matrix
+
+
+def prf_but_last(y_true, y_pred, k):
+    p, r, f = _prf(y_true, y_pred, k)
+    for value in (p, r, f):
+        value[k - 1] = 0.0  # a loop over range(k - 1)
+    return p, r, f
+
+
 @pytest.mark.parametrize("seed", [0, 1, 7])
 def test_metric_checks_pass_correct_answers(seed, capsys):
     check_confusion_matrix(good_confusion, seed=seed)
     check_confusion_matrix(lambda t, p, k: good_confusion(t, p, k).numpy(), seed=seed)
+    check_confusion_matrix(lambda t, p, k: good_confusion(t, p, k).tolist(), seed=seed)
+    check_confusion_matrix(bincount_confusion, seed=seed)
     check_precision_recall_f1(_prf, seed=seed)
-    assert capsys.readouterr().out.count("passed") == 3
+    check_precision_recall_f1(lambda t, p, k: tuple(x.float().numpy() for x in _prf(t, p, k)),
+                              seed=seed)
+    assert capsys.readouterr().out.count("passed") == 6
+
+
+@pytest.mark.parametrize("answer, says", [
+    (seen_classes_confusion, "wrong predicted columns|differ from the right ones"),
+    (lambda t, p, k: torch.bincount(t * k + p).reshape(k, k), "raised|shape"),
+])
+def test_confusion_check_catches_a_class_that_occurs_once_or_nowhere(answer, says):
+    with pytest.raises(CheckFailed, match=says):
+        check_confusion_matrix(answer)
+
+
+def test_prf_check_catches_a_loop_that_misses_the_last_class():
+    with pytest.raises(CheckFailed, match="differs"):
+        check_precision_recall_f1(prf_but_last)
 
 
 @pytest.mark.parametrize("answer, says", [
@@ -116,8 +197,12 @@ def test_prf_check_fails_wrong_answers(answer, says):
 
 
 def test_classify_check(pretrained, capsys):
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
     check_classify(good_classify, pretrained.model)
     assert "passed" in capsys.readouterr().out
+    assert torch.equal(torch.rand(3), expected)  # the global random stream is untouched
     wrong = {
         "last column": lambda e, h, t, n: h(e.features(t)[:, -1]),
         "averaged": lambda e, h, t, n: h(e.features(t).mean(dim=1)),
@@ -129,14 +214,29 @@ def test_classify_check(pretrained, capsys):
             check_classify(answer, pretrained.model)
 
 
-def test_fine_tune_check(pretrained, data, capsys):
-    def make():
-        return make_classifier("finetune", pretrained, seed=0)
+def _make(pretrained):
+    return lambda: make_classifier("finetune", pretrained, seed=0)
 
-    check_fine_tune(_fine_tune(), make, data)
+
+@pytest.mark.parametrize("answer", [_fine_tune(), other_fine_tune])
+def test_fine_tune_check_passes_right_answers(answer, pretrained, data, capsys):
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    check_fine_tune(answer, _make(pretrained), data)
     assert "passed" in capsys.readouterr().out
-    for answer, says in ((_fine_tune(train_encoder=False), "frozen features"),
-                         (_fine_tune(step=False), "did not change"),
-                         (lambda *args: [0.5] * 3, "3 losses")):
-        with pytest.raises(CheckFailed, match=says):
-            check_fine_tune(answer, make, data)
+    assert torch.equal(torch.rand(3), expected)  # the global random stream is untouched
+
+
+@pytest.mark.parametrize("answer, says", [
+    (_fine_tune(train_encoder=False), "frozen features"),
+    (_fine_tune(one_group=True), "encoder was updated with the head's learning rate"),
+    (_fine_tune(head_lr=5e-4), "head was updated with encoder_lr"),
+    (_fine_tune(head_lr=5e-4, enc_lr=3e-3), "swapped"),
+    (_fine_tune(zero_grad=False), "zero_grad"),
+    (_fine_tune(step=False), "did not change"),
+    (lambda *args: _fine_tune()(*args)[:3], "3 losses"),
+])
+def test_fine_tune_check_fails_wrong_answers(answer, says, pretrained, data):
+    with pytest.raises(CheckFailed, match=says):
+        check_fine_tune(answer, _make(pretrained), data)

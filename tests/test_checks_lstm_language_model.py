@@ -1,4 +1,25 @@
-"""Lab 04's checks pass the right answer and fail each plausible wrong one, saying which."""
+"""Lab 04's checks pass every right answer and fail each plausible wrong one, saying which.
+
+Right answers accepted: the reference solutions, PyTorch's own LSTM cell, a
+step computed in float32, a loss returned as a tensor, ids as NumPy arrays.
+
+Wrong answers caught:
+
+- lstm_step: gates in another order (i f o g, f i g o, g i f o); a sigmoid
+  candidate; no tanh on the cell; one bias only; no input gate; the old cell in
+  h; (c, h) returned; one tensor returned; scaled inputs or biases; shapes that
+  do not fit; a ``squeeze()`` that drops a batch of one; a tanh written with exp
+  (agrees on small inputs, nan when the gates' inputs reach hundreds).
+- train_step: no zero_grad (with or without clipping); no clipping; values
+  clipped instead of the norm; no step; no backward; logits and targets
+  flattened in different orders; the summed loss; nothing returned; an
+  optimizer of its own; clipping after the step.
+- sample_with_temperature: logits multiplied by T; T ignored; argmax; the
+  softmax over the wrong axis; T = 0 not handled; a negative T accepted or
+  refused with another error; the generator not used; shape (n, 1); non-integer
+  ids; a biased draw; one maximum subtracted for the whole batch (rows hundreds
+  of logits apart underflow).
+"""
 
 import pytest
 import torch
@@ -85,6 +106,27 @@ def test_train_step_check_accepts_adam_style_answer_returning_a_tensor():
     check_train_step(tensor_loss)
 
 
+def test_checks_accept_float32_and_numpy_answers():
+    check_lstm_step(lambda x, h, c, *w: tuple(
+        t.double() for t in good_step(x.float(), h.float(), c.float(), *(v.float() for v in w))))
+    check_sample_with_temperature(lambda z, t, g: good_sample(z, t, g).numpy())
+
+
+def hand_tanh(z):
+    return (z.exp() - (-z).exp()) / (z.exp() + (-z).exp())
+
+
+def global_max_sample(logits, temperature, generator):
+    if temperature < 0:
+        raise ValueError("temperature must be >= 0")
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    scaled = logits / temperature
+    weights = (scaled - scaled.max()).exp()  # one maximum for the whole batch
+    return torch.multinomial(weights / weights.sum(-1, keepdim=True), 1,
+                             generator=generator).squeeze(-1)
+
+
 # ---------------------------------------------------------------- wrong answers
 def _step_with(**switches):
     return lambda *args: good_step(*args, **switches)
@@ -106,6 +148,8 @@ def _step_with(**switches):
     (lambda x, h, c, *w: good_step(x * 0.5, h, c, *w),
      "differs from nn.LSTM"),
     (lambda x, h, c, w_ih, w_hh, b_ih, b_hh: (x @ w_ih, c), "raised"),  # shapes do not fit
+    (lambda *args: tuple(t.squeeze() for t in good_step(*args)), "shape"),  # batch of one
+    (_step_with(g_act=hand_tanh), "overflows"),
 ])
 def test_lstm_step_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -164,6 +208,7 @@ def _sample_with(**switches):
     (_sample_with(keepdim=True), r"shape \(20000, 1\)"),
     (lambda z, t, g: good_sample(z, t, g).float() + 0.5, "whole numbers"),
     (lambda z, t, g: good_sample(z + torch.arange(z.shape[-1]) * 0.5, t, g), "total variation"),
+    (global_max_sample, "hundreds of logits apart"),
 ])
 def test_sampling_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -183,3 +228,12 @@ def test_negative_temperature_must_raise_value_error_not_another_error():
 def test_stubs_pass_through_as_not_implemented(check):
     with pytest.raises(ExerciseNotImplemented):
         check(lambda *args: not_implemented("exercise"))
+
+
+def test_checks_leave_the_global_random_stream_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    check_train_step(good_train_step, seed=2)
+    check_sample_with_temperature(good_sample, seed=2)
+    assert torch.equal(torch.rand(3), expected)

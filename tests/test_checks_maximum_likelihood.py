@@ -1,7 +1,32 @@
-"""Lab 03's checks pass the right answer and fail each plausible wrong one, saying which."""
+"""Lab 03's checks pass every right answer and fail each plausible wrong one, saying which.
+
+Right answers accepted: the reference solutions, float32 computations, 0-d
+tensors and NumPy arrays, other correct binnings of the ECE (ceil, digitize).
+
+Wrong answers caught:
+
+- nll: the sum instead of the mean; bits or base 10; the wrong sign; a
+  probability; raw logits as log-probabilities; the most likely word instead of
+  the target; the mean over the vocabulary; ``softmax(...).log()`` or one
+  maximum for the whole batch (both underflow on rows thousands of logits
+  apart); an offset; a tensor instead of one number.
+- perplexity: exp of the total; base 2; the NLL itself; the wrong sign; the
+  arithmetic mean of 1/p; the product of probabilities (agrees on short texts,
+  underflows on 5000 tokens); a uniform model's perplexity wrong; a factor off.
+- bigram_mle / add_k: counts; columns normalised; the joint table; nan or 0
+  for a history never seen (also when it is the last row); a row loop that
+  stops one short; transposed; k ignored or added once; k missing from the
+  numerator.
+- ece: a percentage; left-closed bins [low, high) (a confidence on an edge m/M
+  one bin too high), with 1.0 clamped into the last bin or dropped; open bins
+  that drop edge confidences; equal weights; signed gaps; the absolute value of
+  the total; the target's probability as confidence; n_bins - 1 or always 15
+  bins; per-prediction gaps; equal-mass bins; an offset.
+"""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -59,7 +84,38 @@ def test_checks_pass_correct_answers(check, answer, seed, capsys):
 
 def test_checks_accept_numpy_and_tensor_results():
     check_nll(lambda z, t: torch.nn.functional.cross_entropy(z, t))  # a 0-d tensor
+    check_nll(lambda z, t: torch.nn.functional.cross_entropy(z.float(), t))  # float32
+    check_perplexity(lambda lp: torch.exp(-lp.float().mean()))
     check_bigram_mle(lambda c: good_mle(c).numpy())
+    check_add_k(lambda c, k: good_add_k(c, k).float().tolist())
+    check_ece(lambda p, t, n: good_ece(p.float(), t, n))
+
+
+def ceil_ece(probs, targets, n_bins=15):
+    confidence, predicted = probs.max(-1)
+    correct = (predicted == targets).double()
+    index = (torch.ceil(confidence * n_bins).long() - 1).clamp(0, n_bins - 1)
+    total = 0.0
+    for m in range(n_bins):
+        members = index == m
+        if members.any():
+            total += members.double().mean() * (correct[members].mean()
+                                                 - confidence[members].mean()).abs()
+    return float(total)
+
+
+def digitize_ece(probs, targets, n_bins=15):
+    confidence, predicted = probs.max(-1)
+    conf, correct = confidence.numpy(), (predicted == targets).numpy()
+    index = np.digitize(conf, np.linspace(0, 1, n_bins + 1)[1:-1], right=True)
+    return sum((index == m).mean() * abs(correct[index == m].mean() - conf[index == m].mean())
+               for m in range(n_bins) if (index == m).any())
+
+
+@pytest.mark.parametrize("answer", [ceil_ece, digitize_ece])
+def test_ece_check_accepts_other_right_binnings(answer, capsys):
+    check_ece(answer)
+    assert "passed" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- wrong answers
@@ -76,7 +132,9 @@ def _logp(z):
     (lambda z, t: float(-z[torch.arange(len(t)), t].mean()), "raw logits"),
     (lambda z, t: float(-_logp(z).max(-1).values.mean()), "most likely word"),
     (lambda z, t: float(-_logp(z).mean()), "every word of the vocabulary"),
-    (lambda z, t: float(-torch.softmax(z, -1)[torch.arange(len(t)), t].log().mean()), "underflows"),
+    (lambda z, t: float(-torch.softmax(z, -1)[torch.arange(len(t)), t].log().mean()), "underflow"),
+    (lambda z, t: float(-((z - z.max()) - (z - z.max()).exp().sum(-1, keepdim=True).log())
+                        [torch.arange(len(t)), t].mean()), "each row's own maximum"),
     (lambda z, t: good_nll(z, t) + 0.1, "differs from the right one"),
     (lambda z, t: torch.zeros(len(t)), "one number"),
 ])
@@ -92,6 +150,7 @@ def test_nll_check_explains_wrong_answers(wrong, message):
     (lambda lp: math.exp(float(lp.mean())), "below 1"),
     (lambda lp: float((-lp).exp().mean()), "arithmetic"),
     (lambda lp: good_perplexity(lp) * 1.5, "factor"),
+    (lambda lp: float(lp.exp().prod() ** (-1 / len(lp))), "underflows"),  # right if short
 ])
 def test_perplexity_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -107,6 +166,13 @@ def test_perplexity_check_names_the_uniform_case():
         check_perplexity(wrong)
 
 
+def _rows_but_last(c):
+    table = torch.zeros_like(c)
+    for h in range(len(c) - 1):  # one row short
+        table[h] = good_mle(c[h : h + 1])[0]
+    return table
+
+
 def _nan_for_unseen(c):
     return c / c.sum(1, keepdim=True)
 
@@ -120,6 +186,7 @@ def _nan_for_unseen(c):
     (lambda c: good_mle(c.T).T, "transposed|columns"),
     (lambda c: good_add_k(c, 0.5), "differ from c"),
     (lambda c: good_mle(c)[:-1], "shape"),
+    (lambda c: _rows_but_last(c), "sums to 0"),
 ])
 def test_bigram_mle_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -174,6 +241,43 @@ def _edges(n):
 def test_ece_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_ece(wrong)
+
+
+def _ece_by_rule(probs, targets, n_bins, inside):
+    conf, predicted = probs.max(-1)
+    correct = (predicted == targets).double()
+    total = 0.0
+    for m in range(n_bins):
+        members = inside(conf, m / n_bins, (m + 1) / n_bins, m == n_bins - 1)
+        if members.any():
+            total += float(members.double().mean()) * abs(float(correct[members].mean()
+                                                                - conf[members].mean()))
+    return total
+
+
+@pytest.mark.parametrize("inside, message", [
+    (lambda c, lo, hi, last: (c >= lo) & ((c < hi) | last), "BELOW"),  # [lo, hi), 1.0 kept
+    (lambda c, lo, hi, last: (c >= lo) & (c < hi), "leave out .* 1.0"),  # [lo, hi), 1.0 lost
+    (lambda c, lo, hi, last: (c > lo) & (c < hi), "fell out of every bin"),  # (lo, hi)
+])
+def test_ece_check_catches_mistakes_on_bin_edges(inside, message):
+    # These binnings agree with the right one on random confidences; only confidences
+    # exactly on an edge (or equal to 1) tell them apart.
+    with pytest.raises(CheckFailed, match=message):
+        check_ece(lambda p, t, n=15: _ece_by_rule(p, t, n, inside))
+
+
+def test_floor_binning_puts_edges_one_bin_too_high():
+    def floor_ece(probs, targets, n_bins=15):
+        confidence, predicted = probs.max(-1)
+        correct = (predicted == targets).double()
+        index = torch.floor(confidence * n_bins).long().clamp(max=n_bins - 1)
+        return sum(float((index == m).double().mean()) * abs(float(
+            correct[index == m].mean() - confidence[index == m].mean()))
+            for m in range(n_bins) if (index == m).any())
+
+    with pytest.raises(CheckFailed, match="BELOW"):
+        check_ece(floor_ece)
 
 
 def test_equal_mass_bins_are_rejected():

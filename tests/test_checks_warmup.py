@@ -1,7 +1,30 @@
-"""The warm-up lab's checks pass the right answer and fail each plausible wrong one."""
+"""The warm-up lab's checks pass every right answer and fail each plausible wrong one.
+
+Right answers accepted: the reference solutions, float32 computations, NumPy
+arrays and NumPy integers, one-element tensors, lists.
+
+Wrong answers caught, each with a message naming the problem:
+
+- softmax: not normalised; raw logits normalised; normalised over the whole
+  batch; the wrong axis; no max subtracted (overflow near 1000); the maximum of
+  the whole batch subtracted instead of each row's (agrees on small inputs,
+  nan for rows hundreds of logits apart); a row max without ``keepdim``
+  (broadcasts along the wrong axis); a dropped column; a doubled logit.
+- log_softmax: ``softmax(z).log()`` (underflow); shifted by the row minimum
+  (positive values); no log-sum-exp term; the batch maximum instead of each
+  row's; a log-sum-exp without ``keepdim``.
+- sample_categorical: argmax instead of sampling; an off-by-one index;
+  an index out of range; ``u`` on the edge of an interval given to the word
+  below (``searchsorted`` without ``right=True``, ``cdf >= u``); a word of
+  probability 0 returned; a float instead of an integer.
+- sequence_log_prob: a probability instead of a log; the mean instead of the
+  sum; log base 2; the most likely word's probability; the wrong sign; the
+  last or the first token left out.
+"""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,11 +38,44 @@ from utils.checks.warmup import (
 
 
 def good_softmax(z):
-    return torch.softmax(z, -1)
+    shifted = z - z.max(dim=-1, keepdim=True).values
+    return shifted.exp() / shifted.exp().sum(dim=-1, keepdim=True)
 
 
-def test_softmax_check_passes_correct_answer(capsys):
-    check_softmax(good_softmax)
+def good_log_softmax(z):
+    shifted = z - z.max(dim=-1, keepdim=True).values
+    return shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
+
+
+def good_sample(probs, u):
+    return int(torch.searchsorted(torch.cumsum(probs, 0), torch.tensor(u, dtype=probs.dtype),
+                                  right=True).clamp(max=len(probs) - 1))
+
+
+def good_sequence(step_probs, tokens):
+    return float(step_probs[torch.arange(len(tokens)), tokens].log().sum())
+
+
+def global_max_softmax(z):
+    shifted = z - z.max()  # one number for the whole batch: rows far below it underflow
+    return shifted.exp() / shifted.exp().sum(dim=-1, keepdim=True)
+
+
+def no_keepdim_softmax(z):
+    shifted = z - z.max(dim=-1).values
+    return shifted.exp() / shifted.exp().sum(dim=-1, keepdim=True)
+
+
+@pytest.mark.parametrize("answer", [
+    good_softmax,
+    lambda z: torch.softmax(z, -1),
+    lambda z: torch.softmax(z.float(), -1),  # float32 is right too
+    lambda z: good_softmax(z).numpy(),
+    lambda z: good_softmax(z).tolist(),
+])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_softmax_check_passes_right_answers(answer, seed, capsys):
+    check_softmax(answer, seed=seed)
     assert "passed" in capsys.readouterr().out
 
 
@@ -31,6 +87,8 @@ def test_softmax_check_passes_correct_answer(capsys):
         (lambda z: z.exp() / z.exp().sum(), "sum to"),  # normalised over the whole batch
         (lambda z: torch.softmax(z, 0), "sum to"),  # wrong axis
         (lambda z: z.exp() / z.exp().sum(-1, keepdim=True), "overflows"),  # unstable
+        (global_max_softmax, "each row's own maximum"),
+        (no_keepdim_softmax, "keepdim"),
         (lambda z: torch.softmax(z, -1)[..., :-1], "shape"),
         (lambda z: torch.softmax(2 * z, -1), "differ from the softmax"),
     ],
@@ -40,41 +98,83 @@ def test_softmax_check_fails_wrong_answers(wrong, message):
         check_softmax(wrong)
 
 
-def test_log_softmax_check():
-    check_log_softmax(lambda z: torch.log_softmax(z, -1))
-    with pytest.raises(CheckFailed, match="nan or inf"):
-        check_log_softmax(lambda z: (z.exp() / z.exp().sum(-1, keepdim=True)).log())
-    with pytest.raises(CheckFailed, match="positive"):
-        check_log_softmax(lambda z: z - z.min(-1, keepdim=True).values)
-    with pytest.raises(CheckFailed, match="sum to"):
-        check_log_softmax(lambda z: z - z.max(-1, keepdim=True).values)
+def test_global_max_agrees_on_small_inputs_so_only_the_wide_batch_catches_it():
+    z = torch.randn(6, 6, dtype=torch.float64) * 3
+    torch.testing.assert_close(global_max_softmax(z), torch.softmax(z, -1))
 
 
-def test_sample_categorical_check():
-    def good(probs, u):
-        return int(torch.searchsorted(torch.cumsum(probs, 0), torch.tensor(u, dtype=probs.dtype),
-                                      right=True).clamp(max=len(probs) - 1))
+@pytest.mark.parametrize("answer", [
+    good_log_softmax,
+    lambda z: torch.log_softmax(z, -1),
+    lambda z: torch.log_softmax(z.float(), -1),
+    lambda z: (z - torch.logsumexp(z, -1, keepdim=True)).numpy(),
+])
+def test_log_softmax_check_passes_right_answers(answer, capsys):
+    check_log_softmax(answer)
+    assert "passed" in capsys.readouterr().out
 
-    check_sample_categorical(good)
-    with pytest.raises(CheckFailed, match="interval"):  # argmax instead of sampling
-        check_sample_categorical(lambda probs, u: int(probs.argmax()))
-    with pytest.raises(CheckFailed, match="interval"):  # off by one
-        check_sample_categorical(lambda probs, u: min(good(probs, u) + 1, len(probs) - 1))
-    with pytest.raises(CheckFailed, match="index between"):
-        check_sample_categorical(lambda probs, u: len(probs))
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda z: (z.exp() / z.exp().sum(-1, keepdim=True)).log(), "nan or inf"),
+    (lambda z: z - z.min(-1, keepdim=True).values, "positive"),
+    (lambda z: z - z.max(-1, keepdim=True).values, "sum to"),
+    (lambda z: (z - z.max()) - (z - z.max()).exp().sum(-1, keepdim=True).log(),
+     "each row's own maximum"),
+    (lambda z: z - torch.logsumexp(z, -1), "keepdim"),
+])
+def test_log_softmax_check_fails_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_log_softmax(wrong)
+
+
+@pytest.mark.parametrize("answer", [
+    good_sample,
+    lambda p, u: np.int64(good_sample(p, u)),  # a NumPy integer is an integer
+    lambda p, u: torch.tensor(good_sample(p, u)),
+    lambda p, u: min(int((torch.cumsum(p, 0) <= u).sum()), len(p) - 1),
+    lambda p, u: min(int(np.searchsorted(np.cumsum(p.numpy()), u, side="right")), len(p) - 1),
+])
+def test_sample_categorical_check_passes_right_answers(answer, capsys):
+    check_sample_categorical(answer)
+    assert "passed" in capsys.readouterr().out
+
+
+def loop_left_closed(probs, u):
+    total = 0.0
+    for i, p in enumerate(probs.tolist()):
+        total += p
+        if u <= total:  # should be u < total: u on an edge belongs to the next word
+            return i
+    return len(probs) - 1
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda p, u: int(p.argmax()), "interval"),  # argmax instead of sampling
+    (lambda p, u: min(good_sample(p, u) + 1, len(p) - 1), "interval"),  # off by one
+    (lambda p, u: len(p), "index, an integer between"),
+    (lambda p, u: float(good_sample(p, u)), "integer"),
+    (lambda p, u: min(int(torch.searchsorted(torch.cumsum(p, 0),
+                                             torch.tensor(u, dtype=p.dtype))), len(p) - 1),
+     "NEXT word"),
+    (loop_left_closed, "NEXT word|probability is 0"),
+])
+def test_sample_categorical_check_fails_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_sample_categorical(wrong)
 
 
 def test_sequence_log_prob_check():
-    def good(step_probs, tokens):
-        return float(step_probs[torch.arange(len(tokens)), tokens].log().sum())
-
-    check_sequence_log_prob(good)
+    check_sequence_log_prob(good_sequence)
+    check_sequence_log_prob(lambda p, t: torch.tensor(good_sequence(p, t)))  # a 0-d tensor
+    check_sequence_log_prob(lambda p, t: np.float32(good_sequence(p, t)))
     cases = [
-        (lambda p, t: math.exp(good(p, t)), "probability, not a log-probability"),
-        (lambda p, t: good(p, t) / len(t), "mean"),
-        (lambda p, t: good(p, t) / math.log(2), "base 2"),
+        (lambda p, t: math.exp(good_sequence(p, t)), "probability, not a log-probability"),
+        (lambda p, t: good_sequence(p, t) / len(t), "mean"),
+        (lambda p, t: good_sequence(p, t) / math.log(2), "base 2"),
         (lambda p, t: float(p.max(-1).values.log().sum()), "differs"),
-        (lambda p, t: -good(p, t), "positive"),
+        (lambda p, t: -good_sequence(p, t), "positive"),
+        (lambda p, t: good_sequence(p[:-1], t[:-1]), "last token"),
+        (lambda p, t: good_sequence(p[1:], t[1:]), "first (or the last )?token"),
     ]
     for wrong, message in cases:
         with pytest.raises(CheckFailed, match=message):
@@ -92,3 +192,12 @@ def test_stub_passes_through_checks_with_friendly_message():
 
     with pytest.raises(ExerciseNotImplemented, match="'softmax' is not implemented yet"):
         check_softmax(stub)
+
+
+def test_checks_leave_the_global_random_stream_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_softmax(good_softmax, seed=5)
+    check_sample_categorical(good_sample, seed=5)
+    assert torch.equal(torch.rand(3), expected)

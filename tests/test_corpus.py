@@ -1,4 +1,4 @@
-"""Tests of utils.corpus: the synthetic language's exact truth agrees with its samples."""
+"""Tests of utils.data.corpus: the synthetic language's exact truth agrees with its samples."""
 
 import math
 from collections import Counter
@@ -51,7 +51,7 @@ def test_vocab_is_fixed_and_small() -> None:
     a = SyntheticLanguage(CorpusConfig(seed=1)).vocab
     b = SyntheticLanguage(CorpusConfig(seed=2, gender_skew=1.0, code_weight=0.0)).vocab
     assert a == b
-    assert a[:2] == [UNK, EOS]  # the same specials, in the same order, as utils.text.Vocab
+    assert a[:2] == [UNK, EOS]  # the same specials, in the same order, as utils.data.text.Vocab
     assert len(set(a)) == len(a) and 150 <= len(a) <= 400
     assert "." in a and "the" in a and "9" in a
 
@@ -113,15 +113,24 @@ def test_probabilities_of_all_complete_sentences_sum_to_one() -> None:
     assert math.isclose(lang.log_prob(canary_sentence("48152")), -5 * math.log(10))
     assert math.isclose(lang.sentence_entropy(), 5 * math.log(10))
     assert math.isclose(lang.expected_length(), len(canary_sentence("00000")))
+    # Every sentence has 5 random digits among its tokens: 5 ln 10 nats over that many
+    # tokens (and one more with <eos>), counted here without the implementation.
+    n_tokens = len(canary_sentence("00000"))
+    assert math.isclose(lang.entropy_rate(), 5 * math.log(10) / n_tokens)
+    assert math.isclose(lang.entropy_rate(eos=True), 5 * math.log(10) / (n_tokens + 1))
 
 
 def test_entropy_rate_matches_a_monte_carlo_estimate(lang, samples) -> None:
+    # Estimated from samples alone, not from the implementation's formula.
     nll = -sum(lang.log_prob(s) for s in samples)
     tokens = sum(len(s) for s in samples)
+    assert math.isclose(nll / len(samples), lang.sentence_entropy(), rel_tol=0.02)
     assert math.isclose(nll / tokens, lang.entropy_rate(), rel_tol=0.02)
     assert math.isclose(tokens / len(samples), lang.expected_length(), rel_tol=0.02)
-    with_eos = lang.sentence_entropy() / (lang.expected_length() + 1)
-    assert math.isclose(lang.entropy_rate(eos=True), with_eos)
+    # With <eos> after every sentence, the stream has one more token per sentence.
+    assert math.isclose(nll / (tokens + len(samples)), lang.entropy_rate(eos=True),
+                        rel_tol=0.02)
+    assert lang.entropy_rate(eos=True) < lang.entropy_rate()
     # Enough entropy per token for sampling to be varied (the watermark lab needs it).
     assert lang.entropy_rate() > 1.0
 
@@ -237,6 +246,14 @@ def test_canary_candidates_and_exposure() -> None:
     assert 0.99 < exposure(scores, 481) < 1.01  # all alike: about 1 bit
     scores[481] = 1.0
     assert math.isclose(exposure(scores, 481), math.log2(10**5))  # ranked first: the maximum
+    assert math.isclose(exposure(scores, np.int64(481)), math.log2(10**5))
+    for bad in (10**5, -1, 2.0, True):  # out of range, negative, not an integer
+        with pytest.raises(ValueError, match="index must be an integer from 0 to 99999"):
+            exposure(scores, bad)
+    with pytest.raises(ValueError, match="empty"):
+        exposure([], 0)
+    with pytest.raises(ValueError, match="nan"):
+        exposure([0.0, float("nan")], 0)
     with pytest.raises(ValueError):
         CorpusConfig(canary="123")
     with pytest.raises(ValueError, match="canary_insertions"):
@@ -259,5 +276,16 @@ def test_agreement_items_need_the_subject_several_words_back(lang) -> None:
 def test_config_validation_names_the_field() -> None:
     with pytest.raises(ValueError, match="gender_skew"):
         CorpusConfig(gender_skew=0.3)
-    with pytest.raises(ValueError, match="family weights"):
+    with pytest.raises(ValueError, match="scene_weight"):
         CorpusConfig(scene_weight=-1)
+    with pytest.raises(ValueError, match="family weights"):
+        CorpusConfig(scene_weight=0, agreement_weight=0, review_weight=0, occupation_weight=0,
+                     code_weight=0)
+    for bad in (dict(n_sentences=0), dict(n_sentences=2.5), dict(valid_fraction=0.5),
+                dict(label_noise=-0.1), dict(canary_insertions=-1), dict(seed=-1)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            CorpusConfig(**bad)
+    # NumPy numbers are accepted and stored as plain Python ones.
+    config = CorpusConfig(seed=np.int64(3), gender_skew=np.float32(0.75))
+    assert type(config.seed) is int and type(config.gender_skew) is float
+    assert config == CorpusConfig(seed=3, gender_skew=0.75)

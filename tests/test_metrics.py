@@ -1,4 +1,4 @@
-"""utils.metrics equals scikit-learn on random labels, including classes never predicted."""
+"""utils.evaluate.metrics equals scikit-learn on random labels, classes never predicted included."""
 
 import warnings
 
@@ -79,3 +79,42 @@ def test_accepts_tensors_and_rejects_bad_input():
 def test_classification_report_lists_each_class():
     report = metrics.classification_report([0, 1, 1, 1], [0, 1, 0, 1], names=["neg", "pos"])
     assert "neg" in report and "pos" in report and "macro mean" in report
+
+
+def test_a_class_that_occurs_once_or_sits_last_matches_scikit_learn():
+    y_true = np.array([0, 2, 2, 0, 3, 0, 2, 2, 0, 0])  # class 3 once, class 1 never
+    y_pred = np.array([0, 2, 0, 0, 3, 3, 2, 2, 2, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for average in ("macro", None):
+            for labels in (None, [0, 1, 2, 3]):
+                np.testing.assert_allclose(
+                    metrics.precision_recall_f1(y_true, y_pred, average=average, labels=labels),
+                    skm.precision_recall_fscore_support(y_true, y_pred, average=average,
+                                                        labels=labels)[:3])
+
+
+def test_bad_input_is_rejected_with_a_clear_error():
+    with pytest.raises(ValueError, match="two classes"):  # three classes, binary average
+        metrics.f1_score([0, 1, 2], [0, 2, 1], pos_label=2)
+    with pytest.raises(ValueError, match="pos_label=1 is not one of the labels"):
+        metrics.precision([0, 3, 3], [3, 0, 0])
+    with pytest.raises(ValueError, match="empty"):
+        metrics.accuracy([], [])
+    with pytest.raises(ValueError, match="labels is empty"):
+        metrics.f1_score([0, 1], [0, 1], average="macro", labels=[])
+    with pytest.raises(ValueError, match="repeat"):
+        metrics.confusion_matrix([0, 1], [0, 1], labels=[0, 1, 1])
+    with pytest.raises(ValueError, match="names has 1 entries but the labels hold 3 classes"):
+        metrics.classification_report([0, 1, 2], [0, 1, 1], names=["neg"])
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    from utils.evaluate import calibration
+    from utils.lm import sampling
+
+    for module in (metrics, calibration, sampling):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -1,14 +1,15 @@
-"""Tests for utils.models and utils.sampling."""
+"""Tests for utils.lm.lstm and utils.lm.sampling: shapes, sizes, sampling, the temperature."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.data.text import Vocab
+from utils.data.text import EOS, Vocab
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
 from utils.lm.sampling import generate, sample_next
 
@@ -18,6 +19,20 @@ def _model(tie: bool = False, **kw) -> LSTMLanguageModel:
     config = ModelConfig(vocab_size=50, emb_size=16, hidden_size=16 if tie else 24,
                          num_layers=2, dropout=0.0, tie_weights=tie, **kw)
     return LSTMLanguageModel(config).eval()
+
+
+def test_model_config_reuses_the_parameter_checks():
+
+    from utils.params import ParameterError
+
+    with pytest.raises(ParameterError, match="parameter 'hidden_size' must be an integer >= 1"):
+        ModelConfig(vocab_size=10, hidden_size=0)
+    with pytest.raises(ParameterError, match="'vocab_size'"):
+        ModelConfig(vocab_size=10.0)
+    with pytest.raises(ParameterError, match="'dropout' must be a number >= 0.0 and < 1.0"):
+        ModelConfig(vocab_size=10, dropout=-0.1)
+    config = ModelConfig(vocab_size=np.int64(10), emb_size=np.int32(8), hidden_size=8)
+    assert type(config.vocab_size) is int and config == ModelConfig(10, 8, 8)
 
 
 def test_tied_weights_need_equal_sizes():
@@ -101,13 +116,30 @@ def test_generate_is_seeded_and_greedy_matches_argmax():
     a = generate(model, vocab, ["w1", "w2"], max_new_tokens=12, temperature=1.0, seed=3)
     b = generate(model, vocab, ["w1", "w2"], max_new_tokens=12, temperature=1.0, seed=3)
     assert a == b and len(a) == 12
+    model.train()  # generate must switch to evaluation mode and back (dropout is 0 here)
     greedy = generate(model, vocab, ["w1", "w2"], max_new_tokens=5, temperature=0)
+    assert model.training and all(m.training for m in model.modules())
+    model.eval()
     ids = vocab.encode(["w1", "w2"])
     for _ in range(5):  # the slow way: rerun the whole prefix each time
         logits, _ = model(torch.tensor([ids]))
         ids.append(int(logits[0, -1].argmax()))
     assert greedy == vocab.decode(ids[2:])
-    assert model.training is False
+
+
+def test_generate_runs_in_eval_mode_and_restores_training_mode_even_when_it_raises():
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(ModelConfig(vocab_size=50, emb_size=16, hidden_size=16,
+                                          dropout=0.5)).train()
+    vocab = Vocab([[f"w{i}" for i in range(48)]])
+    # With dropout active two runs would differ; in evaluation mode greedy text is fixed.
+    first = generate(model, vocab, ["w1"], max_new_tokens=8, temperature=0)
+    assert generate(model, vocab, ["w1"], max_new_tokens=8, temperature=0) == first
+    assert model.training
+    too_big = Vocab([[f"w{i}" for i in range(60)]])  # ids beyond the model's vocabulary
+    with pytest.raises(IndexError):
+        generate(model, too_big, ["w59"], max_new_tokens=3)
+    assert model.training and all(m.training for m in model.modules())
 
 
 def test_generate_rejects_bad_temperature_before_running():
@@ -116,8 +148,6 @@ def test_generate_rejects_bad_temperature_before_running():
 
 
 def test_get_device_honours_course_device(monkeypatch):
-    import numpy as np
-
     from utils.lm.device import get_device, set_seed
 
     get_device.cache_clear()
@@ -172,3 +202,60 @@ def test_unigram_bias_starts_at_the_unigram_perplexity():
     unigram_ppl = math.exp(-(p[p > 0] * p[p > 0].log()).sum().item())
     assert abs(math.exp(loss) - unigram_ppl) < 0.1 * unigram_ppl
     assert math.exp(loss) < 0.7 * 50  # far below the uniform model's vocab_size
+
+
+def test_softmax_at_temperature_is_the_one_temperature_transform():
+    from utils.evaluate.calibration import apply_temperature, nll_at_temperature
+    from utils.lm.sampling import softmax_at_temperature
+    from utils.notebook.widgets import at_temperature
+
+    probs = torch.tensor([[0.5, 0.3, 0.2, 0.0], [0.1, 0.1, 0.7, 0.1]], dtype=torch.float64)
+    for t in (0.25, 0.5, 1.0, 3.0):
+        expected = probs ** (1 / t) / (probs ** (1 / t)).sum(-1, keepdim=True)  # p^(1/T)
+        got = softmax_at_temperature(probs.log(), t)
+        torch.testing.assert_close(got, expected)
+        assert got[0, 3] == 0  # a word of probability 0 stays at 0
+        torch.testing.assert_close(apply_temperature(probs, t), expected)
+        row = at_temperature(dict(zip("abcd", probs[0].tolist(), strict=True)), t)
+        assert list(row.values()) == pytest.approx(expected[0].tolist())
+        logp = softmax_at_temperature(probs.log(), t, log=True)
+        torch.testing.assert_close(logp.exp(), expected)
+    # Rows far apart (hundreds of logits) are each normalised on their own.
+    wide = torch.tensor([[800.0, 799.0], [-900.0, -901.0]], dtype=torch.float64)
+    torch.testing.assert_close(softmax_at_temperature(wide, 1.0),
+                               torch.softmax(torch.tensor([[1.0, 0.0]] * 2,
+                                                          dtype=torch.float64), -1))
+    # T -> 0 is the argmax; the NLL of calibration uses the same transform.
+    assert softmax_at_temperature(torch.tensor([[0.1, 2.0, -1.0]]), 0).tolist() == [[0, 1, 0]]
+    targets = torch.tensor([0, 2])
+    assert nll_at_temperature(probs.log(), targets, 2.0) == pytest.approx(
+        float(torch.nn.functional.cross_entropy(probs.log() / 2.0, targets)))
+    for bad in (-1.0, float("nan"), float("inf"), "1", True):
+        with pytest.raises(ValueError, match="temperature"):
+            softmax_at_temperature(probs, bad)
+
+
+def test_agreement_margins_run_in_eval_mode_and_restore_the_mode():
+    from utils.data.corpus import CorpusConfig, SyntheticLanguage, agreement_items
+    from utils.evaluate.agreement import agreement_accuracy, lstm_verb_margins
+
+    language = SyntheticLanguage(CorpusConfig())
+    vocab = Vocab.from_dict({"tokens": language.vocab})
+    torch.manual_seed(0)
+    model = LSTMLanguageModel(ModelConfig(vocab_size=len(vocab), emb_size=16, hidden_size=16,
+                                          dropout=0.5)).train()
+    items = agreement_items(CorpusConfig(), n=12, seed=0)
+    margins = lstm_verb_margins(model, vocab, items)
+    assert model.training  # restored
+    # Dropout was off: the same margins again, and equal to one item scored by hand.
+    np.testing.assert_allclose(lstm_verb_margins(model, vocab, items), margins)
+    model.eval()
+    item = items[0]
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([vocab.encode([EOS, *item.prefix])]))
+    logp = torch.log_softmax(logits[0, -1].double(), -1)
+    by_hand = logp[vocab.stoi[item.correct]] - logp[vocab.stoi[item.wrong]]
+    assert margins[0] == pytest.approx(float(by_hand), abs=1e-6)
+    assert 0 <= agreement_accuracy(margins) <= 1
+    with pytest.raises(ValueError, match="no agreement items"):
+        lstm_verb_margins(model, vocab, [])

@@ -1,4 +1,4 @@
-"""Tests of utils.ngram: counts, smoothing, perplexity, and distance to the known truth."""
+"""Tests of utils.lm.ngram: counts, smoothing, perplexity, and distance to the known truth."""
 
 import math
 
@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from utils.data.corpus import CorpusConfig, SyntheticLanguage, generate_corpus
+from utils.data.text import SPECIALS, UNK
 from utils.lm.ngram import InterpolatedNGram, NGramModel, best_ngram_baseline, total_variation
 
 TINY = [["a", "b", "."], ["a", "c", "."], ["a", "b", "."], ["b", "a", "b", "."]]
-TINY_VOCAB = ["<unk>", "<eos>", "a", "b", "c", "."]
+TINY_VOCAB = [*SPECIALS, "a", "b", "c", "."]
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +59,12 @@ def test_distributions_sum_to_one(model, corpus, lang) -> None:
 def test_log_prob_is_the_sum_of_log_conditionals() -> None:
     m = NGramModel(2, k=0.1).fit(TINY, TINY_VOCAB)
     s = ["a", "b", "."]
-    expected = sum(math.log(m.prob(w, s[:i])) for i, w in enumerate(s))
-    assert expected == pytest.approx(
-        math.log(m.prob("a", [])) + math.log(m.prob("b", ["a"])) + math.log(m.prob(".", ["b"]))
-    )
+    # By hand from TINY's counts, with |V| = 6: 3 of 4 sentences start with "a",
+    # "a" is followed by "b" 3 times in 4, and "b" by "." 3 times in 4.
+    expected = 3 * math.log((3 + 0.1) / (4 + 0.1 * 6))
     assert m.log_prob(s) == pytest.approx(expected)
     assert m.perplexity([s]) == pytest.approx(math.exp(-expected / 3))
+    assert m.perplexity([s, s]) == pytest.approx(math.exp(-expected / 3))
 
 
 def test_unseen_bigram_gives_infinite_perplexity_unless_smoothed() -> None:
@@ -79,7 +80,7 @@ def test_huge_k_is_the_uniform_model_with_perplexity_vocab_size(corpus, lang) ->
 
 def test_unknown_words_need_unk() -> None:
     m = NGramModel(2).fit([["a", "z", "."]], TINY_VOCAB)
-    assert m.counts(["a"]) == {"<unk>": 1}
+    assert m.counts(["a"]) == {UNK: 1}
     with pytest.raises(ValueError, match="not in vocab"):
         NGramModel(2).fit([["a", "z", "."]], ["a", "."])
 
@@ -125,3 +126,18 @@ def test_interpolation_weights_are_a_distribution_fitted_by_em(corpus, lang) -> 
     m.weights = np.full(4, 0.25)
     assert tuned < m.perplexity(corpus.valid)  # EM improved on equal weights
     assert math.isclose(sum(m.next_word_distribution(["the", "dog"]).values()), 1.0)
+
+
+def test_bad_input_is_rejected_with_the_argument_named() -> None:
+    with pytest.raises(ValueError, match="k must be"):
+        NGramModel(2, k=-1)
+    with pytest.raises(ValueError, match="k must be"):
+        NGramModel(2, k=float("nan"))
+    with pytest.raises(ValueError, match="vocab is empty"):
+        NGramModel(2).fit(TINY, [])
+    with pytest.raises(ValueError, match="at least one token"):
+        NGramModel(2).fit(TINY, TINY_VOCAB).perplexity([])
+    with pytest.raises(ValueError, match="valid has no tokens"):
+        InterpolatedNGram(2).fit(TINY, TINY_VOCAB, valid=[])
+    with pytest.raises(RuntimeError, match="fit"):
+        NGramModel(2).prob("a", [])

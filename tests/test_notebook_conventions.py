@@ -36,11 +36,16 @@ def test_parameters_are_documented_and_validated_next(path):
     notebook = read_notebook(path)
     cell = parameters_cell(notebook)
     lines = [line for line in cell.source.splitlines() if line.strip()]
-    assigned = [node.targets[0].id for node in ast.parse(cell.source).body
-                if isinstance(node, ast.Assign)]
+    body = ast.parse(cell.source).body
+    untyped = [node.targets[0].id for node in body if isinstance(node, ast.Assign)]
+    assert not untyped, f"parameters without a type annotation (`name: type = value`): {untyped}"
+    assigned = [node.target.id for node in body if isinstance(node, ast.AnnAssign)]
     assert assigned, "the parameters cell assigns nothing"
     undocumented = [line for line in lines if "=" in line and "#" not in line]
     assert not undocumented, f"parameters without a comment saying what they accept: {undocumented}"
+    # papermill reads the help from the comment and stops at an "=": keep it out.
+    bad_help = [line for line in lines if "=" in line.partition("#")[2]]
+    assert not bad_help, f"a help comment contains '=', which hides it from papermill: {bad_help}"
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     following = code_cells[code_cells.index(cell) + 1].source
     assert "validate(" in following, "the cell after `parameters` must call utils.params.validate"
@@ -55,3 +60,27 @@ def test_setup_cell_installs_from_the_repository_the_book_names(root):
 
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     assert config["repository"]["url"] == REPOSITORY_URL
+
+
+def test_package_version_is_the_one_the_colab_cell_installs(root):
+    import tomllib
+
+    from utils.notebook.colab import COURSE_VERSION, SETUP_CELL
+
+    version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "version"]
+    assert version == COURSE_VERSION
+    assert f"@v{version}" in SETUP_CELL
+
+
+def test_explorer_slider_labels_are_not_cut_short():
+    # ipywidgets' default label width shows "temperature" as "temperat…".
+    import ipywidgets
+
+    from utils.notebook import next_word_explorer
+
+    explorer = next_word_explorer({"a": {"x": 0.5, "y": 0.5}, "b": {"x": 0.9, "y": 0.1}},
+                                  setting_label="corpus size")
+    sliders = [w for w in explorer.children[0].children if isinstance(w, ipywidgets.widget.Widget)]
+    assert [s.description for s in sliders] == ["corpus size", "temperature"]
+    assert all(s.style.description_width == "initial" for s in sliders)

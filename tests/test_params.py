@@ -44,3 +44,26 @@ def test_params_are_read_only():
         params.seed = 2
     with pytest.raises(AttributeError, match="no parameter named 'lr'"):
         _ = params.lr
+
+
+def test_numpy_numbers_are_accepted_as_plain_ones():
+    import numpy as np
+
+    params = validate(n=Integer(np.int64(3), min=0), x=Real(np.float32(0.5), max=1.0))
+    assert params.as_dict() == {"n": 3, "x": 0.5}
+    assert type(params.n) is int and type(params.x) is float
+    with pytest.raises(ParameterError, match="must be an integer"):
+        validate(n=Integer(np.float64(3.0)))
+
+
+@pytest.mark.parametrize("spec, expected", [
+    (Real(1.0, min=0.0, max=1.0, exclusive_max=True),
+     "parameter 'p' must be a number >= 0.0 and < 1.0; got 1.0"),
+    (Real(0.0, min=0.0, exclusive_min=True), "parameter 'p' must be a number > 0.0; got 0.0"),
+])
+def test_exclusive_bounds(spec, expected):
+    with pytest.raises(ParameterError) as error:
+        validate(p=spec)
+    assert str(error.value) == expected
+    edge = Real(0.5, min=0.0, max=1.0, exclusive_min=True, exclusive_max=True)
+    assert validate(p=edge).p == 0.5

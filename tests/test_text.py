@@ -1,4 +1,4 @@
-"""Tests for utils.text: tokens, vocabulary, LM batches, the shipped KJV text."""
+"""Tests for utils.data.text: tokens, vocabulary, LM batches, the shipped KJV text."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import torch
 
 from utils.data.text import (
     EOS,
+    SPECIALS,
     UNK,
     Vocab,
     batchify,
@@ -87,3 +88,25 @@ def test_load_kjv_text_is_the_plain_bible():
     short = load_kjv_text(max_chars=2000)
     assert 0 < len(short) <= 2000 and text.startswith(short)
     assert text[len(short)] == "\n"  # cut at a line break
+
+
+def test_bad_input_is_rejected_with_the_argument_named():
+    import numpy as np
+
+    with pytest.raises(ValueError, match="min_count"):
+        Vocab([["a"]], min_count=0)
+    with pytest.raises(ValueError, match="max_size"):
+        Vocab([["a"]], max_size=2)
+    with pytest.raises(ValueError, match="not one string"):
+        Vocab("a b c")
+    vocab = Vocab([["a", "b"]], max_size=np.int64(3))  # a NumPy integer is an integer
+    assert vocab.itos[: len(SPECIALS)] == list(SPECIALS) and len(vocab) == 3
+    with pytest.raises(ValueError, match="ids must be integers from 0 to 2"):
+        vocab.decode([0, 3])
+    with pytest.raises(ValueError, match="one sequence"):
+        vocab.decode(torch.zeros(2, 2, dtype=torch.long))
+    assert vocab.decode(torch.tensor([2, 1])) == [vocab.itos[2], EOS]
+    with pytest.raises(ValueError, match="batch_size"):
+        batchify(torch.arange(10), 0)
+    with pytest.raises(ValueError, match="seq_len"):
+        list(lm_batches(torch.zeros(2, 5, dtype=torch.long), 0))

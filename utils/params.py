@@ -17,6 +17,7 @@ section for instructors.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -33,7 +34,7 @@ def _fail(name: str, allowed: str, value: Any) -> None:
 
 @dataclass(frozen=True)
 class Integer:
-    """An integer parameter, optionally bounded (bounds included)."""
+    """An integer parameter, optionally bounded (bounds included); NumPy integers count."""
 
     value: Any
     min: int | None = None
@@ -41,31 +42,40 @@ class Integer:
 
     def check(self, name: str) -> int:
         allowed = "an integer" + _bounds_text(self.min, self.max)
-        if isinstance(self.value, bool) or not isinstance(self.value, int):
+        if isinstance(self.value, bool) or not isinstance(self.value, numbers.Integral):
             _fail(name, allowed, self.value)
         if (self.min is not None and self.value < self.min) or (
             self.max is not None and self.value > self.max
         ):
             _fail(name, allowed, self.value)
-        return self.value
+        return int(self.value)
 
 
 @dataclass(frozen=True)
 class Real:
-    """A finite real-number parameter, optionally bounded (bounds included)."""
+    """A finite real-number parameter, optionally bounded; NumPy numbers count.
+
+    Bounds are included unless ``exclusive_min`` / ``exclusive_max`` say otherwise
+    (a dropout rate may be 0 but not 1).
+    """
 
     value: Any
     min: float | None = None
     max: float | None = None
+    exclusive_min: bool = False
+    exclusive_max: bool = False
 
     def check(self, name: str) -> float:
-        allowed = "a number" + _bounds_text(self.min, self.max)
-        is_number = isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
+        allowed = "a number" + _bounds_text(self.min, self.max, self.exclusive_min,
+                                            self.exclusive_max)
+        is_number = isinstance(self.value, numbers.Real) and not isinstance(self.value, bool)
         if not is_number or not math.isfinite(self.value):
             _fail(name, allowed, self.value)
-        if (self.min is not None and self.value < self.min) or (
-            self.max is not None and self.value > self.max
-        ):
+        low_ok = self.min is None or (self.value > self.min if self.exclusive_min
+                                      else self.value >= self.min)
+        high_ok = self.max is None or (self.value < self.max if self.exclusive_max
+                                       else self.value <= self.max)
+        if not (low_ok and high_ok):
             _fail(name, allowed, self.value)
         return float(self.value)
 
@@ -95,7 +105,12 @@ class Boolean:
         return self.value
 
 
-def _bounds_text(low: float | None, high: float | None) -> str:
+def _bounds_text(low: float | None, high: float | None, open_low: bool = False,
+                 open_high: bool = False) -> str:
+    if open_low or open_high:  # one-sided or half-open ranges, said with symbols
+        parts = [f"{'>' if open_low else '>='} {low}"] if low is not None else []
+        parts += [f"{'<' if open_high else '<='} {high}"] if high is not None else []
+        return " " + " and ".join(parts)
     if low is not None and high is not None:
         return f" between {low} and {high}"
     if low is not None:
@@ -130,5 +145,14 @@ class Params:
 
 
 def validate(**specs: Integer | Real | OneOf | Boolean) -> Params:
-    """Check every parameter against its spec; raise ParameterError on the first bad one."""
+    """Check every parameter against its spec; raise ParameterError on the first bad one.
+
+    >>> params = validate(seed=Integer(7, min=0), temperature=Real(0.5, min=1e-3, max=100.0))
+    >>> params.seed, params.temperature
+    (7, 0.5)
+    >>> validate(temperature=Real(-1, min=1e-3, max=100.0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    utils.params.ParameterError: parameter 'temperature' must be a number between 0.001 ...; got -1
+    """
     return Params({name: spec.check(name) for name, spec in specs.items()})

@@ -21,9 +21,9 @@
 # word that actually came next. This warm-up lab builds those three
 # operations from scratch in PyTorch.
 #
-# Each exercise is a function to complete. Run the check under it: it tries
-# your function on fresh random inputs and tells you what is wrong, never the
-# answer.
+# Each exercise is a function to complete, with its check at the end of the
+# same cell: run the cell, and the check tries your function on fresh
+# random inputs and tells you what is wrong, never the answer.
 
 # %%
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -67,7 +67,9 @@ from utils.checks.warmup import (
     check_softmax,
 )
 
-torch.manual_seed(params.seed)
+# Seeds the global generator for the demos below; assigned, because the call
+# returns the generator and a cell's last value is printed.
+_ = torch.manual_seed(params.seed)
 
 # %% [markdown]
 # ## Exercise 1: softmax

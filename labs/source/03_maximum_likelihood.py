@@ -22,9 +22,9 @@
 # you implement each of those yourself and try them on the course's synthetic
 # corpus.
 #
-# Each exercise is a function to complete. Run the check under it: it tries
-# your function on fresh random inputs and tells you what is wrong, never the
-# answer.
+# Each exercise is a function to complete, with its check at the end of the
+# same cell: run the cell, and the check tries your function on fresh
+# random inputs and tells you what is wrong, never the answer.
 
 # %%
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -173,7 +173,7 @@ print(f"{int(counts.sum())} bigrams counted; {int((counts > 0).sum())} different
 #
 # Turn the counts into the conditional probabilities {eq}`eq-ngram-mle`,
 # $P(w \mid h) = c(h, w) / c(h)$, one row per history. A history never seen
-# has $c(h) = 0$; give it the uniform distribution $1/V$, as `utils.ngram`
+# has $c(h) = 0$; give it the uniform distribution $1/V$, as `utils.lm.ngram`
 # does.
 
 
@@ -232,7 +232,7 @@ check_add_k(add_k, seed=params.seed)
 
 # %% [markdown]
 # Now the validation perplexity is finite. It should equal what the course's
-# own `utils.ngram.NGramModel(2, k)` computes on the same data:
+# own `utils.lm.NGramModel(2, k)` computes on the same data:
 
 # %%
 from utils.lm import NGramModel
@@ -240,7 +240,7 @@ from utils.lm import NGramModel
 smoothed_ppl = perplexity(table_log_probs(add_k(counts, params.k), corpus.valid))
 reference = NGramModel(2, params.k).fit(corpus.train, language.vocab).perplexity(corpus.valid)
 print(f"add-{params.k:g} bigram: validation perplexity {smoothed_ppl:.4f} "
-      f"(utils.ngram: {reference:.4f}); true language: e^H = "
+      f"(utils.lm.ngram: {reference:.4f}); true language: e^H = "
       f"{math.exp(language.entropy_rate()):.4f}")
 
 # %% [markdown]
@@ -277,7 +277,7 @@ check_ece(ece, seed=params.seed)
 # %% [markdown]
 # How calibrated is the smoothed bigram's guess of the next word? Each
 # validation token gives one prediction: the row of the table for its
-# history. `utils.calibration` should agree with your function.
+# history. `utils.evaluate.calibration` should agree with your function.
 
 # %%
 from utils.evaluate import confidence_and_correct, expected_calibration_error
@@ -289,7 +289,7 @@ mine = ece(token_probs, pairs[:, 1], params.n_bins)
 library = expected_calibration_error(*confidence_and_correct(token_probs, pairs[:, 1]),
                                      n_bins=params.n_bins)
 print(f"ECE of the add-{params.k:g} bigram on {len(pairs)} validation tokens: {mine:.4f} "
-      f"(utils.calibration: {library:.4f})")
+      f"(utils.evaluate.calibration: {library:.4f})")
 
 # %% [markdown]
 # Try a larger `k` in the parameters: the model spreads more probability over

@@ -22,9 +22,9 @@
 # a temperature. Then you train a very small model with your own training
 # step and let it write.
 #
-# Each exercise is a function to complete. Run the check under it: it tries
-# your function on fresh random inputs and tells you what is wrong, never the
-# answer.
+# Each exercise is a function to complete, with its check at the end of the
+# same cell: run the cell, and the check tries your function on fresh
+# random inputs and tells you what is wrong, never the answer.
 
 # %%
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -136,7 +136,7 @@ print(f"{xs.shape[1]} steps; largest difference from nn.LSTM: "
 # %% [markdown]
 # ## Exercise 2: one training step
 #
-# The course's model (`utils.models.LSTMLanguageModel`) returns
+# The course's model (`utils.lm.LSTMLanguageModel`) returns
 # `logits, state`; the logits have shape `(batch, seq_len, vocab_size)` and
 # `targets` has shape `(batch, seq_len)`. One training step:
 #
@@ -187,7 +187,7 @@ print(f"untrained: validation perplexity {before:.1f} (vocabulary of {len(vocab)
 
 # %% [markdown]
 # Each epoch runs your `train_step` over every window of the stream. The
-# course's own loop (`utils.training`) also carries the LSTM state from one
+# course's own loop (`utils.lm.training`) also carries the LSTM state from one
 # window to the next; this one starts each window afresh, which is simpler
 # and only a little worse.
 

@@ -20,8 +20,9 @@
 # matrix. In this lab you implement those metrics, attach a head, fine-tune
 # it, and run your own label-budget experiment.
 #
-# Each exercise is a function to complete. Run the check under it: it tries
-# your function on fresh inputs and tells you what is wrong, never the answer.
+# Each exercise is a function to complete, with its check at the end of the
+# same cell: run the cell, and the check tries your function on fresh
+# inputs and tells you what is wrong, never the answer.
 
 # %%
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -164,12 +165,15 @@ check_classify(classify, pretrained.model, seed=params.seed)
 # gives the logits) for `steps` Adam steps on random batches of 16 labelled
 # examples, minimising the cross-entropy. Use learning rate `lr` for the head
 # and the smaller `encoder_lr` for the encoder (one optimizer, two parameter
-# groups). Return the list of the losses, one per step.
+# groups). Draw the batches with `generator` (so a run can be repeated), and
+# return the list of the losses, one per step. The check compares your first
+# steps with reference Adam steps on a copy of the model.
 
 
 # %%
 def fine_tune(model: torch.nn.Module, tokens: torch.Tensor, lengths: torch.Tensor,
-              labels: torch.Tensor, steps: int, lr: float, encoder_lr: float) -> list[float]:
+              labels: torch.Tensor, steps: int, lr: float, encoder_lr: float,
+              generator: torch.Generator) -> list[float]:
     """Train head and encoder with their own learning rates; return each step's loss."""
     # BEGIN SOLUTION fine_tune
     optimizer = torch.optim.Adam([
@@ -179,7 +183,7 @@ def fine_tune(model: torch.nn.Module, tokens: torch.Tensor, lengths: torch.Tenso
     model.train()
     losses = []
     for _ in range(steps):
-        batch = torch.randint(0, len(labels), (16,))
+        batch = torch.randint(0, len(labels), (16,), generator=generator)
         loss = torch.nn.functional.cross_entropy(model(tokens[batch], lengths[batch]),
                                                  labels[batch])
         optimizer.zero_grad()
@@ -215,7 +219,8 @@ for mode in ("finetune", "scratch"):
     model = make_classifier(mode, pretrained, seed=params.seed)
     rate = params.encoder_lr if mode == "finetune" else params.lr
     fine_tune(model, tokens[: params.budget], lengths[: params.budget],
-              labels[: params.budget], params.steps, params.lr, rate)
+              labels[: params.budget], params.steps, params.lr, rate,
+              torch.Generator().manual_seed(params.seed))
     with torch.no_grad():
         predicted = model(test_tokens, test_lengths).argmax(dim=-1)
     results[mode] = predicted

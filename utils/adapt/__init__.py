@@ -11,15 +11,22 @@ from utils.adapt.classifier import (  # noqa: F401
     AdaptConfig,
     SentimentClassifier,
     encode_sentences,
-    label_budget_experiment,
     make_classifier,
     predict_proba,
-    summarise,
     train_classifier,
+)
+from utils.adapt.experiment import (  # noqa: F401
+    DEFAULT_LABEL_NOISE,
+    DEFAULT_TEST_OVERLAP,
+    label_budget_experiment,
+    scratch_ceiling,
+    summarise,
 )
 
 __all__ = [
     "AdaptConfig",
+    "DEFAULT_LABEL_NOISE",
+    "DEFAULT_TEST_OVERLAP",
     "MODES",
     "POOLINGS",
     "SentimentClassifier",
@@ -27,6 +34,7 @@ __all__ = [
     "label_budget_experiment",
     "make_classifier",
     "predict_proba",
+    "scratch_ceiling",
     "summarise",
     "train_classifier",
 ]

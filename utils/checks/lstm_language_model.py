@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.checks._core import (
+    CheckFailed,
     CheckResult,
     as_tensor,
     call,
@@ -27,6 +28,8 @@ from utils.checks._core import (
     worst_error,
 )
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.sampling import softmax_at_temperature
+from utils.lm.scoped import local_seed
 
 _GATES = "ifgo"  # PyTorch's order of the four stacked gate blocks
 
@@ -70,12 +73,15 @@ def check_lstm_step(lstm_step: Callable, seed: int = 0) -> CheckResult:
     name = "lstm_step"
     generator = torch.Generator().manual_seed(seed)
     n_cases = 0
-    for batch, inputs, hidden in ((3, 5, 4), (2, 7, 6)):
-        def rand(*shape: int) -> torch.Tensor:
-            return torch.randn(*shape, generator=generator, dtype=torch.float64)
+    # A batch of one (a squeeze() would drop it) and weights so large that the gates'
+    # inputs reach a thousand (a tanh written as (e^z - e^-z) / (e^z + e^-z) gives nan).
+    for batch, inputs, hidden, scale in ((3, 5, 4, 1.0), (2, 7, 6, 1.0), (1, 4, 3, 1.0),
+                                         (4, 5, 4, 300.0)):
+        def rand(*shape: int, scale: float = 1.0) -> torch.Tensor:
+            return torch.randn(*shape, generator=generator, dtype=torch.float64) * scale
 
-        weights = (rand(4 * hidden, inputs), rand(4 * hidden, hidden), rand(4 * hidden),
-                   rand(4 * hidden))
+        weights = (rand(4 * hidden, inputs, scale=scale), rand(4 * hidden, hidden, scale=scale),
+                   rand(4 * hidden), rand(4 * hidden))
         lstm = _lstm_reference(*weights)
         # One step from a random state, compared with nn.LSTM fed the same state.
         x, h, c = rand(batch, inputs), rand(batch, hidden), rand(batch, hidden)
@@ -87,8 +93,15 @@ def check_lstm_step(lstm_step: Callable, seed: int = 0) -> CheckResult:
         expect_shape(h_new, (batch, hidden), name)
         expect_shape(c_new, (batch, hidden), name)
         n_cases += 1
-        if worst_error(h_new, h_ref) > 1e-6 or worst_error(c_new, c_ref) > 1e-6:
-            _diagnose_step(name, (x, h, c, *weights), h_new, c_new, h_ref, c_ref)
+        if scale > 1 and not (torch.isfinite(h_new).all() and torch.isfinite(c_new).all()):
+            fail(f"{name}: your h_new or c_new has nan or inf when the gates' inputs reach "
+                 "a thousand: a sigmoid or tanh written with exp overflows there. Use "
+                 "torch.sigmoid and torch.tanh")
+        tol = _tolerance(x, h, *weights)
+        if worst_error(h_new, h_ref) > tol or worst_error(c_new, c_ref) > tol:
+            _diagnose_step(name, (x, h, c, *weights), h_new, c_new, h_ref, c_ref, tol)
+        if scale > 1:
+            continue
         # A whole sequence from the zero state, step by step, against nn.LSTM's outputs.
         xs = rand(batch, 6, inputs)  # (batch, seq_len, inputs)
         with torch.no_grad():
@@ -97,7 +110,7 @@ def check_lstm_step(lstm_step: Callable, seed: int = 0) -> CheckResult:
         for t in range(xs.shape[1]):
             h, c = _pair(call(lstm_step, xs[:, t].clone(), h.clone(), c.clone(),
                               *(w.clone() for w in weights), exercise=name), name)
-            if worst_error(h, outputs[:, t]) > 1e-6:
+            if worst_error(h, outputs[:, t]) > _tolerance(xs[:, t], h, *weights):
                 fail(f"{name}: one step from a random state matches nn.LSTM, but running "
                      f"your step along a sequence from the zero state drifts at step {t + 1} "
                      "(off by up to {:.3g})".format(worst_error(h, outputs[:, t])))
@@ -105,9 +118,15 @@ def check_lstm_step(lstm_step: Callable, seed: int = 0) -> CheckResult:
     passed(name, n_cases)
 
 
+def _tolerance(x, h, w_ih, w_hh, b_ih, b_hh) -> float:
+    """Allowed error: float32 rounding grows with the size of the gates' inputs."""
+    bound = x.abs() @ w_ih.abs().T + h.abs() @ w_hh.abs().T + b_ih.abs() + b_hh.abs()
+    return 1e-6 + 2e-7 * float(bound.max())
+
+
 def _diagnose_step(name: str, args: tuple, h_new: torch.Tensor, c_new: torch.Tensor,
-                   h_ref: torch.Tensor, c_ref: torch.Tensor) -> None:
-    if worst_error(h_new, c_ref) <= 1e-6 and worst_error(c_new, h_ref) <= 1e-6:
+                   h_ref: torch.Tensor, c_ref: torch.Tensor, tol: float) -> None:
+    if worst_error(h_new, c_ref) <= tol and worst_error(c_new, h_ref) <= tol:
         fail(f"{name}: you returned (c_new, h_new); return (h_new, c_new)")
     mistakes = [
         (dict(order="ifog"), "your gates are in the order i, f, o, g; PyTorch stacks the "
@@ -126,9 +145,9 @@ def _diagnose_step(name: str, args: tuple, h_new: torch.Tensor, c_new: torch.Ten
     ]
     for switches, message in mistakes:
         h_wrong, c_wrong = _step(*args, **switches)
-        if worst_error(h_new, h_wrong) <= 1e-6 and worst_error(c_new, c_wrong) <= 1e-6:
+        if worst_error(h_new, h_wrong) <= tol and worst_error(c_new, c_wrong) <= tol:
             fail(f"{name}: {message}")
-    if worst_error(c_new, c_ref) <= 1e-6:
+    if worst_error(c_new, c_ref) <= tol:
         fail(f"{name}: your c_new is right but h_new is off by up to "
              f"{worst_error(h_new, h_ref):.3g}; h_new = o * tanh(c_new)")
     fail(f"{name}: your c_new differs from nn.LSTM's by up to {worst_error(c_new, c_ref):.3g}. "
@@ -143,7 +162,8 @@ _LR = 0.1
 def _tiny_model(generator: torch.Generator, vocab_size: int) -> LSTMLanguageModel:
     config = ModelConfig(vocab_size=vocab_size, emb_size=6, hidden_size=10, num_layers=1,
                          dropout=0.0, tie_weights=False)
-    model = LSTMLanguageModel(config).double()
+    with local_seed(0):  # nn.init draws from the global stream: leave no trace in it
+        model = LSTMLanguageModel(config).double()
     with torch.no_grad():  # weights from the check's own generator, not the global seed
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) * 0.3)
@@ -280,6 +300,32 @@ def _ids(result: object, rows: int, vocab_size: int, name: str) -> torch.Tensor:
     return ids.long()
 
 
+def _check_wide_rows(sample: Callable, generator: torch.Generator, name: str) -> int:
+    """Rows hundreds of logits apart: each must be drawn from its own softmax."""
+    vocab_size, temperature = 6, 1.5
+    base = torch.randn(2, vocab_size, generator=generator) * 2.0  # (2, V)
+    base += torch.tensor([[400.0], [-400.0]])  # one maximum for the batch underflows row 2
+    rows = base.repeat(_DRAWS // 2, 1)  # (draws, V): the two rows alternate
+    draw_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    row_max = ("subtract each row's own maximum (or use torch.softmax, which does), not one "
+               "maximum for the whole batch")
+    try:
+        result = call(sample, rows.clone(), temperature,
+                      torch.Generator().manual_seed(draw_seed), exercise=name)
+    except CheckFailed as error:
+        fail(f"{error}, for rows hundreds of logits apart; {row_max}")
+    ids = _ids(result, _DRAWS, vocab_size, name)
+    for r in range(2):
+        frequencies = _frequencies(ids[r::2], vocab_size)
+        reference = softmax_at_temperature(base[r].double(), temperature)
+        if _tv(frequencies, reference) > _TOLERANCE * 1.5:
+            fail(f"{name}: row {r + 1} of a batch whose rows differ by hundreds of logits is "
+                 f"not drawn from its own softmax(logits / T) (total variation "
+                 f"{_tv(frequencies, reference):.3f}): normalise each row over the "
+                 f"vocabulary (dim=-1) and {row_max}")
+    return 1
+
+
 @exercise_check("sample_with_temperature")
 def check_sample_with_temperature(sample: Callable, seed: int = 0) -> CheckResult:
     """sample(logits (rows, V), temperature, generator) -> (rows,) ids from softmax(logits / T)."""
@@ -299,16 +345,16 @@ def check_sample_with_temperature(sample: Callable, seed: int = 0) -> CheckResul
             fail(f"{name}: two calls with generators seeded alike gave different samples: "
                  "pass the generator you are given to torch.multinomial(..., generator=generator)")
         frequencies = _frequencies(ids, vocab_size)
-        reference = torch.softmax(logits.double() / temperature, dim=-1)
+        reference = softmax_at_temperature(logits.double(), temperature)
         n_cases += 1
         if _tv(frequencies, reference) <= _TOLERANCE:
             continue
         argmax = torch.zeros(vocab_size, dtype=torch.float64)
         argmax[int(logits.argmax())] = 1.0
         diagnoses = [
-            (torch.softmax(logits.double() * temperature, dim=-1),
+            (softmax_at_temperature(logits.double(), 1 / temperature),
              f"you multiplied the logits by T = {temperature:g}; divide them by T"),
-            (torch.softmax(logits.double(), dim=-1),
+            (softmax_at_temperature(logits.double(), 1.0),
              f"your samples ignore the temperature (T = {temperature:g}): divide the logits by "
              "T before the softmax"),
             (argmax, "you always return the most likely word; draw from the softmax with "
@@ -323,6 +369,7 @@ def check_sample_with_temperature(sample: Callable, seed: int = 0) -> CheckResul
         fail(f"{name}: at T = {temperature:g} your word frequencies over {_DRAWS} draws differ "
              f"from softmax(logits / T) by a total variation of "
              f"{_tv(frequencies, reference):.3f}")
+    n_cases += _check_wide_rows(sample, generator, name)
     # T = 0: the limit T -> 0 puts all mass on the most likely word.
     logits = torch.randn(50, 12, generator=generator)  # (rows, V), a different argmax per row
     ids = _ids(call(sample, logits.clone(), 0.0, torch.Generator().manual_seed(seed),

@@ -3,7 +3,11 @@
 Used in chapter 3. Each check runs the student's function on fresh random
 inputs, compares it with a reference and, when it differs, tries the usual
 mistakes (log base 2, sum instead of mean, rows not normalised, ...) to say
-which one was made, without printing the expected values.
+which one was made, without printing the expected values. The inputs include
+the edges where right and wrong forms part: rows of logits thousands apart, a
+target in the last class, a text long enough for a product of probabilities
+to underflow, a history never seen in the last row, confidences exactly on
+the bins' edges and equal to 1.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from utils.checks._core import (
 
 
 def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    # float32 answers are right too: allow their rounding, far below any mistake diagnosed
+    return math.isclose(a, b, rel_tol=2e-5, abs_tol=1e-7)
 
 
 def _scalar(value: object, exercise: str) -> float:
@@ -46,6 +51,7 @@ def check_nll(nll: Callable, seed: int = 0) -> CheckResult:
     for n, v, scale in ((20, 7, 3.0), (50, 11, 2.0), (30, 5, 1000.0)):
         logits = torch.randn(n, v, generator=generator, dtype=torch.float64) * scale
         targets = torch.randint(0, v, (n,), generator=generator)
+        targets[-1] = v - 1  # the last class is a target too
         cases.append((logits, targets))
     for logits, targets in cases:
         n = len(targets)
@@ -55,8 +61,10 @@ def check_nll(nll: Callable, seed: int = 0) -> CheckResult:
             continue
         if not math.isfinite(value):
             fail(f"{name}: your NLL is {value} for logits as large as "
-                 f"{float(logits.abs().max()):.0f}; softmax(...).log() underflows to log 0. "
-                 "Use a log-softmax that subtracts the maximum first (Lab 0)")
+                 f"{float(logits.abs().max()):.0f}, whose rows lie thousands apart: a "
+                 "probability underflowed to 0 (softmax(...).log(), or one maximum subtracted "
+                 "for the whole batch). Use a log-softmax that subtracts each row's own "
+                 "maximum (Lab 0)")
         logp = torch.log_softmax(logits, dim=-1)  # (n, v)
         rows = torch.arange(n)
         diagnoses = [
@@ -95,12 +103,18 @@ def check_perplexity(perplexity: Callable, seed: int = 0) -> CheckResult:
              for n in (40, 7)]
     vocab_size = int(torch.randint(20, 500, (1,), generator=generator))
     cases.append(torch.full((13,), -math.log(vocab_size), dtype=torch.float64))
+    # A long text: the product of its probabilities underflows to 0 in floating point.
+    cases.append(torch.rand(5000, generator=generator, dtype=torch.float64).clamp(min=0.01).log())
     for log_probs in cases:
         value = _scalar(call(perplexity, log_probs.clone(), exercise=name), name)
         mean_nll = float(-log_probs.mean())
         reference = math.exp(mean_nll)
         if _close(value, reference):
             continue
+        if not math.isfinite(value) or value == 0:
+            fail(f"{name}: for a text of {len(log_probs)} tokens your perplexity is {value}: "
+                 "a product of that many probabilities underflows to 0. Average the "
+                 "log-probabilities, then exponentiate")
         uniform = bool((log_probs == log_probs[0]).all())
         diagnoses = [
             (math.exp(float(-log_probs.sum())), "you exponentiated the total negative "
@@ -126,10 +140,14 @@ def check_perplexity(perplexity: Callable, seed: int = 0) -> CheckResult:
 
 
 # ---------------------------------------------------------------- bigram tables
-def _random_counts(generator: torch.Generator, v: int) -> torch.Tensor:
+def _random_counts(generator: torch.Generator, v: int, unseen_last: bool = False
+                   ) -> torch.Tensor:
     counts = torch.randint(0, 6, (v, v), generator=generator).to(torch.float64)
     counts *= torch.rand(v, v, generator=generator, dtype=torch.float64) < 0.5  # many zeros
-    counts[int(torch.randint(0, v, (1,), generator=generator))] = 0.0  # a history never seen
+    counts[:, -1] = 0.0
+    counts[0, -1] = 1.0  # the last word follows one history, exactly once
+    unseen = v - 1 if unseen_last else int(torch.randint(1, v - 1, (1,), generator=generator))
+    counts[unseen] = 0.0  # a history never seen
     return counts  # (history, next word)
 
 
@@ -147,7 +165,7 @@ def _table_checks(name: str, table: torch.Tensor, counts: torch.Tensor) -> None:
     if torch.isnan(table).any():
         where = "the row of a history never seen" if torch.isnan(table[unseen]).any() else "it"
         fail(f"{name}: your table has nan in {where}: 0/0. For a history with no counts, "
-             "return the uniform distribution 1/|V|, as utils.ngram does")
+             "return the uniform distribution 1/|V|, as utils.lm.ngram does")
     if (table < 0).any():
         fail(f"{name}: some of your probabilities are negative")
     if torch.allclose(table, counts):
@@ -174,7 +192,7 @@ def check_bigram_mle(bigram_mle: Callable, seed: int = 0) -> CheckResult:
     """counts[h, w] -> P(w | h) = c(h, w) / c(h), uniform for a history never seen."""
     name = "bigram_mle"
     generator = torch.Generator().manual_seed(seed)
-    cases = [_random_counts(generator, v) for v in (6, 13)]
+    cases = [_random_counts(generator, 6), _random_counts(generator, 13, unseen_last=True)]
     for counts in cases:
         table = as_tensor(call(bigram_mle, counts.clone(), exercise=name), name)
         _table_checks(name, table, counts)
@@ -193,7 +211,8 @@ def check_add_k(add_k: Callable, seed: int = 0) -> CheckResult:
     """counts[h, w], k -> (c(h, w) + k) / (c(h) + k |V|)."""
     name = "add_k"
     generator = torch.Generator().manual_seed(seed)
-    cases = [(_random_counts(generator, 7), 0.5), (_random_counts(generator, 12), 0.01),
+    cases = [(_random_counts(generator, 7), 0.5),
+             (_random_counts(generator, 12, unseen_last=True), 0.01),
              (_random_counts(generator, 5), 2.0)]
     for counts, k in cases:
         v = counts.shape[1]
@@ -240,14 +259,26 @@ def check_add_k(add_k: Callable, seed: int = 0) -> CheckResult:
 
 
 # ---------------------------------------------------------------- ECE
+_RULES = {  # which confidences bin [low, high] holds; "right" is the definition
+    "right": lambda c, low, high: (c > low) & (c <= high),
+    "left": lambda c, low, high: (c >= low) & ((c < high) | (high == 1.0)),
+    "left_drop": lambda c, low, high: (c >= low) & (c < high),
+    "open": lambda c, low, high: (c > low) & (c < high),
+}
+
+
+def _exact_edges(n_bins: int) -> torch.Tensor:
+    return torch.arange(n_bins + 1, dtype=torch.float64) / n_bins  # (n_bins + 1,), m / M
+
+
 def _ece(confidence: torch.Tensor, correct: torch.Tensor, edges: torch.Tensor,
-         weighted: bool = True, absolute: bool = True) -> float:
+         weighted: bool = True, absolute: bool = True, rule: str = "right") -> float:
     """ECE over bins (edges[m], edges[m+1]]; variants reproduce the usual mistakes."""
-    n_bins = len(edges) - 1
-    index = (torch.searchsorted(edges, confidence) - 1).clamp(0, n_bins - 1)
     total, gaps = 0.0, []
-    for m in range(n_bins):
-        members = index == m
+    for m, (low, high) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True)):
+        members = _RULES[rule](confidence, low, high)
+        if rule == "right" and m == 0:
+            members |= confidence == 0.0  # a confidence of exactly 0 joins the first bin
         if not members.any():
             continue
         gap = float(correct[members].mean() - confidence[members].mean())
@@ -269,51 +300,89 @@ def _miscalibrated_case(generator: torch.Generator, n: int, classes: int
     return probs, targets
 
 
+# Rows whose top probability sits exactly on an edge m/4 (and m/8), or equals 1, and
+# whose every entry is exact in binary, so any correct binning agrees on them.
+_EDGE_ROWS = (
+    (0.25, 0.1875, 0.1875, 0.1875, 0.1875),
+    (0.375, 0.25, 0.125, 0.125, 0.125),
+    (0.5, 0.25, 0.125, 0.125, 0.0),
+    (0.625, 0.125, 0.125, 0.0625, 0.0625),
+    (0.75, 0.125, 0.0625, 0.0625, 0.0),
+    (1.0, 0.0, 0.0, 0.0, 0.0),
+)
+
+
+def _edge_case(generator: torch.Generator, n: int = 240) -> tuple[torch.Tensor, torch.Tensor]:
+    rows = torch.tensor(_EDGE_ROWS, dtype=torch.float64)  # (6, 5)
+    pick = torch.randint(0, len(_EDGE_ROWS), (n,), generator=generator)
+    shift = torch.randint(0, 5, (n,), generator=generator)  # the top class varies
+    probs = torch.stack([torch.roll(rows[i], int(k)) for i, k in zip(pick, shift, strict=True)])
+    targets = torch.randint(0, 5, (n,), generator=generator)
+    hit = torch.rand(n, generator=generator, dtype=torch.float64) < 0.6
+    targets = torch.where(hit, probs.argmax(dim=-1), targets)
+    return probs, targets  # (n, 5), (n,)
+
+
+def _ece_diagnoses(value: float, reference: float, confidence: torch.Tensor,
+                   correct: torch.Tensor, target_prob: torch.Tensor, n_bins: int) -> None:
+    edges = _exact_edges(n_bins)
+    diagnoses = [
+        (100 * reference, "your value is a percentage; return the ECE as a fraction "
+                          "between 0 and 1"),
+        (_ece(confidence, correct, edges, rule="left"),
+         "a confidence exactly on an edge m/M belongs to the bin BELOW it: bins are "
+         "((m-1)/M, m/M], closed on the right, so 1.0 falls in the last bin"),
+        (_ece(confidence, correct, edges, rule="left_drop"),
+         "your bins [low, high) leave out predictions of confidence exactly 1.0, and put "
+         "a confidence on an edge m/M one bin too high: bins are ((m-1)/M, m/M]"),
+        (_ece(confidence, correct, edges, rule="open"),
+         "predictions whose confidence is exactly on an edge m/M (or equal to 1.0) fell "
+         "out of every bin: bin m holds ((m-1)/M, m/M], closed on the right"),
+        (_ece(confidence, correct, edges, weighted=False),
+         "you averaged the bins' gaps equally; weight each bin's |accuracy - confidence| "
+         "by its share of the predictions, |B_m| / n"),
+        (_ece(confidence, correct, edges, absolute=False),
+         "you summed signed gaps, so over- and underconfident bins cancel; take "
+         "|accuracy - confidence| in each bin"),
+        (abs(_ece(confidence, correct, edges, absolute=False)),
+         "you took the absolute value of the total instead of each bin's gap"),
+        (_ece(target_prob, correct, edges),
+         "your confidence is the probability of the target word; it should be the "
+         "probability of the predicted (most likely) word, the row's maximum"),
+        (_ece(confidence, correct, _exact_edges(n_bins - 1)),
+         f"you used {n_bins - 1} bins: {n_bins} equal-width bins need {n_bins + 1} edges "
+         "(torch.linspace(0, 1, n_bins + 1))"),
+        (float((correct - confidence).abs().mean()),
+         "you averaged |correct - confidence| over single predictions; average "
+         "accuracy and confidence within each bin first, then take the gap"),
+    ]
+    if n_bins != 15:
+        diagnoses.append((_ece(confidence, correct, _exact_edges(15)),
+                          f"you used 15 bins although n_bins = {n_bins}; use the argument"))
+    for wrong, message in diagnoses:
+        if _close(value, wrong) and not _close(wrong, reference):
+            fail(f"ece: {message}")
+
+
 @exercise_check("ece")
 def check_ece(ece: Callable, seed: int = 0) -> CheckResult:
     """ECE with n_bins equal-width bins, weighted by the share of predictions per bin."""
     name = "ece"
     generator = torch.Generator().manual_seed(seed)
+    edge_case = _edge_case(generator)
     cases = [(_miscalibrated_case(generator, 3000, 5), 15),
              (_miscalibrated_case(generator, 2000, 4), 10),
-             (_miscalibrated_case(generator, 1000, 6), 4)]
+             (_miscalibrated_case(generator, 1000, 6), 4),
+             (edge_case, 4), (edge_case, 8)]
     for (probs, targets), n_bins in cases:
         value = _scalar(call(ece, probs.clone(), targets.clone(), n_bins, exercise=name), name)
         confidence, predicted = probs.max(dim=-1)
         correct = (predicted == targets).double()
-        edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
-        reference = _ece(confidence, correct, edges)
+        reference = _ece(confidence, correct, _exact_edges(n_bins))
         if _close(value, reference):
             continue
         target_prob = probs[torch.arange(len(targets)), targets]
-        diagnoses = [
-            (100 * reference, "your value is a percentage; return the ECE as a fraction "
-                              "between 0 and 1"),
-            (_ece(confidence, correct, edges, weighted=False),
-             "you averaged the bins' gaps equally; weight each bin's |accuracy - confidence| "
-             "by its share of the predictions, |B_m| / n"),
-            (_ece(confidence, correct, edges, absolute=False),
-             "you summed signed gaps, so over- and underconfident bins cancel; take "
-             "|accuracy - confidence| in each bin"),
-            (abs(_ece(confidence, correct, edges, absolute=False)),
-             "you took the absolute value of the total instead of each bin's gap"),
-            (_ece(target_prob, correct, edges),
-             "your confidence is the probability of the target word; it should be the "
-             "probability of the predicted (most likely) word, the row's maximum"),
-            (_ece(confidence, correct, torch.linspace(0, 1, n_bins, dtype=torch.float64)),
-             f"you used {n_bins - 1} bins: {n_bins} equal-width bins need {n_bins + 1} edges "
-             "(torch.linspace(0, 1, n_bins + 1))"),
-            (float((correct - confidence).abs().mean()),
-             "you averaged |correct - confidence| over single predictions; average "
-             "accuracy and confidence within each bin first, then take the gap"),
-        ]
-        if n_bins != 15:
-            diagnoses.append((_ece(confidence, correct,
-                                   torch.linspace(0, 1, 16, dtype=torch.float64)),
-                              f"you used 15 bins although n_bins = {n_bins}; use the argument"))
-        for wrong, message in diagnoses:
-            if _close(value, wrong):
-                fail(f"{name}: {message}")
+        _ece_diagnoses(value, reference, confidence, correct, target_prob, n_bins)
         if not 0.0 <= value <= 1.0:
             fail(f"{name}: your ECE is {value:.4g}, but an ECE lies between 0 and 1")
         fail(f"{name}: with n_bins = {n_bins} your ECE is off by {abs(value - reference):.3g}. "

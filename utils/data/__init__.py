@@ -33,6 +33,7 @@ from utils.data.published_models import (  # noqa: F401
     GPT3_REPORTED_TRAINING_FLOPS,
     PUBLISHED_MODELS,
     PublishedModel,
+    growth_per_year,
     published_model,
     training_flops,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "canary_sentence",
     "family_transitions",
     "generate_corpus",
+    "growth_per_year",
     "lm_batches",
     "lm_stream",
     "load_kjv_text",

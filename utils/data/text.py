@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from numbers import Integral
 
 import torch
 
@@ -36,6 +37,11 @@ SPECIALS = (UNK, EOS)
 _TOKEN_RE = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
 
 
+def _is_int(value: object) -> bool:
+    """An integer, NumPy's included, and not a bool."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
 def tokenize(text: str) -> list[str]:
     """Split ``text`` into lowercase words and single punctuation marks.
 
@@ -52,7 +58,13 @@ class Vocab:
     """A fixed word list: ids 0 and 1 are ``<unk>`` and ``<eos>``, then words by falling count.
 
     Explained in chapter 4. Ties in count are broken alphabetically, so the same
-    text always gives the same ids.
+    text always gives the same ids; a word not in the list encodes as ``<unk>``.
+
+    >>> vocab = Vocab([["the", "cat", "sat"], ["the", "dog"]])
+    >>> vocab.itos
+    ['<unk>', '<eos>', 'the', 'cat', 'dog', 'sat']
+    >>> vocab.encode(["the", "cat", "bird"])
+    [2, 3, 0]
     """
 
     def __init__(
@@ -66,28 +78,33 @@ class Vocab:
         Explained in chapter 4. ``max_size`` counts the two special tokens too, so
         ``len(vocab) <= max_size``.
         """
-        if min_count < 1:
-            raise ValueError(f"min_count must be >= 1; got {min_count}")
-        if max_size is not None and max_size < 3:
-            raise ValueError(f"max_size must be >= 3 (two special tokens, a word); got {max_size}")
+        if not _is_int(min_count) or min_count < 1:
+            raise ValueError(f"min_count must be an integer >= 1; got {min_count!r}")
+        if max_size is not None and (not _is_int(max_size) or max_size < len(SPECIALS) + 1):
+            raise ValueError(f"max_size must be an integer >= {len(SPECIALS) + 1} (the special "
+                             f"tokens and a word) or None; got {max_size!r}")
+        if isinstance(sentences, str):
+            raise ValueError("sentences must be lists of tokens, not one string; "
+                             "tokenize the text first")
         counts = Counter(tok for sentence in sentences for tok in sentence)
-        for special in (UNK, EOS):
+        for special in SPECIALS:
             counts.pop(special, None)
         words = [w for w, c in counts.items() if c >= min_count]
         words.sort(key=lambda w: (-counts[w], w))
         if max_size is not None:
-            words = words[: max_size - 2]
-        self._set_tokens([UNK, EOS, *words])
+            words = words[: max_size - len(SPECIALS)]
+        self._set_tokens([*SPECIALS, *words])
 
     def _set_tokens(self, tokens: Sequence[str]) -> None:
-        if list(tokens[:2]) != [UNK, EOS]:
-            raise ValueError(f"a Vocab must start with {UNK!r}, {EOS!r}; got {list(tokens[:2])}")
+        if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"a Vocab must start with {', '.join(map(repr, SPECIALS))}; "
+                             f"got {list(tokens[: len(SPECIALS)])}")
         if len(set(tokens)) != len(tokens):
             raise ValueError("a Vocab's tokens must be distinct")
         self.itos: list[str] = list(tokens)
         self.stoi: dict[str, int] = {tok: i for i, tok in enumerate(self.itos)}
-        self.unk_id = 0
-        self.eos_id = 1
+        self.unk_id = SPECIALS.index(UNK)
+        self.eos_id = SPECIALS.index(EOS)
 
     def __len__(self) -> int:
         """Number of tokens, specials included: the model's ``vocab_size``."""
@@ -104,7 +121,13 @@ class Vocab:
     def decode(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
         """Map ids back to tokens."""
         if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
+            if ids.dim() > 1:
+                raise ValueError(f"decode takes one sequence of ids; got shape {tuple(ids.shape)}")
+            ids = ids.reshape(-1).tolist()
+        ids = list(ids)
+        bad = [i for i in ids if not _is_int(i) or not 0 <= i < len(self.itos)]
+        if bad:
+            raise ValueError(f"ids must be integers from 0 to {len(self.itos) - 1}; got {bad[:5]}")
         return [self.itos[i] for i in ids]
 
     def to_dict(self) -> dict[str, list[str]]:
@@ -126,6 +149,10 @@ def lm_stream(sentences: Iterable[Sequence[str]], vocab: Vocab) -> torch.Tensor:
     """Encode sentences into one long id stream, each sentence followed by ``<eos>``.
 
     Explained in chapter 4.
+
+    >>> vocab = Vocab([["the", "cat", "sat"], ["the", "dog"]])  # the: 2, cat: 3, dog: 4
+    >>> lm_stream([["the", "cat"], ["the", "dog"]], vocab).tolist()
+    [2, 3, 1, 2, 4, 1]
     """
     ids: list[int] = []
     for sentence in sentences:
@@ -142,8 +169,8 @@ def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
     """
     if stream.dim() != 1:
         raise ValueError(f"stream must be 1-D; got shape {tuple(stream.shape)}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    if not _is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     n = stream.numel() // batch_size
     if n < 2:
         raise ValueError(
@@ -158,8 +185,8 @@ def lm_batches(data: torch.Tensor, seq_len: int) -> Iterator[tuple[torch.Tensor,
     Explained in chapter 4. Both are ``(batch_size, seq_len)``; the last window
     may be shorter.
     """
-    if seq_len < 1:
-        raise ValueError(f"seq_len must be >= 1; got {seq_len}")
+    if not _is_int(seq_len) or seq_len < 1:
+        raise ValueError(f"seq_len must be an integer >= 1; got {seq_len!r}")
     n = data.size(1)
     for start in range(0, n - 1, seq_len):
         length = min(seq_len, n - 1 - start)

@@ -1,6 +1,6 @@
 """Evaluation: classification metrics, calibration and long-range agreement.
 
-Chapters 3-5. Layer: uses ``utils.data`` only.
+Chapters 3-5. Layer: uses ``utils.data`` and ``utils.lm``.
 """
 
 from __future__ import annotations

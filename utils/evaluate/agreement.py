@@ -1,6 +1,6 @@
 """Long-range subject-verb agreement: does a model prefer "is" or "are" after a distractor?
 
-Explained in chapter 4. Each ``utils.corpus.AgreementItem`` is a sentence
+Explained in chapter 4. Each ``utils.data.corpus.AgreementItem`` is a sentence
 start such as "the keys near the old barn", whose verb must agree with the
 subject (the second word), not with the nearer distractor noun. A model gets
 an item right when it gives the correct verb form a higher probability than
@@ -20,6 +20,7 @@ from torch import nn
 
 from utils.data.corpus import AgreementItem
 from utils.data.text import EOS, Vocab
+from utils.lm.scoped import eval_mode
 
 __all__ = ["accuracy_by_distance", "agreement_accuracy", "lstm_verb_margins",
            "ngram_verb_margins"]
@@ -34,29 +35,32 @@ def lstm_verb_margins(model: nn.Module, vocab: Vocab,
     start of a sentence in the training stream. Prefixes of equal length run
     as one batch.
     """
-    was_training = model.training
-    model.eval()
+    if not items:
+        raise ValueError("no agreement items to score")
     device = next(model.parameters()).device
     margins = np.zeros(len(items))
     by_length: dict[int, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         by_length[len(item.prefix)].append(i)
-    for indices in by_length.values():
-        ids = [vocab.encode([EOS, *items[i].prefix]) for i in indices]
-        tokens = torch.tensor(ids, dtype=torch.long, device=device)  # (batch, 1 + prefix_len)
-        logits, _ = model(tokens)  # (batch, 1 + prefix_len, vocab_size)
-        log_probs = torch.log_softmax(logits[:, -1].double(), dim=-1)  # (batch, vocab_size)
-        correct = torch.tensor([vocab.stoi[items[i].correct] for i in indices], device=device)
-        wrong = torch.tensor([vocab.stoi[items[i].wrong] for i in indices], device=device)
-        rows = torch.arange(len(indices), device=device)
-        margin = log_probs[rows, correct] - log_probs[rows, wrong]  # (batch,)
-        margins[indices] = margin.cpu().numpy()
-    model.train(was_training)
+    with eval_mode(model):
+        for indices in by_length.values():
+            ids = [vocab.encode([EOS, *items[i].prefix]) for i in indices]
+            tokens = torch.tensor(ids, dtype=torch.long, device=device)  # (batch, 1 + prefix)
+            logits, _ = model(tokens)  # (batch, 1 + prefix_len, vocab_size)
+            log_probs = torch.log_softmax(logits[:, -1].double(), dim=-1)  # (batch, vocab)
+            correct = torch.tensor([vocab.stoi[items[i].correct] for i in indices],
+                                   device=device)
+            wrong = torch.tensor([vocab.stoi[items[i].wrong] for i in indices], device=device)
+            rows = torch.arange(len(indices), device=device)
+            margin = log_probs[rows, correct] - log_probs[rows, wrong]  # (batch,)
+            margins[indices] = margin.cpu().numpy()
     return margins
 
 
 def ngram_verb_margins(model, items: Sequence[AgreementItem]) -> np.ndarray:
-    """log P(correct verb) - log P(wrong verb) under a ``utils.ngram`` model. Chapter 4."""
+    """log P(correct verb) - log P(wrong verb) under a ``utils.lm.ngram`` model. Chapter 4."""
+    if not items:
+        raise ValueError("no agreement items to score")
     margins = []
     for item in items:
         p_correct = model.prob(item.correct, list(item.prefix))

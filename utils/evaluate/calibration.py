@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral
 
 import torch
+
+from utils.lm.sampling import softmax_at_temperature
 
 __all__ = [
     "ReliabilityDiagram",
@@ -42,13 +45,26 @@ def confidence_and_correct(probs: torch.Tensor, targets: torch.Tensor
     ``probs`` has shape ``(n, classes)``, ``targets`` shape ``(n,)``.
     """
     probs = torch.as_tensor(probs, dtype=torch.float64)
+    targets = torch.as_tensor(targets).reshape(-1)
+    if probs.dim() != 2 or probs.shape[0] == 0:
+        raise ValueError(f"probs must be a non-empty (n, classes) table; got shape "
+                         f"{tuple(probs.shape)}")
+    if len(targets) != probs.shape[0]:
+        raise ValueError(f"probs has {probs.shape[0]} rows but targets has {len(targets)} "
+                         "entries; give one target per row")
     confidence, predicted = probs.max(dim=-1)  # (n,), (n,)
-    return confidence, (predicted == torch.as_tensor(targets)).to(torch.float64)
+    return confidence, (predicted == targets).to(torch.float64)
+
+
+def _edges(n_bins: int) -> torch.Tensor:
+    return torch.arange(n_bins + 1, dtype=torch.float64) / n_bins  # (n_bins + 1,), m / M
 
 
 def _bin_index(confidence: torch.Tensor, n_bins: int) -> torch.Tensor:
     # Bin m (0-based) holds (m/M, (m+1)/M]; a confidence of exactly 0 joins bin 0.
-    return (torch.ceil(confidence * n_bins).long() - 1).clamp(0, n_bins - 1)
+    # Compare with the edges m / M rather than take ceil(c * M): 0.3 * 10 rounds
+    # up to 3.0000000000000004, which would put a confidence of 0.3 one bin too high.
+    return (torch.searchsorted(_edges(n_bins), confidence) - 1).clamp(0, n_bins - 1)
 
 
 @dataclass(frozen=True)
@@ -71,13 +87,16 @@ class ReliabilityDiagram:
 def reliability_diagram(confidence: torch.Tensor, correct: torch.Tensor, *,
                         n_bins: int = 15) -> ReliabilityDiagram:
     """Bin predictions by confidence into ``n_bins`` equal-width bins. Chapter 3."""
-    if not isinstance(n_bins, int) or n_bins < 1:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, Integral) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
     confidence, correct = _as_float(confidence), _as_float(correct)
     if confidence.shape != correct.shape or confidence.numel() == 0:
         raise ValueError("confidence and correct must be non-empty and of the same length")
-    if (confidence < 0).any() or (confidence > 1).any():
+    if not ((confidence >= 0) & (confidence <= 1)).all():  # also catches nan
         raise ValueError("confidences must lie in [0, 1]")
+    if not ((correct == 0) | (correct == 1)).all():
+        raise ValueError("correct must hold 0 or 1 (or False/True) for each prediction")
+    n_bins = int(n_bins)
     index = _bin_index(confidence, n_bins)
     count = torch.bincount(index, minlength=n_bins).to(torch.float64)
     hits = torch.bincount(index, weights=correct, minlength=n_bins)
@@ -85,8 +104,7 @@ def reliability_diagram(confidence: torch.Tensor, correct: torch.Tensor, *,
     with torch.no_grad():
         accuracy = torch.where(count > 0, hits / count.clamp(min=1), torch.nan)
         mean_conf = torch.where(count > 0, conf_sum / count.clamp(min=1), torch.nan)
-    edges = torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64)
-    return ReliabilityDiagram(edges, count, accuracy, mean_conf)
+    return ReliabilityDiagram(_edges(n_bins), count, accuracy, mean_conf)
 
 
 def expected_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, *,
@@ -102,18 +120,39 @@ def expected_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, 
 def apply_temperature(probs: torch.Tensor, temperature: float) -> torch.Tensor:
     """Rescale distributions to temperature T: p_i^(1/T) renormalised (zeros stay zero). Chapter 3.
 
-    The same as dividing the logits log p by T before the softmax.
+    The same as dividing the logits log p by T before the softmax
+    (``utils.lm.sampling.softmax_at_temperature``); temperature scaling needs T > 0.
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0; got {temperature!r}")
+    _check_positive_temperature(temperature)
     probs = torch.as_tensor(probs, dtype=torch.float64)
-    return torch.softmax(probs.log() / temperature, dim=-1)
+    return softmax_at_temperature(probs.log(), temperature)
+
+
+def _check_positive_temperature(temperature: float) -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not 0 < temperature < math.inf:
+        raise ValueError(f"temperature must be a number > 0; got {temperature!r}")
+
+
+def _logits_and_targets(logits: torch.Tensor, targets: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = torch.as_tensor(logits, dtype=torch.float64)  # (n, classes)
+    targets = torch.as_tensor(targets).reshape(-1)  # (n,)
+    if logits.dim() != 2 or logits.shape[0] == 0:
+        raise ValueError(f"logits must be a non-empty (n, classes) table; got shape "
+                         f"{tuple(logits.shape)}")
+    if len(targets) != logits.shape[0]:
+        raise ValueError(f"logits has {logits.shape[0]} rows but targets has {len(targets)} "
+                         "entries; give one target per row")
+    return logits, targets.long()
 
 
 def nll_at_temperature(logits: torch.Tensor, targets: torch.Tensor, temperature: float) -> float:
     """Mean negative log-likelihood (nats) of ``targets`` after dividing ``logits`` by T."""
-    logits = torch.as_tensor(logits, dtype=torch.float64)  # (n, classes)
-    return float(torch.nn.functional.cross_entropy(logits / temperature, torch.as_tensor(targets)))
+    _check_positive_temperature(temperature)
+    logits, targets = _logits_and_targets(logits, targets)
+    log_probs = softmax_at_temperature(logits, temperature, log=True)  # (n, classes)
+    return float(-log_probs[torch.arange(len(targets)), targets].mean())
 
 
 def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, *,
@@ -124,6 +163,10 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, *,
     minimum; the result is deterministic. ``logits`` may hold -inf (probability
     0) for classes that are never targets.
     """
+    if len(bounds) != 2 or not all(isinstance(b, (int, float)) and 0 < b < math.inf
+                                   for b in bounds) or not bounds[0] < bounds[1]:
+        raise ValueError(f"bounds must be two temperatures 0 < low < high < inf; got {bounds!r}")
+    logits, targets = _logits_and_targets(logits, targets)
     low, high = 1.0 / bounds[1], 1.0 / bounds[0]  # search over beta = 1/T
 
     def loss(beta: float) -> float:

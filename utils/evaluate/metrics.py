@@ -50,7 +50,12 @@ def _labels(y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
 
 def _classes(true: np.ndarray, pred: np.ndarray, labels: Sequence[int] | None) -> np.ndarray:
     if labels is not None:
-        return np.asarray(list(labels))
+        classes = np.asarray(list(labels))
+        if classes.size == 0:
+            raise ValueError("labels is empty: name at least one class to score")
+        if np.unique(classes).size != classes.size:
+            raise ValueError(f"labels must not repeat a class; got {classes.tolist()}")
+        return classes
     return np.unique(np.concatenate([true, pred]))
 
 
@@ -100,7 +105,7 @@ def _per_class(y_true: object, y_pred: object, labels: Sequence[int] | None
     """
     true, pred = _labels(y_true, y_pred)
     present = np.unique(np.concatenate([true, pred]))
-    classes = present if labels is None else np.asarray(list(labels))
+    classes = _classes(true, pred, labels)
     everything = np.unique(np.concatenate([present, classes]))
     matrix = confusion_matrix(true, pred, labels=everything)
     keep = np.searchsorted(everything, classes)
@@ -126,10 +131,13 @@ def precision_recall_f1(y_true: object, y_pred: object, *, average: str | None =
         raise ValueError(f"average must be one of {_AVERAGES}; got {average!r}")
     if average == "binary":
         true, pred = _labels(y_true, y_pred)
-        present = set(np.unique(np.concatenate([true, pred])).tolist())
-        if not present <= {0, 1, pos_label}:
-            raise ValueError(f"average='binary' needs two classes; got labels {sorted(present)}."
-                             " Use average='macro' or None for more classes")
+        present = np.unique(np.concatenate([true, pred])).tolist()
+        if len(present) > 2:
+            raise ValueError(f"average='binary' needs two classes; got labels {present}. "
+                             "Use average='macro' or None for more classes")
+        if len(present) == 2 and pos_label not in present:
+            raise ValueError(f"pos_label={pos_label!r} is not one of the labels {present}; "
+                             "pass the positive class as pos_label")
         prec, rec, f1, _ = _per_class(true, pred, [pos_label])
         return float(prec[0]), float(rec[0]), float(f1[0])
     prec, rec, f1, _ = _per_class(y_true, y_pred, labels)
@@ -166,6 +174,9 @@ def classification_report(y_true: object, y_pred: object, *,
     prec, rec, f1, classes = _per_class(true, pred, None)
     support = confusion_matrix(true, pred, labels=classes).sum(axis=1)
     names = [str(c) for c in classes] if names is None else list(names)
+    if len(names) != len(classes):
+        raise ValueError(f"names has {len(names)} entries but the labels hold {len(classes)} "
+                         f"classes {classes.tolist()}; give one name per class")
     width = max(12, *(len(n) + 2 for n in names))
     lines = [f"{'':<{width}}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>10}"]
     for i, name in enumerate(names):

@@ -46,7 +46,30 @@ from utils.lm.training import (  # noqa: F401
     train_language_model,
 )
 
+from utils.lm.transformer import (  # noqa: F401
+    TransformerConfig,
+    TransformerLanguageModel,
+    causal_self_attention,
+)
+from utils.lm.masked import (  # noqa: F401
+    evaluate_masked_language_model,
+    mask_tokens,
+    train_masked_language_model,
+)
+from utils.lm.pretrained_transformer import (  # noqa: F401
+    TransformerPretrainConfig,
+    pretrained_transformer,
+)
+
 __all__ = [
+    "TransformerConfig",
+    "TransformerLanguageModel",
+    "causal_self_attention",
+    "evaluate_masked_language_model",
+    "mask_tokens",
+    "train_masked_language_model",
+    "TransformerPretrainConfig",
+    "pretrained_transformer",
     "CACHE_VERSION",
     "History",
     "InterpolatedNGram",

@@ -1,8 +1,10 @@
-"""Pick the compute device once, and seed every random number generator.
+"""Pick the compute device once, and seed every random number generator of a session.
 
-Explained in chapter 4. This is the course's only helper that touches global
-state: the device is chosen once per process, and ``set_seed`` seeds Python,
-NumPy and PyTorch together so that a run can be repeated exactly.
+Explained in chapter 4. The device is chosen once per process. ``set_seed``
+seeds Python, NumPy and PyTorch together so that a notebook's run can be
+repeated exactly; only a notebook's first cells call it. Library functions
+never reseed the global streams: they take a seed and use a
+``torch.Generator`` or ``utils.lm.scoped.local_seed``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def get_device() -> torch.device:
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random number generators with ``seed``.
 
-    Explained in chapter 4.
+    Explained in chapter 4. For a notebook's first cells: it changes the whole
+    session's random streams, which no library function of the course does.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from utils.params import Boolean, Integer, Real, validate
+
 __all__ = ["LSTMLanguageModel", "ModelConfig"]
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
@@ -29,12 +31,14 @@ class ModelConfig:
     tie_weights: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "emb_size", "hidden_size", "num_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout!r}")
+        checked = validate(
+            **{name: Integer(getattr(self, name), min=1)
+               for name in ("vocab_size", "emb_size", "hidden_size", "num_layers")},
+            dropout=Real(self.dropout, min=0.0, max=1.0, exclusive_max=True),
+            tie_weights=Boolean(self.tie_weights),
+        )
+        for name, value in checked.as_dict().items():  # NumPy numbers become plain ones
+            object.__setattr__(self, name, value)
         if self.tie_weights and self.emb_size != self.hidden_size:
             raise ValueError(
                 "tie_weights=True shares one matrix between the embedding and the output layer, "
@@ -100,7 +104,7 @@ class LSTMLanguageModel(nn.Module):
         """What ``forward`` feeds the decoder: top-layer states after dropout, and ``(h, c)``.
 
         Explained on the performance page: training computes the decoder and the loss
-        together (``utils.fused_loss``) from these ``(batch, seq_len, hidden_size)`` states;
+        together (``utils.lm.fused_loss``) from these ``(batch, seq_len, hidden_size)`` states;
         ``self.decoder(decoder_input(...)[0])`` equals ``forward``'s logits.
         """
         hidden, state = self._hidden(tokens, state)

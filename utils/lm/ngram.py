@@ -2,7 +2,7 @@
 
 Used in chapter 3 (and in chapter 4 as the baseline the LSTM must beat).
 
-Conventions match ``utils.corpus``: a sentence is a list of tokens ending with
+Conventions match ``utils.data.corpus``: a sentence is a list of tokens ending with
 ``"."``, which is predicted like any word (it is the end-of-sentence event).
 The history of the first words is padded with ``<eos>``, the token that
 separates sentences in the language-model stream, so an n-gram model and the
@@ -20,7 +20,6 @@ import numpy as np
 from utils.data.text import EOS, UNK  # EOS pads the start of a sentence
 
 __all__ = ["InterpolatedNGram", "NGramModel", "best_ngram_baseline", "total_variation"]
-
 
 
 class _LanguageModel:
@@ -69,8 +68,8 @@ class NGramModel(_LanguageModel):
     def __init__(self, n: int, k: float = 0.0) -> None:
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive integer; got {n!r}")
-        if not k >= 0:
-            raise ValueError(f"k must be >= 0; got {k!r}")
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0 <= k < math.inf:
+            raise ValueError(f"k must be a number >= 0; got {k!r}")
         self.n = n
         self.k = float(k)
         self.vocab: list[str] = []
@@ -81,6 +80,8 @@ class NGramModel(_LanguageModel):
         """Count each (history, word) pair in ``sentences``; words not in ``vocab`` become <unk>."""
         self.vocab = list(vocab)
         known = set(self.vocab)
+        if not self.vocab:
+            raise ValueError("vocab is empty: give the list of tokens the model predicts")
         if len(known) != len(self.vocab):
             raise ValueError("vocab must not repeat a token")
         counts: dict[tuple[str, ...], dict[str, int]] = {}
@@ -174,7 +175,11 @@ class InterpolatedNGram(_LanguageModel):
 
     def fit_weights(self, valid: Sequence[Sequence[str]], iters: int = 200) -> np.ndarray:
         """Choose the weights that maximise the likelihood of ``valid`` (EM); returns them."""
+        if not self.components:
+            raise RuntimeError("call fit(sentences, vocab) first")
         probs = self._component_probs(valid)  # (tokens, n + 1)
+        if len(probs) == 0:
+            raise ValueError("valid has no tokens to fit the weights on")
         w = np.full(self.n + 1, 1.0 / (self.n + 1))
         for _ in range(iters):
             # E-step: how much each component explains each token; M-step: average.

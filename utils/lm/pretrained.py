@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from utils.data.corpus import Corpus, CorpusConfig, SyntheticLanguage, generate_corpus
 from utils.data.text import Vocab, lm_stream
 from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device, set_seed
+from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.scoped import local_seed
 from utils.lm.training import TrainConfig, train_language_model
 
 __all__ = ["PretrainConfig", "Pretrained", "pretrained_model", "corpus_and_vocab"]
@@ -79,10 +80,11 @@ def pretrained_model(config: PretrainConfig | None = None, *, progress: bool = T
     """Load the pretrained language model from the cache, or train and cache it. Chapter 4."""
     config = config or PretrainConfig()
     corpus, vocab = corpus_and_vocab(config.corpus)
-    # Seed before building: the initial weights are part of what the config decides,
-    # so a retrain (say, after a corrupt cache file) gives the same model again.
-    set_seed(config.train.seed)
-    model = LSTMLanguageModel(config.model_config(len(vocab)))
+    # Seeded building: the initial weights are part of what the config decides, so a
+    # retrain (say, after a corrupt cache file) gives the same model again. The
+    # caller's random streams are left alone, on a cache hit too.
+    with local_seed(config.train.seed):
+        model = LSTMLanguageModel(config.model_config(len(vocab)))
     key = "lstm-lm-" + config_key({"config": dataclasses.asdict(config),
                                    "format": FORMAT_VERSION})
     trained_now = False

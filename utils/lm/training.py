@@ -17,8 +17,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from utils.data.text import batchify, lm_batches
-from utils.lm.device import get_device, set_seed
+from utils.lm.device import get_device
 from utils.lm.fused_loss import DEFAULT_CHUNK_ROWS, fused_linear_cross_entropy
+from utils.lm.scoped import eval_mode, local_seed
 
 __all__ = [
     "History", "TrainConfig", "evaluate_language_model", "init_output_bias", "train_language_model",
@@ -111,26 +112,29 @@ def evaluate_language_model(
     """Mean next-token cross-entropy (nats), perplexity and top-1 accuracy on ``stream``.
 
     Explained in chapter 4. Dropout is off while evaluating; the model's
-    training mode is restored afterwards. Targets equal to ``ignore_index`` are
-    not scored: pass the ``<eos>`` id to score exactly the tokens an n-gram
-    model scores (every word of every sentence, not the separators between them).
+    training mode is restored afterwards (``utils.lm.scoped.eval_mode``). Targets
+    equal to ``ignore_index`` are not scored: pass the ``<eos>`` id to score
+    exactly the tokens an n-gram model scores (every word of every sentence, not
+    the separators between them).
     """
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     data = batchify(stream, batch_size).to(device)  # (batch_size, n)
     total_loss, correct, count = 0.0, 0, 0
     state = None
-    for inputs, targets in lm_batches(data, seq_len):
-        logits, state = model(inputs, state)  # (batch, seq_len, vocab_size)
-        flat = logits.reshape(-1, logits.size(-1))  # (batch*seq_len, vocab_size)
-        flat_targets = targets.reshape(-1)  # (batch*seq_len,)
-        scored = (flat_targets != ignore_index if ignore_index is not None
-                  else torch.ones_like(flat_targets, dtype=torch.bool))
-        total_loss += F.cross_entropy(flat[scored], flat_targets[scored], reduction="sum").item()
-        correct += (flat[scored].argmax(dim=-1) == flat_targets[scored]).sum().item()
-        count += int(scored.sum())
-    model.train(was_training)
+    with eval_mode(model):
+        for inputs, targets in lm_batches(data, seq_len):
+            logits, state = model(inputs, state)  # (batch, seq_len, vocab_size)
+            flat = logits.reshape(-1, logits.size(-1))  # (batch*seq_len, vocab_size)
+            flat_targets = targets.reshape(-1)  # (batch*seq_len,)
+            scored = (flat_targets != ignore_index if ignore_index is not None
+                      else torch.ones_like(flat_targets, dtype=torch.bool))
+            total_loss += F.cross_entropy(flat[scored], flat_targets[scored],
+                                          reduction="sum").item()
+            correct += (flat[scored].argmax(dim=-1) == flat_targets[scored]).sum().item()
+            count += int(scored.sum())
+    if count == 0:
+        raise ValueError("nothing to score: the stream is too short for one batch, or every "
+                         "target equals ignore_index")
     loss = total_loss / count
     return {"loss": loss, "perplexity": math.exp(loss), "accuracy": correct / count}
 
@@ -185,9 +189,16 @@ def train_language_model(
 ) -> History:
     """Train ``model`` on a token-id stream and return its ``History``. Explained in chapter 4.
 
-    Seeded by ``config.seed``; the device comes from ``utils.device.get_device``.
+    Seeded by ``config.seed`` (``utils.lm.scoped.local_seed``: the caller's random
+    streams are left as they were); the device comes from ``utils.lm.device.get_device``.
     """
-    set_seed(config.seed)
+    with local_seed(config.seed):
+        return _train(model, train_stream, valid_stream, config, progress)
+
+
+def _train(model: nn.Module, train_stream: torch.Tensor, valid_stream: torch.Tensor,
+           config: TrainConfig, progress: bool) -> History:
+    """The loop of ``train_language_model``, run inside its seeded block."""
     device = get_device()
     model.to(device)
     model.train()
@@ -219,7 +230,7 @@ def train_language_model(
             start = time.perf_counter()
             if state is not None:
                 # Truncated BPTT: keep the state's values, cut the graph behind them.
-                state = (state[0].detach(), state[1].detach())
+                state = tuple(s.detach() for s in state)
             if config.warmup_steps and step <= config.warmup_steps:
                 for group in optimizer.param_groups:
                     group["lr"] = config.lr * min(1.0, (step + 1) / config.warmup_steps)

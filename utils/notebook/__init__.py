@@ -14,6 +14,7 @@ from utils.notebook.plots import (  # noqa: F401
     LINESTYLES,
     MARKERS,
     OKABE_ITO,
+    plain_log_ticks,
     use_course_style,
 )
 from utils.notebook.widgets import (  # noqa: F401
@@ -48,6 +49,7 @@ __all__ = [
     "at_temperature",
     "next_word_explorer",
     "next_word_grid",
+    "plain_log_ticks",
     "plot_next_word",
     "use_course_style",
     "validate",

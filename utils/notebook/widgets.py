@@ -16,6 +16,9 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
+
+from utils.lm.sampling import softmax_at_temperature
 
 __all__ = ["at_temperature", "next_word_explorer", "next_word_grid", "plot_next_word"]
 
@@ -28,12 +31,8 @@ def at_temperature(distribution: Distribution, temperature: float) -> dict[str, 
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0; got {temperature!r}")
     words = list(distribution)
-    p = np.array([distribution[w] for w in words], dtype=float)
-    with np.errstate(divide="ignore"):
-        logits = np.log(p) / temperature
-    logits -= logits[np.isfinite(logits)].max()
-    q = np.exp(logits)
-    q /= q.sum()
+    p = torch.tensor([distribution[w] for w in words], dtype=torch.float64)
+    q = softmax_at_temperature(p.log(), temperature)  # the course's one temperature transform
     return dict(zip(words, q.tolist(), strict=True))
 
 
@@ -103,12 +102,14 @@ def next_word_explorer(distributions: Mapping[Hashable, Distribution], *,
 
     settings = list(distributions)
     words = _shown_words([distributions[s] for s in settings], truth, top_k)
+    # "initial" sizes each label to its text; the default width cuts "temperature" short.
+    label_style = {"description_width": "initial"}
     setting = widgets.SelectionSlider(options=[(str(s), s) for s in settings],
                                       value=settings[-1], description=setting_label,
-                                      style={"description_width": "initial"},
-                                      continuous_update=False)
+                                      style=label_style, continuous_update=False)
     temp = widgets.FloatLogSlider(value=temperature, base=10, min=-1, max=1, step=0.05,
-                                  description="temperature", continuous_update=False)
+                                  description="temperature", style=label_style,
+                                  continuous_update=False)
 
     def draw(setting: Hashable, temperature: float) -> None:
         fig, ax = plt.subplots(figsize=(6.4, 3.4))

@@ -1,12 +1,112 @@
 """Privacy: exposure of planted secrets, membership inference, DP-SGD. Chapter 8.
+
+Layer: uses ``utils.data`` and ``utils.lm`` only.
 """
 
 from __future__ import annotations
 
+from utils.privacy.accountant import (  # noqa: F401
+    DEFAULT_ORDERS,
+    dpsgd_epsilon,
+    gaussian_epsilon,
+    gaussian_epsilon_simple,
+    gaussian_rdp,
+    noise_for_epsilon,
+    rdp_to_epsilon,
+)
+from utils.privacy.canary import (  # noqa: F401
+    canary_exposure,
+    canary_log2_probs,
+    dedupe_sentences,
+    with_canary,
+)
+from utils.privacy.dpsgd import (  # noqa: F401
+    PAD,
+    DPLanguageModel,
+    clip_and_sum,
+    gaussian_noise,
+    opacus_twin,
+    per_example_grads,
+    private_gradient,
+)
+from utils.privacy.experiments import (  # noqa: F401
+    CANARY,
+    EXPOSURE_CORPUS,
+    MEMBERSHIP_CORPUS,
+    PrivacyRun,
+    TrainedRun,
+    dp_run,
+    exposure_run,
+    overfit_run,
+    train_run,
+)
 from utils.privacy.exposure import (  # noqa: F401
     exposure,
 )
+from utils.privacy.membership import (  # noqa: F401
+    advantage,
+    attack_rates,
+    attack_report,
+    auc,
+    clopper_pearson,
+    dp_bound_violations,
+    perplexity,
+    roc_curve,
+    sentence_losses,
+    threshold_at_fpr,
+    tpr_at_fpr,
+)
+from utils.privacy.speed import (  # noqa: F401
+    dp_step_speed,
+)
+from utils.privacy.training import (  # noqa: F401
+    PrivateTrainConfig,
+    encode_sentences,
+    train_sentences,
+)
 
 __all__ = [
+    "CANARY",
+    "DEFAULT_ORDERS",
+    "DPLanguageModel",
+    "EXPOSURE_CORPUS",
+    "MEMBERSHIP_CORPUS",
+    "PAD",
+    "PrivacyRun",
+    "PrivateTrainConfig",
+    "TrainedRun",
+    "advantage",
+    "attack_rates",
+    "attack_report",
+    "auc",
+    "canary_exposure",
+    "canary_log2_probs",
+    "clip_and_sum",
+    "clopper_pearson",
+    "dedupe_sentences",
+    "dp_bound_violations",
+    "dp_run",
+    "dp_step_speed",
+    "dpsgd_epsilon",
+    "encode_sentences",
     "exposure",
+    "exposure_run",
+    "gaussian_epsilon",
+    "gaussian_epsilon_simple",
+    "gaussian_noise",
+    "gaussian_rdp",
+    "noise_for_epsilon",
+    "opacus_twin",
+    "overfit_run",
+    "per_example_grads",
+    "perplexity",
+    "private_gradient",
+    "rdp_to_epsilon",
+    "roc_curve",
+    "sentence_losses",
+    "threshold_at_fpr",
+    "tpr_at_fpr",
+    "train_run",
+    "train_sentences",
+    "with_canary",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 
@@ -18,7 +19,15 @@ def exposure(log_probs: Sequence[float] | np.ndarray, index: int) -> float:
     rank is 1 + the number of candidates scored strictly higher + half the other
     candidates scored equally (so a model that scores all alike gives about 1 bit).
     """
-    scores = np.asarray(log_probs, dtype=float)
+    scores = np.asarray(log_probs, dtype=float).reshape(-1)
+    if scores.size == 0:
+        raise ValueError("log_probs is empty: exposure needs at least one candidate")
+    if np.isnan(scores).any():
+        raise ValueError("log_probs holds nan; score every candidate")
+    if isinstance(index, bool) or not isinstance(index, Integral) \
+            or not 0 <= index < scores.size:
+        raise ValueError(f"index must be an integer from 0 to {scores.size - 1} (one of the "
+                         f"{scores.size} candidates); got {index!r}")
     target = scores[index]
     higher = int(np.sum(scores > target))
     ties = int(np.sum(scores == target)) - 1

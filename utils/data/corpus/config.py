@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from utils.data.corpus.grammar import CANARY_DIGITS, FAMILIES
+from utils.params import Integer, Real, validate
 
 __all__ = ["CorpusConfig"]
 
@@ -38,33 +39,31 @@ class CorpusConfig:
     label_noise: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer; got {self.seed!r}")
-        if not isinstance(self.n_sentences, int) or self.n_sentences < 1:
-            raise ValueError(f"n_sentences must be a positive integer; got {self.n_sentences!r}")
-        for name in ("valid_fraction", "test_fraction"):
-            if not 0.0 <= getattr(self, name) < 0.5:
-                raise ValueError(f"{name} must be in [0, 0.5); got {getattr(self, name)!r}")
+        fraction = dict(min=0.0, max=0.5, exclusive_max=True)
+        checked = validate(
+            seed=Integer(self.seed, min=0),
+            n_sentences=Integer(self.n_sentences, min=1),
+            valid_fraction=Real(self.valid_fraction, **fraction),
+            test_fraction=Real(self.test_fraction, **fraction),
+            **{f"{f}_weight": Real(getattr(self, f"{f}_weight"), min=0.0) for f in FAMILIES},
+            gender_skew=Real(self.gender_skew, min=0.5, max=1.0),
+            gender_cue=Real(self.gender_cue, min=0.0, max=1.0),
+            canary_insertions=Integer(self.canary_insertions, min=0),
+            label_noise=Real(self.label_noise, min=0.0, max=0.5),
+        )
+        for name, value in checked.as_dict().items():  # NumPy numbers become plain ones
+            object.__setattr__(self, name, value)
         weights = [getattr(self, f"{f}_weight") for f in FAMILIES]
-        if any(w < 0 for w in weights) or sum(weights) <= 0:
+        if sum(weights) <= 0:
             raise ValueError(
                 "the family weights (scene_weight, agreement_weight, review_weight, "
                 f"occupation_weight, code_weight) must be >= 0 with a positive sum; got {weights}"
             )
-        if not 0.5 <= self.gender_skew <= 1.0:
-            raise ValueError(f"gender_skew must be in [0.5, 1.0]; got {self.gender_skew!r}")
-        if not 0.0 <= self.gender_cue <= 1.0:
-            raise ValueError(f"gender_cue must be in [0, 1]; got {self.gender_cue!r}")
-        if not 0.0 <= self.label_noise <= 0.5:
-            raise ValueError(f"label_noise must be in [0, 0.5]; got {self.label_noise!r}")
         if self.canary is not None and not (
             isinstance(self.canary, str) and len(self.canary) == CANARY_DIGITS
             and self.canary.isdigit() and self.canary.isascii()
         ):
             raise ValueError(f"canary must be None or a string of {CANARY_DIGITS} digits, "
                              f"e.g. '48152'; got {self.canary!r}")
-        if not isinstance(self.canary_insertions, int) or self.canary_insertions < 0:
-            raise ValueError(f"canary_insertions must be an integer >= 0; "
-                             f"got {self.canary_insertions!r}")
         if self.canary_insertions > 0 and self.canary is None:
             raise ValueError("canary_insertions > 0 needs a canary, e.g. canary='48152'")

@@ -22,7 +22,7 @@ from utils.data.corpus.language import SyntheticLanguage
 
 __all__ = [
     "AgreementItem", "agreement_items", "canary_candidates", "canary_sentence",
-    "sentiment_split", "sentiment_task", "swap_gender",
+    "sentiment_split", "sentiment_task", "shared_test_words", "swap_gender",
 ]
 
 
@@ -89,22 +89,49 @@ def sentiment_split() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(train), frozenset(test)
 
 
+def shared_test_words(overlap: float) -> frozenset[str]:
+    """The test words that labelled training reviews may use too, at ``overlap``. Chapter 5.
+
+    ``overlap`` is the share of the test words of ``sentiment_split()`` that
+    also occur in labelled training data: ``round(overlap * n)`` of the ``n``
+    test words, taken in a fixed order that visits every cluster before any
+    cluster gets a second word, so the shared words are spread over the clusters.
+    """
+    if not 0.0 <= overlap <= 1.0:
+        raise ValueError(f"overlap must be in [0, 1]; got {overlap!r}")
+    _, test = sentiment_split()
+    ordered = [w for i in range(1, 6, 2) for _, _, words in SENTIMENT_CLUSTERS
+               for w in words[i:i + 1] if w in test]  # cluster by cluster, round by round
+    return frozenset(ordered[: round(overlap * len(ordered))])
+
+
 def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_test: int = 1000,
-                   *, seed: int | None = None
+                   *, seed: int | None = None, test_overlap: float = 0.0,
+                   label_noise: float | None = None
                    ) -> tuple[list[tuple[list[str], int]], list[tuple[list[str], int]]]:
     """A labelled review task: ``(sentence, label)`` pairs, label 1 positive. Used in chapter 5.
 
     Sentences are reviews of the form "the film was [very] superb ." drawn from
     the language (conditioned on having no reaction after the sentiment word, so
-    only the sentiment word tells the label). Train sentences use only the train
-    words of ``sentiment_split()``, test sentences only the test words.
-    ``config.label_noise`` flips each training label with that probability;
-    test labels stay clean. ``seed`` defaults to ``config.seed`` (own stream).
+    only the sentiment word tells the label). Test sentences use only the test
+    words of ``sentiment_split()``. Train sentences use the train words and,
+    with ``test_overlap`` > 0, that share of the test words too
+    (``shared_test_words``); at the default 0 a test word never occurs in
+    labelled training data. ``label_noise`` (default ``config.label_noise``)
+    flips each training label with that probability; test labels stay clean.
+    ``seed`` defaults to ``config.seed`` (own stream).
     """
     config = config if config is not None else CorpusConfig()
+    noise = config.label_noise if label_noise is None else label_noise
+    if not 0.0 <= noise <= 0.5:
+        raise ValueError(f"label_noise must be in [0, 0.5]; got {noise!r}")
+    for name, n in (("n_train", n_train), ("n_test", n_test)):
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"{name} must be an integer >= 0; got {n!r}")
     lang = _only(config, "review")
     polarity = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
     train_words, test_words = sentiment_split()
+    train_words = train_words | shared_test_words(test_overlap)
     rng = np.random.default_rng([config.seed if seed is None else seed, 5])
 
     def draw(n: int, allowed: frozenset[str], noise: float) -> list[tuple[list[str], int]]:
@@ -120,7 +147,7 @@ def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_tes
             out.append((sentence, label))
         return out
 
-    train = draw(n_train, train_words, config.label_noise)
+    train = draw(n_train, train_words, noise)
     test = draw(n_test, test_words, 0.0)
     return train, test
 

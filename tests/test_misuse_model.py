@@ -1,0 +1,126 @@
+"""utils.misuse on the course's model: the watermark, the detectors and the backdoor.
+
+Fixed seeds throughout. Margins were set from a pilot run with the default
+key (z: watermarked mean 6.1, unwatermarked max 2.2; AUROC at temperature 1:
+likelihood 0.47, likelihood ratio 0.91; backdoor at 1 % poison: clean
+accuracy 97.7 % vs 98.9 % frozen, attack success 90-100 % frozen, 46-100 %
+fine-tuned, 0 % on the clean model).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from utils.data import SyntheticLanguage
+from utils.lm import pretrained_model
+from utils.misuse import (
+    PoisonConfig,
+    WatermarkConfig,
+    auroc,
+    backdoor_experiment,
+    grammatical_share,
+    poisoned_pretrained,
+    sample_true_texts,
+    sample_watermarked,
+    score_tokens,
+    substitute_tokens,
+    true_log_prob,
+    z_scores,
+)
+
+MARK = WatermarkConfig(gamma=0.25, delta=2.0)
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return pretrained_model(progress=False)
+
+
+@pytest.fixture(scope="module")
+def language(pretrained):
+    return SyntheticLanguage(pretrained.config.corpus)
+
+
+def _sample(pretrained, config, n=200, length=200, seed=0, temperature=1.0):
+    return sample_watermarked(pretrained.model, n, length, config,
+                              start_id=pretrained.vocab.eos_id, temperature=temperature,
+                              generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(scope="module")
+def marked(pretrained):
+    return _sample(pretrained, MARK)
+
+
+def test_watermarked_text_is_detected(pretrained, marked):
+    V = len(pretrained.vocab)
+    assert float(z_scores(marked.ids, MARK, V).mean()) >= 4
+    assert float(z_scores(marked.ids, MARK, V, ignore_repeats=True).mean()) >= 4
+
+
+def test_no_false_alarm_on_unwatermarked_text(pretrained, language):
+    V = len(pretrained.vocab)
+    plain = _sample(pretrained, WatermarkConfig(delta=0.0), seed=1).ids
+    true = sample_true_texts(language, pretrained.vocab, 200, 200, np.random.default_rng(0))
+    for ids in (plain, true):
+        assert float(z_scores(ids, MARK, V).max()) <= 4
+        assert float(z_scores(ids, MARK, V, ignore_repeats=True).max()) <= 4
+
+
+def test_z_falls_as_tokens_are_substituted(pretrained, marked):
+    V = len(pretrained.vocab)
+    generator = torch.Generator().manual_seed(0)
+    means = [float(z_scores(substitute_tokens(marked.ids, s, V, generator), MARK, V).mean())
+             for s in (0.0, 0.1, 0.2, 0.4)]
+    assert all(a > b for a, b in zip(means[:-1], means[1:], strict=True))
+    assert means[-1] < 4
+
+
+def test_the_cost_rises_with_delta(pretrained):
+    samples = [_sample(pretrained, WatermarkConfig(delta=d), seed=2) for d in (0.0, 1.0, 2.0, 4.0)]
+    ratios = [s.perplexity_ratio for s in samples]
+    assert abs(ratios[0] - 1) < 0.02  # no watermark, no cost (up to sampling noise)
+    assert all(a < b for a, b in zip(ratios[:-1], ratios[1:], strict=True))
+    grammatical = [grammatical_share(s.ids, pretrained.vocab, pretrained.config.corpus)
+                   for s in samples]
+    assert grammatical[-1] < grammatical[0]
+
+
+def test_likelihood_ratio_beats_the_model_likelihood(pretrained, language):
+    vocab = pretrained.vocab
+    human = sample_true_texts(language, vocab, 200, 50, np.random.default_rng(1))
+    labels = np.r_[np.ones(200), np.zeros(200)]
+    for temperature in (0.7, 1.0):
+        machine = _sample(pretrained, WatermarkConfig(delta=0.0), length=50, seed=3,
+                          temperature=temperature).ids
+        texts = torch.cat([machine, human])
+        log_p, _ = score_tokens(pretrained.model, texts, start_id=vocab.eos_id)
+        log_q, _ = score_tokens(pretrained.model, texts, start_id=vocab.eos_id,
+                                temperature=temperature)
+        ratio = log_q.double().sum(1).numpy() - true_log_prob(texts, vocab, language)
+        assert auroc(ratio, labels) >= auroc(log_p.mean(1).numpy(), labels)
+        assert auroc(ratio, labels) > 0.85
+
+
+def test_poisoned_model_trains_like_the_clean_one(pretrained):
+    poisoned = poisoned_pretrained(PoisonConfig(rate=0.01), pretrained.config)
+    clean_ppl = pretrained.history["valid"][-1]["perplexity"]
+    assert abs(poisoned.history["valid"][-1]["perplexity"] - clean_ppl) < 0.05
+    assert poisoned_pretrained(PoisonConfig(rate=0.0), pretrained.config).model is not None
+
+
+def test_backdoor_keeps_clean_accuracy_and_flips_triggered_reviews(pretrained):
+    rows = backdoor_experiment([0.0, 0.01], seeds=(0, 1, 2), config=pretrained.config)
+
+    def runs(rate, mode, key):
+        return np.array([r[key] for r in rows if r["rate"] == rate and r["mode"] == mode])
+
+    for mode in ("frozen", "finetune"):
+        assert len(runs(0.01, mode, "accuracy")) == 3
+        # Clean accuracy: within 2 points of the clean pipeline's, on average over seeds.
+        assert abs(runs(0.01, mode, "accuracy").mean() - runs(0.0, mode, "accuracy").mean()) <= 0.02
+        # The trigger does nothing to the clean pipeline ...
+        assert runs(0.0, mode, "attack_success").max() <= 0.05
+    # ... and flips most triggered positive reviews of the poisoned one, on every seed.
+    assert runs(0.01, "frozen", "attack_success").min() >= 0.8
+    assert runs(0.01, "finetune", "attack_success").min() >= 0.3

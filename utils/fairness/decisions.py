@@ -1,0 +1,146 @@
+"""A screening model trained on real hiring decisions, and two remedies. Chapter 6.
+
+The data are the call-backs of Bertrand & Mullainathan's (2004) résumé audit
+(``utils.fairness.real_data.resume_audit``). A logistic regression learns to
+predict a call-back from the résumé and the first name, as a screening tool
+trained on past decisions would. Call-backs are rare (about 8 %), so every
+model here weighs errors on the two classes equally (balanced error); the
+metrics are balanced accuracy and the group differences of
+``utils.fairness.group_metrics``. Remedies: a constraint in training
+(fairlearn's ``ExponentiatedGradient``) and group-specific thresholds after
+training (``equal_tpr_thresholds`` and fairlearn's ``ThresholdOptimizer``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from fairlearn.postprocessing import ThresholdOptimizer
+from fairlearn.reductions import DemographicParity, EqualizedOdds, ErrorRate, ExponentiatedGradient
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+
+from utils.fairness.group_metrics import (
+    demographic_parity_difference,
+    equal_opportunity_difference,
+    equalized_odds_difference,
+)
+from utils.fairness.real_data import RESUME_FEATURES
+
+__all__ = ["CONSTRAINTS", "GROUP_COLUMNS", "resume_design", "split_audit", "equal_tpr_thresholds", "apply_thresholds",
+           "fit_three_models", "evaluate_predictions", "remedy_experiment"]
+
+
+GROUP_COLUMNS = ("race", "gender")
+CONSTRAINTS = {"equalized_odds": EqualizedOdds, "demographic_parity": DemographicParity}
+
+
+def resume_design(frame: pd.DataFrame, group: str = "race"
+                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One-hot features (résumé attributes and first name), labels ``called``, the ``group`` column."""
+    if group not in GROUP_COLUMNS:
+        raise ValueError(f"group must be one of {GROUP_COLUMNS}; got {group!r}")
+    x = pd.get_dummies(frame[[*RESUME_FEATURES, "name"]], drop_first=False, dtype=float)
+    return x, frame["called"].to_numpy(), frame[group].to_numpy()
+
+
+def split_audit(frame: pd.DataFrame, seed: int, test_size: float = 0.5):
+    """Train and test halves, stratified by race, gender and call-back (both keep base rates)."""
+    strata = frame["race"] + frame["gender"] + frame["called"].astype(str)
+    return train_test_split(frame, test_size=test_size, random_state=seed, stratify=strata)
+
+
+def equal_tpr_thresholds(scores, y_true, groups, target_tpr: float) -> dict[str, float]:
+    """Per group, the highest threshold whose true-positive rate is at least ``target_tpr``.
+
+    Within each group, the ``ceil(target * n_positives)`` highest-scoring
+    positives are selected, so every group's rate lies in
+    [target, target + 1 / n_positives) (ties aside): fitted on one split only.
+    """
+    scores, y_true, groups = np.asarray(scores), np.asarray(y_true), np.asarray(groups)
+    out = {}
+    for g in np.unique(groups):
+        positives = np.sort(scores[(groups == g) & (y_true == 1)])[::-1]
+        k = max(1, math.ceil(target_tpr * len(positives) - 1e-9))
+        out[str(g)] = float(positives[k - 1])
+    return out
+
+
+def apply_thresholds(scores, groups, thresholds: dict[str, float]) -> np.ndarray:
+    """1 where a score reaches its group's threshold, else 0."""
+    scores, groups = np.asarray(scores), np.asarray(groups)
+    limits = np.array([thresholds[str(g)] for g in groups])
+    return (scores >= limits).astype(int)
+
+
+def _balanced_costs(y: np.ndarray) -> ErrorRate:
+    rate = float(np.mean(y))
+    return ErrorRate(costs={"fp": rate, "fn": 1.0 - rate})  # balanced error, up to a factor
+
+
+def fit_three_models(train: pd.DataFrame, columns: pd.Index, *, group: str = "race",
+                     constraint: str = "equalized_odds") -> dict:
+    """Fit the unconstrained model, the constrained one and two post-processed ones."""
+    x, y, a = resume_design(train, group)
+    x = x.reindex(columns=columns, fill_value=0.0)
+    base = LogisticRegression(class_weight="balanced", max_iter=2000).fit(x, y)
+    constrained = ExponentiatedGradient(LogisticRegression(max_iter=2000),
+                                        constraints=CONSTRAINTS[constraint](), objective=_balanced_costs(y),
+                                        eps=0.01, max_iter=50)
+    constrained.fit(x, y, sensitive_features=a)
+    post = ThresholdOptimizer(estimator=base, constraints="true_positive_rate_parity",
+                              objective="balanced_accuracy_score", prefit=True,
+                              predict_method="predict_proba")
+    post.fit(x, y, sensitive_features=a)
+    scores = base.predict_proba(x)[:, 1]
+    target = float(np.mean(base.predict(x)[y == 1]))  # keep the unconstrained overall TPR
+    thresholds = equal_tpr_thresholds(scores, y, a, target)
+    return {"base": base, "constrained": constrained, "threshold_optimizer": post,
+            "thresholds": thresholds}
+
+
+def evaluate_predictions(y_true, y_pred, groups) -> dict[str, float]:
+    """Balanced accuracy and the three group differences of a set of predictions."""
+    return {"balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+            "dp_difference": demographic_parity_difference(y_true, y_pred,
+                                                           sensitive_features=groups),
+            "tpr_difference": equal_opportunity_difference(y_true, y_pred,
+                                                           sensitive_features=groups),
+            "eo_difference": equalized_odds_difference(y_true, y_pred, sensitive_features=groups)}
+
+
+def _predictions(models: dict, x: pd.DataFrame, a: np.ndarray, seed: int) -> dict:
+    scores = models["base"].predict_proba(x)[:, 1]
+    return {
+        "unconstrained": models["base"].predict(x),
+        "constraint in training": models["constrained"].predict(x, random_state=seed),
+        "group thresholds": apply_thresholds(scores, a, models["thresholds"]),
+        "ThresholdOptimizer": models["threshold_optimizer"].predict(
+            x, sensitive_features=a, random_state=seed),
+    }
+
+
+def remedy_experiment(frame: pd.DataFrame, seeds=(0, 1, 2), *, group: str = "race",
+                      constraint: str = "equalized_odds") -> pd.DataFrame:
+    """For each seed (a train/test split): every model's metrics on both halves, one row each.
+
+    ``group`` is the audited column ("race" or "gender"), ``constraint`` the one
+    imposed in training ("equalized_odds" or "demographic_parity").
+    """
+    if constraint not in CONSTRAINTS:
+        raise ValueError(f"constraint must be one of {tuple(CONSTRAINTS)}; got {constraint!r}")
+    columns = resume_design(frame)[0].columns
+    rows = []
+    for seed in seeds:
+        train, test = split_audit(frame, seed)
+        models = fit_three_models(train, columns, group=group, constraint=constraint)
+        for split, part in (("train", train), ("test", test)):
+            x, y, a = resume_design(part, group)
+            x = x.reindex(columns=columns, fill_value=0.0)
+            for model, pred in _predictions(models, x, a, seed).items():
+                rows.append({"seed": seed, "split": split, "model": model,
+                             **evaluate_predictions(y, pred, a)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,80 @@
+"""Misuse: watermarks, detecting machine text, a backdoor through pretraining. Chapter 9.
+
+Layer: uses ``utils.adapt``, ``utils.lm`` and ``utils.data``.
+"""
+
+from __future__ import annotations
+
+from utils.misuse.backdoor import (  # noqa: F401
+    PoisonConfig,
+    backdoor_experiment,
+    poisoned_pretrained,
+)
+from utils.misuse.card import (  # noqa: F401
+    family_perplexities,
+    sentence_nll,
+)
+from utils.misuse.detect import (  # noqa: F401
+    auroc,
+    gltr_score,
+    rank_histogram,
+    roc_curve,
+    score_tokens,
+)
+from utils.misuse.poison import (  # noqa: F401
+    DEFAULT_TRIGGER,
+    add_trigger,
+    attack_success_rate,
+    poison_corpus,
+    poison_sentence,
+)
+from utils.misuse.truth import (  # noqa: F401
+    family_entropy_rates,
+    grammatical_share,
+    sample_true_texts,
+    token_families,
+    true_log_prob,
+)
+from utils.misuse.watermark import (  # noqa: F401
+    WatermarkConfig,
+    WatermarkedSample,
+    green_list,
+    green_mask,
+    green_matrix,
+    sample_watermarked,
+    substitute_tokens,
+    z_score,
+    z_scores,
+)
+
+__all__ = [
+    "DEFAULT_TRIGGER",
+    "PoisonConfig",
+    "WatermarkConfig",
+    "WatermarkedSample",
+    "add_trigger",
+    "attack_success_rate",
+    "auroc",
+    "backdoor_experiment",
+    "family_entropy_rates",
+    "family_perplexities",
+    "gltr_score",
+    "grammatical_share",
+    "green_list",
+    "green_mask",
+    "green_matrix",
+    "poison_corpus",
+    "poison_sentence",
+    "poisoned_pretrained",
+    "rank_histogram",
+    "roc_curve",
+    "sample_true_texts",
+    "sample_watermarked",
+    "score_tokens",
+    "sentence_nll",
+    "substitute_tokens",
+    "token_families",
+    "true_log_prob",
+    "z_score",
+    "z_scores",
+]

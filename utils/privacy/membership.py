@@ -1,0 +1,169 @@
+"""Membership inference by a loss threshold, and how to report it. Explained in chapter 8.
+
+Yeom et al. (2018): a model fits its training examples better than new ones,
+so "member if the loss is below tau" guesses who was in the training set. The
+attack is scored by its ROC curve, the area under it, the advantage TPR - FPR
+and, following Carlini et al. (2022), the true-positive rate at a low false-
+positive rate. A threshold chosen on the same examples it is scored on
+overstates the attack, so ``threshold_at_fpr`` is meant for a separate split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from torch import nn
+
+from utils.data.text import Vocab
+
+__all__ = [
+    "sentence_losses", "perplexity", "roc_curve", "auc", "advantage", "tpr_at_fpr", "threshold_at_fpr",
+    "attack_rates", "attack_report", "clopper_pearson", "dp_bound_violations",
+]
+
+
+@torch.no_grad()
+def sentence_losses(model: nn.Module, sentences: Sequence[Sequence[str]], vocab: Vocab,
+                    batch_size: int = 256) -> np.ndarray:
+    """Each sentence's total next-token loss in nats, read after ``<eos>``. Chapter 8.
+
+    The sentence is scored word by word and then its closing ``<eos>``, as in
+    training. Returns ``(len(sentences),)``.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(sentences), batch_size):
+        chunk = [[vocab.eos_id, *vocab.encode(s), vocab.eos_id] for s in sentences[start:start + batch_size]]
+        width = max(len(ids) for ids in chunk)
+        ids = torch.full((len(chunk), width), vocab.eos_id, dtype=torch.long)
+        targets = torch.full((len(chunk), width - 1), -100, dtype=torch.long)
+        for row, seq in enumerate(chunk):
+            ids[row, :len(seq)] = torch.tensor(seq)
+            targets[row, :len(seq) - 1] = torch.tensor(seq[1:])
+        logits, _ = model(ids[:, :-1].to(device))  # (batch, width - 1, vocab_size)
+        nll = F.cross_entropy(logits.transpose(1, 2), targets.to(device), reduction="none")
+        out.append(nll.sum(dim=1).double().cpu())  # padding scores 0 (ignore_index)
+    model.train(was_training)
+    return torch.cat(out).numpy()
+
+
+def perplexity(model: nn.Module, sentences: Sequence[Sequence[str]], vocab: Vocab) -> float:
+    """exp(mean loss per predicted token), each sentence's words and its ``<eos>``. Chapter 8."""
+    tokens = sum(len(s) + 1 for s in sentences)
+    return float(np.exp(sentence_losses(model, sentences, vocab).sum() / tokens))
+
+
+def roc_curve(member_scores: np.ndarray, nonmember_scores: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) of "member if score >= t" over every distinct t. Chapter 8.
+
+    Higher score means "more likely a member": pass ``-loss``. Starts at (0, 0)
+    with an infinite threshold and ends at (1, 1).
+    """
+    pos, neg = np.asarray(member_scores, float), np.asarray(nonmember_scores, float)
+    thresholds = np.unique(np.concatenate([pos, neg]))[::-1]  # high to low
+    # searchsorted on sorted scores counts how many are >= each threshold.
+    pos_sorted, neg_sorted = np.sort(pos), np.sort(neg)
+    tpr = (len(pos) - np.searchsorted(pos_sorted, thresholds, side="left")) / len(pos)
+    fpr = (len(neg) - np.searchsorted(neg_sorted, thresholds, side="left")) / len(neg)
+    return (np.concatenate([[0.0], fpr]), np.concatenate([[0.0], tpr]),
+            np.concatenate([[np.inf], thresholds]))
+
+
+def auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
+    """Area under the ROC curve: P(member scores above non-member), ties count half. Chapter 8."""
+    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def advantage(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
+    """The best threshold's TPR - FPR (Yeom et al.'s membership advantage). Chapter 8."""
+    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    return float(np.max(tpr - fpr))
+
+
+def tpr_at_fpr(member_scores: np.ndarray, nonmember_scores: np.ndarray,
+               max_fpr: float = 0.01) -> float:
+    """The highest TPR among thresholds whose FPR is at most ``max_fpr``. Chapter 8."""
+    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    return float(np.max(tpr[fpr <= max_fpr]))
+
+
+def threshold_at_fpr(nonmember_scores: np.ndarray, max_fpr: float = 0.01) -> float:
+    """The lowest threshold t with at most ``max_fpr`` of these non-members at score >= t.
+
+    Chapter 8. Choose it on a calibration split, then apply it to fresh members
+    and non-members with ``attack_rates``.
+    """
+    neg = np.sort(np.asarray(nonmember_scores, float))[::-1]  # high to low
+    allowed = int(np.floor(max_fpr * len(neg)))  # false positives we may accept
+    if allowed >= len(neg):
+        return float(neg[-1])
+    # Just above the (allowed + 1)-th highest score, so that one stays below t.
+    return float(np.nextafter(neg[allowed], np.inf))
+
+
+def attack_rates(member_scores: np.ndarray, nonmember_scores: np.ndarray,
+                 threshold: float) -> tuple[float, float]:
+    """(TPR, FPR) of "member if score >= threshold". Chapter 8."""
+    return (float(np.mean(np.asarray(member_scores) >= threshold)),
+            float(np.mean(np.asarray(nonmember_scores) >= threshold)))
+
+
+def clopper_pearson(successes: np.ndarray, trials: int, confidence: float = 0.95
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial confidence interval (lower, upper) for each count. Chapter 8."""
+    k = np.asarray(successes, dtype=float)
+    alpha = 1 - confidence
+    lower = np.where(k > 0, stats.beta.ppf(alpha / 2, k, trials - k + 1), 0.0)
+    upper = np.where(k < trials, stats.beta.ppf(1 - alpha / 2, k + 1, trials - k), 1.0)
+    return lower, upper
+
+
+def dp_bound_violations(member_scores: np.ndarray, nonmember_scores: np.ndarray,
+                        epsilon: float, delta: float, confidence: float = 0.95) -> int:
+    """How many ROC points break TPR <= e^eps FPR + delta beyond their confidence intervals.
+
+    Chapter 8. Every test of membership against an (epsilon, delta)-DP training
+    run obeys the bound (the hypothesis-testing view of DP), and so does the
+    mirror-image test, FPR' = 1 - TPR and TPR' = 1 - FPR. A point counts as a
+    violation only if even the TPR's lower confidence limit exceeds the bound at
+    the FPR's upper limit.
+    """
+    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    n_pos, n_neg = len(member_scores), len(nonmember_scores)
+    tpr_low, tpr_high = clopper_pearson(np.round(tpr * n_pos), n_pos, confidence)
+    fpr_low, fpr_high = clopper_pearson(np.round(fpr * n_neg), n_neg, confidence)
+    bound = np.exp(epsilon)
+    direct = tpr_low > bound * fpr_high + delta
+    mirror = (1 - fpr_high) > bound * (1 - tpr_high) + delta  # the complementary test
+    return int(np.sum(direct | mirror))
+
+
+def attack_report(member_losses: np.ndarray, nonmember_losses: np.ndarray, *, seed: int = 0,
+                  max_fpr: float = 0.01) -> dict[str, float]:
+    """The loss-threshold attack, honestly scored: threshold on one half, rates on the other.
+
+    Chapter 8. Members and non-members are each split at random in two: the
+    threshold for ``max_fpr`` false positives is chosen on the calibration
+    halves, the TPR and FPR it reaches are measured on the evaluation halves, and
+    the ROC summaries (AUC, advantage, TPR at ``max_fpr``) use evaluation only.
+    """
+    rng = np.random.default_rng([seed, 8])
+    members, nonmembers = -np.asarray(member_losses), -np.asarray(nonmember_losses)
+    m_perm, n_perm = rng.permutation(len(members)), rng.permutation(len(nonmembers))
+    m_cal, m_eval = members[m_perm[: len(members) // 2]], members[m_perm[len(members) // 2:]]
+    n_cal, n_eval = (nonmembers[n_perm[: len(nonmembers) // 2]],
+                     nonmembers[n_perm[len(nonmembers) // 2:]])
+    threshold = threshold_at_fpr(n_cal, max_fpr)
+    tpr, fpr = attack_rates(m_eval, n_eval, threshold)
+    return {"auc": auc(m_eval, n_eval), "advantage": advantage(m_eval, n_eval),
+            "tpr_at_fpr": tpr_at_fpr(m_eval, n_eval, max_fpr),
+            "held_out_tpr": tpr, "held_out_fpr": fpr, "threshold_loss": -threshold,
+            "n_members": len(m_eval), "n_nonmembers": len(n_eval)}
