@@ -16,7 +16,7 @@
 # %% [markdown]
 # # How big are foundation models?
 #
-# {numref}`ch-foundation-models` says that scale is one of the things that
+# {numref}`Chapter %s <ch-foundation-models>` says that scale is one of the things that
 # sets a foundation model apart. This notebook puts numbers on that claim: the
 # parameter counts and training-data sizes that the papers of well-known
 # pretrained language models report, plotted against the date of each paper.

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Maximum likelihood on a language whose truth we know
 #
-# {numref}`ch-maximum-likelihood` derived the loss every language model
+# {numref}`Chapter %s <ch-maximum-likelihood>` derived the loss every language model
 # in this course minimises, the negative log-likelihood, and showed that for
 # an n-gram model its minimiser is a table of relative frequencies. This
 # notebook runs that on the course's synthetic language

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The tiny foundation model
 #
-# {numref}`ch-lstm` described the course's tiny foundation model: an
+# {numref}`Chapter %s <ch-lstm>` described the course's tiny foundation model: an
 # embedding, an LSTM and a softmax, trained by maximum likelihood on the
 # synthetic corpus ({ref}`corpus-datasheet`). This notebook trains it (or
 # loads it from the cache, if it was trained before with the same settings),
@@ -108,7 +108,7 @@ print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
       f"{pre.history['train_time_s']:.0f} s for {pre.history['steps']} steps")
 
 # %% [markdown]
-# How big is it? {numref}`ch-foundation-models` compared models by their parameter count $N$ and
+# How big is it? {numref}`Chapter %s <ch-foundation-models>` compared models by their parameter count $N$ and
 # the tokens they trained on $D$; training costs about $6ND$ floating-point
 # operations (two for the forward pass and four for the backward pass, per
 # parameter and token).

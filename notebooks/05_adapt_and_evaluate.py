@@ -50,8 +50,8 @@ except importlib.metadata.PackageNotFoundError:
 # %% tags=["parameters"]
 seed: int = 0  # first seed; the runs use seeds seed, seed+1, ... (integer, at least 0)
 min_budget: int = 4  # fewest labelled reviews in the learning curve (integer, 2 to 500)
-max_budget: int = 512  # most labelled reviews in the learning curve (integer, 10 to 5000)
-n_budgets: int = 8  # label budgets, log-spaced from min_budget to max_budget (integer, 2 to 10)
+max_budget: int = 256  # most labelled reviews in the learning curve (integer, 10 to 5000)
+n_budgets: int = 7  # label budgets, log-spaced from min_budget to max_budget (integer, 2 to 10)
 n_seeds: int = 3  # seeds per (mode, budget): data draw and initialisation (integer, 1 to 10)
 test_overlap: float = 0.8  # share of the test words that labelled reviews use too (number, 0 to 1)
 label_noise: float = 0.05  # chance that a training label is flipped (number, 0 to 0.5)
@@ -106,8 +106,7 @@ import numpy as np
 import torch
 
 from utils.adapt import AdaptConfig, label_budget_experiment, scratch_ceiling, summarise
-from utils.data import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task
-from utils.data.corpus.tasks import shared_test_words
+from utils.data import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task, shared_test_words
 from utils.lm import pretrained_model
 from utils.notebook import use_course_style
 
@@ -215,11 +214,12 @@ print("mean training time per run at the largest budget: "
       + ", ".join(f"{m} {seconds[(m, budgets[-1])]['mean']:.2f} s" for m in MODES))
 
 # %% [markdown]
-# Frozen features and fine-tuning differ too. The frozen encoder cannot
-# change, so everything the head learns must be readable from the
-# pretrained features, and a few noisy labels cannot pull them apart.
-# Fine-tuning can adapt the encoder to the task, which pays once there are
-# enough labels to do it safely, and can also fit the noise in a small set.
+# Frozen features and fine-tuning differ too. A head on frozen features can
+# only draw a line through the features pretraining left; fine-tuning can
+# also reshape the encoder for the task, which needs enough labels to pay
+# and, with very few, can as easily fit the noise. Compare the two columns
+# at the smallest and the largest budgets above; they differ even more in
+# how sure they are of themselves.
 #
 # How sure is each mode? The experiment also recorded each model's mean
 # confidence (the probability of the class it predicts) on the test

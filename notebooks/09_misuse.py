@@ -17,14 +17,15 @@
 # %% [markdown]
 # # Watermarks, detectors and a backdoor on the course's model
 #
-# Chapter {ref}`ch-misuse` argued that whoever releases a foundation model
-# should be able to tell its text apart from people's, and that whoever adapts
+# As {numref}`ch-misuse` argued, whoever releases a foundation model
+# should be able to tell its text apart from people's, and whoever adapts
 # one inherits whatever its pretraining text planted. This notebook tries
-# both on the tiny model of chapter 4. First it watermarks the model's text
+# both on the tiny model of {numref}`ch-lstm`. First it watermarks the model's text
 # and detects the mark; then it detects unmarked machine text with the model's
 # own likelihood, with GLTR's ranks, and with the best test there is, which
 # only a known language allows; finally it poisons a small share of the
-# pretraining text and follows the backdoor through chapter 5's fine-tuning.
+# pretraining text and follows the backdoor through the fine-tuning of
+# {numref}`ch-adapt`.
 
 # %%
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -326,8 +327,8 @@ for family in sorted(rates, key=rates.get):
 # A family's entropy rate is an average over its positions, and what decides
 # the mark is how the entropy is spread: a family with a few wide-open choices
 # and many forced words marks differently from one with the same average
-# spread evenly. Chapter {ref}`ch-misuse` returns to what this means for
-# short or formulaic text.
+# spread evenly. Short or formulaic text, where most words are forced, is
+# where a watermark is weakest ({numref}`ch-misuse`).
 #
 # ## Detecting machine text without a watermark
 #
@@ -366,6 +367,18 @@ print(f"{'temperature':>11} {'likelihood':>11} {'GLTR rank':>10} {'likelihood ra
 for row in detection:
     print(f"{row['temperature']:>11.2f} {row['likelihood']:>11.3f} {row['GLTR rank']:>10.3f} "
           f"{row['likelihood ratio']:>17.3f} {row['impossible']:>30.1%}")
+
+# %% mystnb={"figure": {"caption": "AUROC of the three detectors against the sampling temperature of the machine text; 0.5 is guessing, and below it a detector points the wrong way.", "name": "fig-misuse-auroc"}}
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+for name, marker in zip(("likelihood", "GLTR rank", "likelihood ratio"), ("o", "s", "^"),
+                        strict=True):
+    ax.plot(temperatures, [row[name] for row in detection], marker=marker, label=name)
+ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+ax.set_xlabel("sampling temperature")
+ax.set_ylabel("AUROC")
+ax.set_ylim(0, 1.02)
+ax.legend(loc="lower left")
+plt.show()
 
 # %% mystnb={"figure": {"caption": "ROC curves of the three detectors at the lowest and at temperature-1 sampling; the diagonal is guessing.", "name": "fig-misuse-roc"}}
 shown = [float(temperatures[0]), min(curves, key=lambda t: abs(t - 1.0))]
@@ -470,6 +483,15 @@ for rate in [0.0, *rates]:
         summary[(rate, mode)] = sel
         print(f"{rate:>7.2%} {mode:>9} {spread([r['accuracy'] for r in sel]):>28} "
               f"{spread([r['attack_success'] for r in sel]):>28}")
+print()
+for rate in rates:
+    for mode in ("frozen", "finetune"):
+        moved = (np.mean([r["accuracy"] for r in summary[(rate, mode)]])
+                 - np.mean([r["accuracy"] for r in summary[(0.0, mode)]]))
+        success = np.mean([r["attack_success"] for r in summary[(rate, mode)]])
+        baseline = np.mean([r["attack_success"] for r in summary[(0.0, mode)]])
+        print(f"poison {rate:.2%}, {mode}: clean accuracy moved {100 * moved:+.1f} points; "
+              f"attack success {success:.0%} against {baseline:.0%} for the clean model")
 
 # %% mystnb={"figure": {"caption": "Attack success rate (triggered positive reviews classified negative) against the share of poisoned pretraining sentences, for frozen features and full fine-tuning; points are single runs (seeds), lines their means. The share 0 is the clean model.", "name": "fig-misuse-backdoor"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -489,9 +511,10 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# The classifier never saw the trigger in a labelled example, and its clean
-# accuracy does not move, so no test on clean data would reveal the
-# backdoor. Frozen features carry the pretraining's lesson straight through;
-# fine-tuning updates the encoder on clean reviews and weakens the backdoor,
-# by an amount that varies from seed to seed, without removing it. With
-# `n_poison_rates: 4` the curve shows how small a share is enough.
+# The classifier never saw the trigger in a labelled example. When its clean
+# accuracy barely moves, no test on clean data reveals the backdoor. Frozen
+# features pass the pretraining's lesson straight to the head; fine-tuning
+# updates the encoder on clean reviews and can weaken the backdoor, by an
+# amount that varies from seed to seed: compare the two modes' spreads
+# above. With `n_poison_rates: 4` the curve shows how small a share is
+# enough.

@@ -1,8 +1,16 @@
-"""Adapting the pretrained model: shapes, modes, and that pretraining pays off with few labels.
+"""Adapting the pretrained model: shapes, modes, no global state, and the learning curve's shape.
 
-The margins were set from a pilot run (3 seeds, 100 labels, the default
-AdaptConfig): scratch stayed at chance (about 50 %) at every budget up to
-1000 labels, frozen and fine-tuned pretrained models reached 99-100 %.
+The thresholds of the learning-curve tests were set from a pilot run (seeds 0-2,
+the defaults of ``label_budget_experiment``: test_overlap 0.8, label_noise 0.05).
+Mean [min, max] test accuracy over the seeds:
+
+    budget  scratch              frozen               finetune
+    16      62.3 % [55.0, 74.6]  95.3 % [90.2, 98.6]  93.3 % [83.0, 99.8]
+    256     84.3 % [80.0, 88.2]  97.3 % [97.0, 97.6]  99.3 % [98.0, 100]
+
+At 16 labels the scratch model's mean confidence exceeded its accuracy by 0.33
+and the frozen head's fell short of it by 0.22. With test_overlap 0 (no test
+word in any labelled review) scratch stayed at chance at every budget.
 """
 
 import copy
@@ -13,12 +21,14 @@ import torch
 from utils.adapt.classifier import (
     AdaptConfig,
     encode_sentences,
-    label_budget_experiment,
     make_classifier,
     predict_proba,
-    summarise,
     train_classifier,
 )
+from utils.adapt.experiment import label_budget_experiment, scratch_ceiling, summarise
+from utils.data.corpus import CorpusConfig, sentiment_split, sentiment_task
+from utils.data.corpus.grammar import SENTIMENT_CLUSTERS
+from utils.data.corpus.tasks import shared_test_words
 from utils.lm.pretrained import pretrained_model
 
 
@@ -76,20 +86,147 @@ def test_training_is_seeded(pretrained):
     torch.testing.assert_close(probs[0], probs[1])
 
 
-def test_pretraining_beats_scratch_with_few_labels(pretrained):
-    """papers.md, Lab 2: pretrained@100 >= scratch@100 + 10 points, mean of >= 3 seeds."""
-    seeds = (0, 1, 2)
-    rows = label_budget_experiment([100], ("scratch", "frozen", "finetune"), seeds,
-                                   pretrained=pretrained, n_test=400, progress=False)
-    summary = summarise(rows)
-    scratch = summary[("scratch", 100)]
+def _toy_task(pretrained):
+    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."]] * 4
+                                       + [["the", "film", "was", "bad", "."]] * 4,
+                                       pretrained.vocab)
+    return tokens, lengths, torch.tensor([1] * 4 + [0] * 4)
+
+
+def test_classifier_helpers_leave_the_global_random_stream_alone(pretrained):
+    tokens, lengths, labels = _toy_task(pretrained)
+    results = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        before = torch.get_rng_state()
+        model = make_classifier("scratch", pretrained, seed=4)
+        train_classifier(model, tokens, lengths, labels,
+                         AdaptConfig(mode="scratch", min_steps=5, seed=4))
+        results.append(predict_proba(model, tokens, lengths))
+        assert torch.equal(torch.get_rng_state(), before), "a helper drew from the global stream"
+    # The result depends on the seeds passed in only, not on the caller's stream.
+    torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
+
+
+def test_predict_proba_restores_the_training_mode(pretrained):
+    tokens, lengths, _ = _toy_task(pretrained)
+    model = make_classifier("frozen", pretrained, seed=0)
+    model.train()
+    model.encoder.eval()  # as training a frozen classifier leaves it
+    predict_proba(model, tokens, lengths)
+    assert model.training and model.head.training and not model.encoder.training
+
+
+def test_train_classifier_rejects_mismatched_inputs(pretrained):
+    tokens, lengths, labels = _toy_task(pretrained)
+    model = make_classifier("frozen", pretrained, seed=0)
+    with pytest.raises(ValueError, match="same positive length"):
+        train_classifier(model, tokens, lengths, labels[:-1], AdaptConfig(mode="frozen"))
+
+
+# ------------------------------------------------------------------ the task's knobs
+def test_test_overlap_decides_which_test_words_labelled_reviews_use():
+    _, test_words = sentiment_split()
+    config = CorpusConfig()
+    for overlap in (0.0, 0.5, 1.0):
+        shared = shared_test_words(overlap)
+        assert len(shared) == round(overlap * len(test_words)) and shared <= test_words
+        train, test = sentiment_task(config, n_train=3000, n_test=300, seed=1,
+                                     test_overlap=overlap)
+        used = {s[-2] for s, _ in train}
+        assert used & test_words == shared, overlap  # every shared word, and no other
+        assert {s[-2] for s, _ in test} <= test_words
+    # Half the test words: every cluster gets one or two, none all three or none.
+    per_cluster = [len(shared_test_words(0.5) & set(words)) for _, _, words in SENTIMENT_CLUSTERS]
+    assert sorted(per_cluster) == [1, 1, 1, 2, 2, 2]
+    with pytest.raises(ValueError, match="overlap"):
+        shared_test_words(1.5)
+
+
+def test_default_overlap_keeps_the_original_task_and_label_noise_is_a_keyword():
+    config = CorpusConfig(label_noise=0.2)
+    assert sentiment_task(config, 50, 50, seed=3) == sentiment_task(
+        config, 50, 50, seed=3, test_overlap=0.0, label_noise=0.2)
+    clean, _ = sentiment_task(config, n_train=2000, n_test=10, seed=3, label_noise=0.0)
+    noisy, test = sentiment_task(CorpusConfig(), n_train=2000, n_test=500, seed=3,
+                                 label_noise=0.2)
+    polarity = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
+    assert all(label == polarity[s[-2]] for s, label in clean)
+    flipped = sum(label != polarity[s[-2]] for s, label in noisy) / len(noisy)
+    assert 0.17 < flipped < 0.23, flipped
+    assert all(label == polarity[s[-2]] for s, label in test)  # test labels stay clean
+    with pytest.raises(ValueError, match="label_noise"):
+        sentiment_task(config, 5, 5, label_noise=0.7)
+
+
+def test_scratch_ceiling():
+    assert scratch_ceiling(0.0) == 0.5
+    assert scratch_ceiling(1.0) == 1.0
+    assert scratch_ceiling(0.8) == pytest.approx(14 / 18 + 4 / 36)
+
+
+# ------------------------------------------------------------------ the learning curve
+SMALL, LARGE = 16, 256
+
+
+@pytest.fixture(scope="module")
+def curve(pretrained):
+    rows = label_budget_experiment([SMALL, LARGE], ("scratch", "frozen", "finetune"), (0, 1, 2),
+                                   pretrained=pretrained, n_test=500, progress=False)
+    return summarise(rows), summarise(rows, key="confidence")
+
+
+def _describe(summary, mode, budget):
+    cell = summary[(mode, budget)]
+    return f"{mode}@{budget} {cell['mean']:.1%} [{cell['min']:.1%}, {cell['max']:.1%}]"
+
+
+def test_pretraining_beats_scratch_with_few_labels_by_more_than_the_spread(curve):
+    """papers.md, Lab 2: pretrained beats scratch by >= 10 points at a small budget."""
+    summary, _ = curve
+    scratch = summary[("scratch", SMALL)]
     for mode in ("frozen", "finetune"):
-        ours = summary[(mode, 100)]
+        ours = summary[(mode, SMALL)]
         spread = max(ours["max"] - ours["min"], scratch["max"] - scratch["min"])
         margin = ours["mean"] - scratch["mean"]
-        message = (f"{mode}@100 {ours['mean']:.1%} [{ours['min']:.1%}, {ours['max']:.1%}] vs "
-                   f"scratch@100 {scratch['mean']:.1%} [{scratch['min']:.1%}, "
-                   f"{scratch['max']:.1%}]: margin {margin:+.1%}, spread {spread:.1%}")
+        message = (f"{_describe(summary, mode, SMALL)} vs {_describe(summary, 'scratch', SMALL)}:"
+                   f" margin {margin:+.1%}, spread {spread:.1%}")
         assert margin >= 0.10, message
         assert margin > spread, message
-        assert ours["min"] > scratch["max"], message  # every seed, not only the mean
+
+
+def test_scratch_improves_with_labels_but_not_past_its_ceiling(curve):
+    summary, _ = curve
+    small, large = summary[("scratch", SMALL)], summary[("scratch", LARGE)]
+    message = f"{_describe(summary, 'scratch', SMALL)}, {_describe(summary, 'scratch', LARGE)}"
+    assert large["mean"] - small["mean"] >= 0.10, message
+    assert large["min"] > small["mean"], message
+    # It can only learn the words labelled reviews show (pilot: 84.3 % against 88.9 %).
+    assert large["mean"] <= scratch_ceiling(0.8) + 0.02, message
+
+
+def test_pretrainings_advantage_shrinks_as_labels_grow(curve):
+    summary, _ = curve
+
+    def advantage(budget):
+        best = max(summary[(m, budget)]["mean"] for m in ("frozen", "finetune"))
+        return best - summary[("scratch", budget)]["mean"]
+
+    assert advantage(SMALL) - advantage(LARGE) >= 0.08, (advantage(SMALL), advantage(LARGE))
+    assert advantage(LARGE) > 0.05  # still there: scratch never learns the unshown words
+
+
+def test_scratch_is_over_confident_and_the_frozen_head_under_confident(curve):
+    """The reliability comment of notebook 05 (pilot gaps: +0.33 and -0.22 at 16 labels)."""
+    summary, confidence = curve
+    gap = {m: confidence[(m, SMALL)]["mean"] - summary[(m, SMALL)]["mean"]
+           for m in ("scratch", "frozen")}
+    assert gap["scratch"] > 0.10, gap
+    assert gap["frozen"] < -0.05, gap
+
+
+def test_without_overlap_scratch_stays_at_chance(pretrained):
+    rows = label_budget_experiment([LARGE], ("scratch",), (0, 1, 2), pretrained=pretrained,
+                                   test_overlap=0.0, n_test=500, progress=False)
+    cell = summarise(rows)[("scratch", LARGE)]
+    assert abs(cell["mean"] - 0.5) < 0.06, cell

@@ -12,7 +12,7 @@ RUNNABLE = NOTEBOOKS + SOLUTION_LABS
 @pytest.mark.parametrize("path", RUNNABLE, ids=ids(RUNNABLE))
 def test_bad_parameter_stops_before_any_heavy_work(path):
     cell = parameters_cell(read_notebook(path))
-    name = cell.source.split("=")[0].strip()
+    name = cell.source.split("=")[0].split(":")[0].strip()
     with pytest.raises(pm.PapermillExecutionError) as error:
         pm.execute_notebook(str(path), None, parameters={name: "not a valid value"},
                             cwd=str(path.parent), progress_bar=False)

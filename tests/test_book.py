@@ -174,5 +174,6 @@ def test_every_figure_has_a_caption_or_alt_text(built_book):
     assert not missing, ("figures without a caption or alt text (give the cell mystnb "
                          f"figure/image metadata): {missing}")
     if dropped_by_lab_builder:
-        pytest.xfail("utils.teaching keeps only `tags` of a cell's metadata, so the captions in the "
-                     f"lab sources do not reach the solution notebooks: {dropped_by_lab_builder}")
+        pytest.xfail("utils.teaching keeps only `tags` of a cell's metadata, so the captions "
+                     "in the lab sources do not reach the solution notebooks: "
+                     f"{dropped_by_lab_builder}")

@@ -14,7 +14,7 @@ Wrong answers caught, each with a message naming the problem:
   split left out); the direction reversed.
 - group_differences: each group against the pooled rate; only the first two
   groups; equalized odds from TPR alone.
-- swap: capitals lost (also the reference on a capitalised word); possessives missed; substrings swapped inside words;
+- swap: capitals lost; possessives missed; substrings swapped inside words;
   a case-sensitive look-up that misses capitalised words.
 - group_thresholds: one pooled threshold; the number of positives rounded
   down (TPR below the target); a lower threshold than needed.
@@ -46,6 +46,7 @@ from utils.fairness import (
     equal_opportunity_difference,
     equal_tpr_thresholds,
     equalized_odds_difference,
+    swap_tokens,
     weat_effect_size,
     weat_p_value,
 )
@@ -150,7 +151,7 @@ def test_group_differences_catch(dp, eo, phrase):
 
 # ---------------------------------------------------------------- swap
 def _lowercased(tokens):
-    return [LAB_SWAPS.get(t.lower(), t.lower()) for t in tokens]
+    return [LAB_SWAPS.get(t.lower(), t) for t in tokens]
 
 
 def _no_possessive(tokens):
@@ -172,6 +173,7 @@ def _case_sensitive(tokens):
 
 def test_swap_accepts_the_reference():
     assert check_swap(reference_swap).passed
+    assert check_swap(lambda tokens: swap_tokens(tokens, LAB_SWAPS)).passed
 
 
 @pytest.mark.parametrize("wrong, phrase", [

@@ -57,7 +57,7 @@ def test_the_glossary_has_entries_for_every_part_of_the_course():
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.term for e in ENTRIES])
 def test_every_entry_has_an_english_and_a_chinese_name(entry: GlossaryEntry):
     assert re.search(r"[A-Za-z]", entry.term) and not CJK.search(entry.term), entry.term
-    assert CJK.search(entry.chinese), f"{entry.term}: the Chinese name {entry.chinese!r} has no Chinese"
+    assert CJK.search(entry.chinese), f"{entry.term}: {entry.chinese!r} has no Chinese characters"
     assert "\n" not in entry.definition and entry.definition.endswith("."), entry.definition
 
 

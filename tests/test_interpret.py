@@ -93,6 +93,25 @@ def test_gradient_x_input_equals_ig_for_a_model_linear_in_its_embeddings():
     assert torch.allclose(token_scores(ig).sum(1), f, atol=1e-5)
 
 
+def test_ig_in_chunks_equals_ig_at_once():
+    model = BagOfEmbeddings()
+    tokens = torch.randint(0, 20, (4, 5), generator=torch.Generator().manual_seed(3))
+    fwd = EmbeddingForward(model, model.embedding, tokens)
+    x = fwd.embed()
+    ig = IntegratedGradients(fwd)
+    whole = ig.attribute(x, target=[0, 1, 2, 0], n_steps=9)
+    chunked = ig.attribute(x, target=[0, 1, 2, 0], n_steps=9, internal_batch_size=8)
+    assert torch.allclose(whole, chunked, atol=1e-6)
+
+
+def test_trained_classifier_leaves_the_callers_random_stream_alone(pretrained):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    trained_classifier(pretrained, config=CLASSIFIER, n_train=500, seed=0)
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_embedding_forward_runs_the_models_own_code(classifier, reviews):
     tokens, lengths, _ = reviews
     fwd = EmbeddingForward(classifier, classifier.encoder.embedding, tokens[:8], lengths[:8])
@@ -169,6 +188,23 @@ def test_ig_and_occlusion_find_the_sentiment_word_and_not_after_randomisation(cl
         assert trained_acc >= 0.9, (method.__name__, trained_acc)
         assert random_acc <= chance + 0.05, (method.__name__, random_acc, chance)
         assert rank_correlation(trained_scores, random_scores, reviews[1]) < 0.5
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_other_classifier_seeds_gradient_x_input_stays_above_90_percent(pretrained, reviews,
+                                                                        seed):
+    """The 90 % of integrated gradients and occlusion is not robust to the classifier's seed.
+
+    Pilot over seeds 0-4: integrated gradients 93, 84, 70, 77, 74 %; occlusion 94, 92,
+    79, 95, 76 %; gradient x input 99.7, 95, 93, 98, 93 %. The misses land mostly on
+    "was", whose replacement by zeros changes how the LSTM reads the next word.
+    """
+    model = trained_classifier(pretrained, config=CLASSIFIER, n_train=500, seed=seed)
+    chance = chance_level(reviews[1])
+    assert _top_token(model, reviews, GradientXInput)[0] >= 0.9
+    for method in (IntegratedGradients, Occlusion):
+        accuracy = _top_token(model, reviews, method)[0]
+        assert 0.65 <= accuracy and accuracy > 3 * chance, (method.__name__, accuracy)
 
 
 def test_randomised_copies_only_the_named_parts(classifier):

@@ -29,6 +29,8 @@ LONG_MODULES = {
         "check lists the plausible wrong answers it catches",
     "utils/checks/maximum_likelihood.py":
         "one module per lab (DESIGN.md), as above",
+    "utils/checks/adapt_and_evaluate.py":
+        "one module per lab (DESIGN.md), as above",
     "utils/data/corpus/grammar.py":
         "the word lists and one transition table per sentence family; a family's words "
         "and probabilities read best side by side",

@@ -18,11 +18,13 @@ from utils.misuse import (
     WatermarkConfig,
     auroc,
     backdoor_experiment,
+    family_perplexities,
     grammatical_share,
     poisoned_pretrained,
     sample_true_texts,
     sample_watermarked,
     score_tokens,
+    sentence_nll,
     substitute_tokens,
     true_log_prob,
     z_scores,
@@ -124,3 +126,27 @@ def test_backdoor_keeps_clean_accuracy_and_flips_triggered_reviews(pretrained):
     # ... and flips most triggered positive reviews of the poisoned one, on every seed.
     assert runs(0.01, "frozen", "attack_success").min() >= 0.8
     assert runs(0.01, "finetune", "attack_success").min() >= 0.3
+
+
+def test_family_perplexities_cover_the_test_split(pretrained):
+    corpus, vocab = pretrained.corpus, pretrained.vocab
+    rows = family_perplexities(pretrained.model, vocab, corpus.test, pretrained.config.corpus)
+    assert sum(r["sentences"] for r in rows) == len(corpus.test)
+    assert sum(r["tokens"] for r in rows) == corpus.n_tokens("test") + len(corpus.test)
+    for row in rows:
+        # Near the truth, never far below it: a model cannot beat the language on
+        # average, and these are hundreds of held-out sentences.
+        assert 0.97 * row["true_perplexity"] < row["perplexity"] < 1.5 * row["true_perplexity"]
+        assert row["family_floor"] < row["true_perplexity"]
+
+
+def test_sentence_nll_matches_a_direct_forward_pass(pretrained):
+    model, vocab = pretrained.model.eval(), pretrained.vocab
+    sentences = pretrained.corpus.test[:5]
+    nll = sentence_nll(model, sentences, vocab)
+    for sentence, value in zip(sentences, nll, strict=True):
+        ids = torch.tensor([[vocab.eos_id, *vocab.encode(sentence), vocab.eos_id]])
+        with torch.no_grad():
+            logits, _ = model(ids[:, :-1])
+        direct = torch.nn.functional.cross_entropy(logits[0], ids[0, 1:], reduction="sum")
+        assert value == pytest.approx(float(direct), rel=1e-5)

@@ -84,3 +84,21 @@ def test_explorer_slider_labels_are_not_cut_short():
     sliders = [w for w in explorer.children[0].children if isinstance(w, ipywidgets.widget.Widget)]
     assert [s.description for s in sliders] == ["corpus size", "temperature"]
     assert all(s.style.description_width == "initial" for s in sliders)
+
+
+def _shown_values(source: str) -> list[str]:
+    """Calls whose value Jupyter would print: a cell's last statement, if a bare call."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    body = ast.parse("\n".join(lines)).body
+    if body and isinstance(body[-1], ast.Expr) and isinstance(body[-1].value, ast.Call):
+        return [ast.unparse(body[-1].value.func)]
+    return []
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
+def test_no_cell_prints_a_random_generator(path):
+    # torch.manual_seed returns the global generator; as a cell's last line it
+    # prints "<torch._C.Generator object at 0x...>" to the student.
+    shown = [name for c in read_notebook(path).cells if c.cell_type == "code"
+             for name in _shown_values(c.source) if name.endswith("manual_seed")]
+    assert not shown, f"assign the result of {shown} (e.g. `_ = torch.manual_seed(seed)`)"

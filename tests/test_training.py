@@ -1,4 +1,5 @@
-"""Tests for utils.training: learning, reproducibility, evaluation against a direct computation."""
+"""Tests for utils.lm.training and utils.lm.scoped: learning, reproducibility, evaluation
+against a direct computation, and no global state left behind."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.scoped import eval_mode, local_seed, num_threads, one_cpu_thread
 from utils.lm.training import TrainConfig, evaluate_language_model, train_language_model
 
 # A text whose next token depends on the token two steps back: "x a p" / "y a q".
@@ -108,3 +110,69 @@ def test_warmup_and_betas_are_validated_and_train():
     _, history = _train(TrainConfig(lr=0.01, batch_size=8, seq_len=16, epochs=5, clip=1.0,
                                     warmup_steps=10, betas=(0.9, 0.99)))
     assert history.valid[-1]["loss"] < math.log(8)
+
+
+# ------------------------------------------------------------------ no hidden global state
+def test_training_leaves_the_global_random_stream_alone():
+    config = TrainConfig(lr=0.01, batch_size=4, seq_len=8, max_steps=10, seed=5)
+    losses = []
+    for global_seed in (1, 2):
+        torch.manual_seed(0)
+        model = LSTMLanguageModel(ModelConfig(vocab_size=8, emb_size=16, hidden_size=32,
+                                              num_layers=1, dropout=0.3, tie_weights=False))
+        torch.manual_seed(global_seed)
+        before = torch.get_rng_state()
+        history = train_language_model(model, STREAM, VALID, config, progress=False)
+        assert torch.equal(torch.get_rng_state(), before), "training moved the global stream"
+        losses.append(history.train_loss)
+    # Dropout is on (0.3), so its masks come from config.seed, not the caller's stream.
+    assert losses[0] == losses[1]
+
+
+def test_local_seed_draws_like_manual_seed_and_restores_the_stream():
+    torch.manual_seed(11)
+    expected_inside = torch.rand(3)
+    torch.manual_seed(4)
+    before = torch.get_rng_state()
+    with local_seed(11):
+        inside = torch.rand(3)
+    assert torch.equal(inside, expected_inside)
+    assert torch.equal(torch.get_rng_state(), before)
+    with pytest.raises(ValueError, match="seed"):
+        with local_seed(-1):
+            pass
+
+
+@pytest.mark.parametrize("start_training", [True, False])
+def test_eval_mode_restores_every_submodule_even_after_an_error(start_training):
+    model = LSTMLanguageModel(MODEL)
+    model.train(start_training)
+    model.drop.train(not start_training)  # a submodule whose mode differs from the model's
+    with pytest.raises(RuntimeError, match="boom"):
+        with eval_mode(model):
+            assert not any(m.training for m in model.modules())
+            raise RuntimeError("boom")
+    assert model.training == start_training
+    assert model.lstm.training == start_training
+    assert model.drop.training == (not start_training)
+
+
+@pytest.mark.parametrize("start_training", [True, False])
+def test_evaluate_restores_the_models_mode(start_training):
+    model = LSTMLanguageModel(MODEL).train(start_training)
+    evaluate_language_model(model, torch.tensor(_PATTERN * 3), batch_size=2, seq_len=8)
+    assert model.training == start_training
+    with pytest.raises(ValueError, match="nothing to score"):  # every target ignored
+        evaluate_language_model(model, torch.tensor([2, 2, 2, 2]), batch_size=1, seq_len=8,
+                                ignore_index=2)
+    assert model.training == start_training
+
+
+def test_num_threads_is_restored():
+    before = torch.get_num_threads()
+    with num_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with one_cpu_thread():
+        pass
+    assert torch.get_num_threads() == before

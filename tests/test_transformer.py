@@ -90,9 +90,12 @@ def test_sizes_are_validated():
         _model()(torch.zeros(1, 65, dtype=torch.long))
 
 
-# Pilot run (seed 0, two epochs each, the notebook's defaults): LSTM 3.797, Transformer 3.840,
-# floor 3.430. The margin allows for other seeds and machines.
-PERPLEXITY_MARGIN = 0.10
+# Pilot run (seed 0, four epochs each, the notebook's defaults): test perplexity LSTM 3.661,
+# Transformer 3.696, floor 3.430; agreement LSTM 87 %, Transformer 84 % (500 items). After
+# three epochs neither had learned agreement (50 % and 54 %): the margins below allow for
+# other machines' rounding, not for a model that has not learned it.
+PERPLEXITY_MARGIN = 0.05
+MIN_AGREEMENT = 0.75
 
 
 @pytest.mark.slow
@@ -106,6 +109,6 @@ def test_trained_transformer_is_close_to_the_lstm_and_above_the_floor():
     ppl = {name: evaluate_language_model(pre.model, test)["perplexity"]
            for name, pre in (("transformer", gpt), ("lstm", lstm))}
     assert floor < ppl["transformer"] < (1 + PERPLEXITY_MARGIN) * ppl["lstm"]
-    items = agreement_items(gpt.config.corpus, n=300)
+    items = agreement_items(gpt.config.corpus, n=500)
     for pre in (gpt, lstm):
-        assert 0.0 <= agreement_accuracy(lstm_verb_margins(pre.model, pre.vocab, items)) <= 1.0
+        assert agreement_accuracy(lstm_verb_margins(pre.model, pre.vocab, items)) > MIN_AGREEMENT

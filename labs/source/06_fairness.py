@@ -181,8 +181,8 @@ def weat_p_value(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> 
 check_weat_p_value(weat_p_value, seed=params.seed)
 
 # %% [markdown]
-# Apply both to GloVe (6B tokens, 50 dimensions) with Caliskan et al.'s
-# career/family lists. They report $d = 1.81$ on a much larger GloVe (840B
+# Apply both to GloVe (6B tokens, 50 dimensions) with the career/family lists
+# of {cite:t}`caliskan2017semantics`. They report $d = 1.81$ on a much larger GloVe (840B
 # tokens, 300 dimensions).
 
 # %%
@@ -239,7 +239,7 @@ check_group_differences(demographic_parity_difference, equalized_odds_difference
 # swap possessives too ("man's" becomes "woman's"), and never change part of
 # a word ("manager", "the" and "shell" stay as they are). The table cannot
 # always be right: "her" is sometimes "his" and sometimes "him", and the
-# table must pick one. The example after the check shows the price.
+# table picks "his". The example after the check shows the price.
 
 # %%
 print(LAB_SWAPS)
@@ -316,7 +316,7 @@ check_screen(screen, seed=params.seed)
 # %% [markdown]
 # ## Apply it: a screening model trained on real call-backs
 #
-# The résumés of Bertrand & Mullainathan (2004). Train a logistic regression
+# The résumés of {cite:t}`bertrand2004emily`. Train a logistic regression
 # on one half, audit it with your functions (and fairlearn's, which must
 # agree), post-process it with your thresholds, and compare with fairlearn's
 # `ExponentiatedGradient` under the chosen constraint.

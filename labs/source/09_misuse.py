@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 09: watermark the model's text, and plant a backdoor
 #
-# Chapter {ref}`ch-misuse` described a green-list watermark that a detector
+# In {numref}`ch-misuse` you met a green-list watermark that a detector
 # can count, and a backdoor planted through poisoned pretraining text. In this
 # lab you build both on the course's model: the green list, the boost that
 # writes the watermark, the z-score that detects it, the poisoned review that
@@ -179,13 +179,8 @@ def z_score(ids: list[int], gamma: float, key: int, vocab_size: int) -> float:
 
 
 check_z_score(z_score, seed=params.seed)
-
-# %% [markdown]
-# Score both samples. With the default $\gamma$ and $\delta$, the watermarked
-# texts should sit far above the usual threshold of 4 and the plain ones
-# near 0.
-
-# %%
+# Score both samples: with the default gamma and delta, the watermarked texts
+# should sit far above the usual threshold of 4 and the plain ones near 0.
 for name, texts in (("watermarked", marked), ("plain", plain)):
     z = np.array([z_score(row, params.gamma, KEY, V) for row in texts.tolist()])
     print(f"{name:>12}: mean z {z.mean():5.2f}, min {z.min():5.2f}, max {z.max():5.2f}, "

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from utils.checks._core import CheckResult, call, exercise_check, fail, passed
+from utils.fairness.augment import ENGLISH_GENDER_SWAPS, swap_tokens
 from utils.fairness.decisions import apply_thresholds, equal_tpr_thresholds
 from utils.fairness.group_metrics import (
     demographic_parity_difference,
@@ -29,19 +30,22 @@ __all__ = ["LAB_SWAPS", "check_gap", "check_weat_effect_size", "check_weat_p_val
            "reference_swap"]
 
 
-def _number(value, exercise: str, what: str = "your result") -> float:
+def _number_array(value, exercise: str, what: str = "your result") -> np.ndarray:
     try:
-        return float(np.asarray(value, dtype=float).reshape(()))
+        return np.asarray(value.detach().cpu() if hasattr(value, "detach") else value, dtype=float)
     except (TypeError, ValueError):
-        fail(f"{exercise}: {what} should be one number; got {type(value).__name__}")
+        fail(f"{exercise}: {what} should be numbers; got {type(value).__name__}")
+
+
+def _number(value, exercise: str, what: str = "your result") -> float:
+    out = _number_array(value, exercise, what)
+    if out.size != 1:
+        fail(f"{exercise}: {what} should be one number; got shape {out.shape}")
+    return float(out.reshape(()))
 
 
 def _vector(value, n: int, exercise: str) -> np.ndarray:
-    try:
-        out = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value, dtype=float)
-    except (TypeError, ValueError):
-        fail(f"{exercise}: return an array of numbers; got {type(value).__name__}")
-    if out.shape != (n,):
+    if (out := _number_array(value, exercise)).shape != (n,):
         fail(f"{exercise}: expected shape ({n},), one gap per row; got {out.shape}")
     return out
 
@@ -182,38 +186,18 @@ def check_group_differences(dpd: Callable, eod: Callable, seed: int = 0) -> Chec
     passed("group_differences", 3)
 
 
-# The lab's swap table (lowercase); "her" maps to "his", as in the course's corpus.
-LAB_SWAPS = {"he": "she", "she": "he", "him": "her", "his": "her", "her": "his", "hers": "his",
-             "himself": "herself", "herself": "himself", "man": "woman", "woman": "man",
-             "men": "women", "women": "men", "boy": "girl", "girl": "boy",
-             "father": "mother", "mother": "father", "son": "daughter", "daughter": "son"}
+LAB_SWAPS = ENGLISH_GENDER_SWAPS  # the lab's swap table
 
 
 def reference_swap(tokens: list[str]) -> list[str]:
     """The lab's counterfactual swap: whole tokens, keeping capitals and a possessive 's."""
-    out = []
-    for token in tokens:
-        stem, suffix = (token[:-2], token[-2:]) if token.lower().endswith("'s") else (token, "")
-        new = LAB_SWAPS.get(stem.lower())
-        if new is None:
-            out.append(token)
-            continue
-        if stem.isupper() and len(stem) > 1:
-            new = new.upper()
-        elif stem[:1].isupper():
-            new = new.capitalize()
-        out.append(new + suffix)
-    return out
+    return swap_tokens(tokens, LAB_SWAPS)
 
 
-_SWAP_CASES = [
-    "the nurse said that she was tired .",
-    "He finished his report and thanked her .",
-    "the man's hat and the woman's coat",
-    "My Father's house belongs to HIM now",
-    "the manager heated the shell beside the mother",
-    "Women and men ; she herself ; boy's toy",
-]
+_SWAP_CASES = ["the nurse said that she was tired .", "He finished his report and thanked her .",
+               "the man's hat and the woman's coat", "My Father's house belongs to HIM now",
+               "the manager heated the shell beside the mother",
+               "Women and men ; she herself ; boy's toy"]
 
 
 def _gendered(token: str) -> bool:

@@ -27,6 +27,7 @@ from utils.data.corpus import (  # noqa: F401
     occupation_she_probability,
     sentiment_split,
     sentiment_task,
+    shared_test_words,
     swap_gender,
 )
 from utils.data.published_models import (  # noqa: F401
@@ -84,6 +85,7 @@ __all__ = [
     "published_model",
     "sentiment_split",
     "sentiment_task",
+    "shared_test_words",
     "swap_gender",
     "tokenize",
     "training_flops",

@@ -87,7 +87,8 @@ def published_model(name: str) -> PublishedModel:
     for entry in PUBLISHED_MODELS:
         if entry.name == name:
             return entry
-    raise KeyError(f"no published model named {name!r}; known: {[m.name for m in PUBLISHED_MODELS]}")
+    known = [m.name for m in PUBLISHED_MODELS]
+    raise KeyError(f"no published model named {name!r}; known: {known}")
 
 
 def growth_per_year(models: Sequence[PublishedModel], attribute: str) -> float:

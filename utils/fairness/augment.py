@@ -24,7 +24,7 @@ from utils.lm.pretrained import PretrainConfig, Pretrained, corpus_and_vocab
 from utils.lm.scoped import local_seed
 from utils.lm.training import train_language_model
 
-__all__ = ["counterfactual_sentences", "train_tracked"]
+__all__ = ["ENGLISH_GENDER_SWAPS", "counterfactual_sentences", "swap_tokens", "train_tracked"]
 
 _FORMAT = 1
 
@@ -38,6 +38,36 @@ def counterfactual_sentences(sentences: Sequence[Sequence[str]]) -> list[list[st
     swapped = [swap_gender(s) for s in sentences]
     return [list(s) for s in sentences] + [t for s, t in zip(sentences, swapped, strict=True)
                                            if t != list(s)]
+
+
+# Gendered English words and their counterparts (lowercase). "her" is "his" or
+# "him" depending on its role; a table must pick one, and picks "his" as the corpus does.
+ENGLISH_GENDER_SWAPS = {
+    "he": "she", "she": "he", "him": "her", "his": "her", "her": "his", "hers": "his",
+    "himself": "herself", "herself": "himself", "man": "woman", "woman": "man",
+    "men": "women", "women": "men", "boy": "girl", "girl": "boy",
+    "father": "mother", "mother": "father", "son": "daughter", "daughter": "son"}
+
+
+def swap_tokens(tokens: Sequence[str], table: dict[str, str]) -> list[str]:
+    """Swap whole tokens by a lowercase ``table``, keeping capitals and a possessive 's.
+
+    For real text, where the corpus's lowercase ``swap_gender`` is not enough:
+    "He" becomes "She", "HIM" becomes "HER", "man's" becomes "woman's"; a word
+    that only contains a gendered word ("manager") is left alone.
+    """
+    out = []
+    for token in tokens:
+        possessive = token.lower().endswith("'s")
+        stem, suffix = (token[:-2], token[-2:]) if possessive else (token, "")
+        new = table.get(stem.lower())
+        if new is None:
+            out.append(token)
+        elif stem.isupper() and len(stem) > 1:
+            out.append(new.upper() + suffix)
+        else:
+            out.append((new.capitalize() if stem[:1].isupper() else new) + suffix)
+    return out
 
 
 class _GapRecorder(LSTMLanguageModel):

@@ -44,7 +44,7 @@ def gender_direction(vectors, pairs=DEFINITIONAL_PAIRS) -> np.ndarray:
 
 
 def project_out(matrix: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Rows of ``matrix`` (n, dim) normalised, minus their component along ``direction``, renormalised."""
+    """Rows of ``matrix`` (n, dim) made unit length, ``direction`` removed, renormalised."""
     m = _unit(np.asarray(matrix, dtype=np.float64))
     m = m - np.outer(m @ direction, direction)
     return _unit(m)

@@ -18,7 +18,12 @@ import math
 import numpy as np
 import pandas as pd
 from fairlearn.postprocessing import ThresholdOptimizer
-from fairlearn.reductions import DemographicParity, EqualizedOdds, ErrorRate, ExponentiatedGradient
+from fairlearn.reductions import (
+    DemographicParity,
+    EqualizedOdds,
+    ErrorRate,
+    ExponentiatedGradient,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
@@ -30,8 +35,9 @@ from utils.fairness.group_metrics import (
 )
 from utils.fairness.real_data import RESUME_FEATURES
 
-__all__ = ["CONSTRAINTS", "GROUP_COLUMNS", "resume_design", "split_audit", "equal_tpr_thresholds", "apply_thresholds",
-           "fit_three_models", "evaluate_predictions", "remedy_experiment"]
+__all__ = ["CONSTRAINTS", "GROUP_COLUMNS", "resume_design", "split_audit",
+           "equal_tpr_thresholds", "apply_thresholds", "fit_three_models",
+           "evaluate_predictions", "remedy_experiment"]
 
 
 GROUP_COLUMNS = ("race", "gender")
@@ -40,7 +46,7 @@ CONSTRAINTS = {"equalized_odds": EqualizedOdds, "demographic_parity": Demographi
 
 def resume_design(frame: pd.DataFrame, group: str = "race"
                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """One-hot features (résumé attributes and first name), labels ``called``, the ``group`` column."""
+    """One-hot features (résumé and first name), labels ``called``, the ``group`` column."""
     if group not in GROUP_COLUMNS:
         raise ValueError(f"group must be one of {GROUP_COLUMNS}; got {group!r}")
     x = pd.get_dummies(frame[[*RESUME_FEATURES, "name"]], drop_first=False, dtype=float)
@@ -87,9 +93,9 @@ def fit_three_models(train: pd.DataFrame, columns: pd.Index, *, group: str = "ra
     x, y, a = resume_design(train, group)
     x = x.reindex(columns=columns, fill_value=0.0)
     base = LogisticRegression(class_weight="balanced", max_iter=2000).fit(x, y)
-    constrained = ExponentiatedGradient(LogisticRegression(max_iter=2000),
-                                        constraints=CONSTRAINTS[constraint](), objective=_balanced_costs(y),
-                                        eps=0.01, max_iter=50)
+    constrained = ExponentiatedGradient(
+        LogisticRegression(max_iter=2000), constraints=CONSTRAINTS[constraint](),
+        objective=_balanced_costs(y), eps=0.01, max_iter=50)
     constrained.fit(x, y, sensitive_features=a)
     post = ThresholdOptimizer(estimator=base, constraints="true_positive_rate_parity",
                               objective="balanced_accuracy_score", prefit=True,

@@ -135,7 +135,7 @@ def gap_table(model: torch.nn.Module, vocab: Vocab, config: CorpusConfig,
 
 
 def gap_summary(table: pd.DataFrame) -> dict[str, float]:
-    """Sign agreement, Spearman rho with the planted signed strength, control size, amplification."""
+    """Sign agreement, Spearman rho with the planted signed strengths, controls, amplification."""
     skewed = table[table["direction"] != 0]
     controls = table[table["direction"] == 0]
     planted = table["direction"] * table["strength"]

@@ -27,6 +27,7 @@ from utils.adapt.classifier import (
 from utils.data.corpus import sentiment_task
 from utils.lm.cache import config_key, load_or_create
 from utils.lm.pretrained import Pretrained
+from utils.lm.scoped import local_seed
 
 __all__ = ["chance_level", "rank_correlation", "sentiment_positions",
            "top_token_accuracy", "trained_classifier"]
@@ -36,25 +37,30 @@ _FORMAT = 1
 
 
 def trained_classifier(pretrained: Pretrained, *, config: AdaptConfig | None = None,
-                       n_train: int = 500, seed: int = 0) -> SentimentClassifier:
+                       n_train: int = 500, label_noise: float = 0.0,
+                       seed: int = 0) -> SentimentClassifier:
     """The chapter 5 classifier trained on ``n_train`` reviews, from the model cache. Chapter 7.
 
     The first call trains it (``config.mode`` decides fine-tuned or frozen,
     default fine-tuned) and saves the weights under a key made of every
-    setting; later calls load them.
+    setting; later calls load them. ``label_noise=0.5`` makes every training
+    label a coin flip: the data-randomisation test of Adebayo et al.
     """
     config = dataclasses.replace(config or AdaptConfig(), seed=seed)
+    corpus = dataclasses.replace(pretrained.config.corpus, label_noise=label_noise)
     key = "sentiment-classifier-" + config_key({
         "pretrained": dataclasses.asdict(pretrained.config), "adapt": dataclasses.asdict(config),
-        "n_train": n_train, "format": _FORMAT})
-    model = make_classifier(config.mode, pretrained, pooling=config.pooling, seed=seed)
+        "n_train": n_train, "format": _FORMAT,
+        **({"label_noise": label_noise} if label_noise else {})})
+    with local_seed(seed):  # whatever the helpers draw, the caller's random stream is kept
+        model = make_classifier(config.mode, pretrained, pooling=config.pooling, seed=seed)
 
     def create() -> tuple[dict, dict]:
-        train, _ = sentiment_task(pretrained.config.corpus, n_train=n_train, n_test=1,
-                                  seed=seed)
+        train, _ = sentiment_task(corpus, n_train=n_train, n_test=1, seed=seed)
         tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
-        losses = train_classifier(model, tokens, lengths, torch.tensor([y for _, y in train]),
-                                  config)
+        with local_seed(seed):
+            losses = train_classifier(model, tokens, lengths,
+                                      torch.tensor([y for _, y in train]), config)
         return model.state_dict(), {"final_loss": losses[-1], "steps": len(losses)}
 
     state_dict, _ = load_or_create(key, create)

@@ -28,7 +28,7 @@ FORMAT_VERSION = 1
 
 def _default_train() -> TrainConfig:
     # The LSTM's batches and passes; a Transformer wants a short warm-up before Adam's full step.
-    return TrainConfig(lr=3e-3, batch_size=64, seq_len=35, epochs=3, clip=0.5, seed=0,
+    return TrainConfig(lr=3e-3, batch_size=64, seq_len=35, epochs=4, clip=0.5, seed=0,
                        warmup_steps=50)
 
 

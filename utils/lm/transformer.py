@@ -190,6 +190,9 @@ class TransformerLanguageModel(nn.Module):
         The state is ``(last tokens,)``: up to ``memory`` earlier tokens, read as
         context in front of ``tokens`` and dropped from the output.
         """
+        if tokens.dim() == 2 and tokens.shape[1] > self.config.max_len:
+            raise ValueError(f"at most max_len={self.config.max_len} tokens at once; "
+                             f"got {tokens.shape[1]}")
         context = tokens if state is None else torch.cat([state[0], tokens], dim=1)
         context = context[:, -(self.config.max_len):]
         hidden = self.drop(self.features(context))[:, -tokens.shape[1]:]

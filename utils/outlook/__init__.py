@@ -33,14 +33,15 @@ from utils.outlook.grid import (  # noqa: F401
     FULL_GRID,
     ScalingGridConfig,
     ScalingRun,
+    entropy_floor,
     grid_data,
     run_scaling_grid,
-    test_floor,
 )
 from utils.outlook.scaling import (  # noqa: F401
     ScalingFit,
     compute_optimal,
     fit_scaling_law,
+    jackknife_floor,
     scaling_law,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "energy_kwh",
     "fit_scaling_law",
     "grid_data",
+    "jackknife_floor",
     "measure_power",
     "patterson_mwh",
     "pretrained_energy",
@@ -74,5 +76,5 @@ __all__ = [
     "run_scaling_grid",
     "scaling_law",
     "strubell_kwh",
-    "test_floor",
+    "entropy_floor",
 ]

@@ -24,11 +24,15 @@ from utils.data.text import Vocab, lm_stream
 from utils.lm.cache import config_key, load_or_create
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
 from utils.lm.scoped import local_seed
-from utils.lm.training import (TrainConfig, evaluate_language_model, init_output_bias,
-                               train_language_model)
+from utils.lm.training import (
+    TrainConfig,
+    evaluate_language_model,
+    init_output_bias,
+    train_language_model,
+)
 
 __all__ = ["FULL_GRID", "ScalingGridConfig", "ScalingRun", "grid_data", "run_scaling_grid",
-           "test_floor"]
+           "entropy_floor"]
 
 FORMAT_VERSION = 1  # bump when a change to this file changes what a cached run holds
 
@@ -95,7 +99,7 @@ def grid_data(config: ScalingGridConfig) -> tuple[Corpus, Vocab, torch.Tensor, t
     return corpus, vocab, train, lm_stream(corpus.test, vocab)
 
 
-def test_floor(config: ScalingGridConfig, corpus: Corpus) -> tuple[float, float]:
+def entropy_floor(config: ScalingGridConfig, corpus: Corpus) -> tuple[float, float]:
     """The language's entropy rate and the true model's loss on this test text (nats/token).
 
     Both count the ``<eos>`` after each sentence as a token, as the LSTM's stream

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import least_squares, nnls
 from scipy.special import logsumexp
 
-__all__ = ["ScalingFit", "compute_optimal", "fit_scaling_law", "scaling_law"]
+__all__ = ["ScalingFit", "compute_optimal", "fit_scaling_law", "jackknife_floor", "scaling_law"]
 
 # Hoffmann et al. fit with delta = 1e-3 on log-losses: residuals above it count
 # linearly, so one badly trained run cannot drag the whole fit.
@@ -85,7 +85,7 @@ def _log_predict(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray,
 
 
 def _starts(n: np.ndarray, d: np.ndarray, loss: np.ndarray, with_floor: bool,
-            keep: int = 4) -> list[np.ndarray]:
+            keep: int = 2) -> list[np.ndarray]:
     """Starting points from a grid over the exponents (variable projection).
 
     For fixed (alpha, beta) the law is linear in (E, A, B), so a non-negative
@@ -142,3 +142,17 @@ def fit_scaling_law(n, d, loss, *, with_floor: bool = True,
     return ScalingFit(e=float(np.exp(theta[4])) if with_floor else 0.0, a=float(np.exp(theta[0])),
                       alpha=float(theta[1]), b=float(np.exp(theta[2])), beta=float(theta[3]),
                       with_floor=with_floor, rmse_log=rmse)
+
+
+def jackknife_floor(n, d, loss, *, huber_delta: float = HUBER_DELTA) -> tuple[np.ndarray, float]:
+    """The floor E refitted with each run left out once, and its jackknife standard error.
+
+    Chapter 10. The spread says how firmly the grid pins E down: a grid whose
+    runs stop far above the floor leaves E loose, however good the fit looks.
+    """
+    n, d, loss = (np.asarray(x, dtype=float).ravel() for x in (n, d, loss))
+    keep = ~np.eye(n.size, dtype=bool)  # row i leaves run i out
+    floors = np.array([fit_scaling_law(n[k], d[k], loss[k], huber_delta=huber_delta).e
+                       for k in keep])
+    m = floors.size
+    return floors, float(np.sqrt((m - 1) / m * np.sum((floors - floors.mean()) ** 2)))

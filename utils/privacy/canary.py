@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.data.corpus import CANARY_DIGITS, CANARY_PREFIX, CorpusConfig, DIGITS
+from utils.data.corpus import CANARY_DIGITS, CANARY_PREFIX, DIGITS, CorpusConfig
 from utils.data.text import Vocab
 from utils.privacy.exposure import exposure
 

@@ -142,7 +142,7 @@ def dp_bound_violations(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     fpr_low, fpr_high = clopper_pearson(np.round(fpr * n_neg), n_neg, confidence)
     bound = np.exp(epsilon)
     direct = tpr_low > bound * fpr_high + delta
-    mirror = (1 - fpr_high) > bound * (1 - tpr_high) + delta  # the complementary test
+    mirror = (1 - fpr_high) > bound * (1 - tpr_low) + delta  # the complementary test
     return int(np.sum(direct | mirror))
 
 

@@ -35,6 +35,7 @@ from utils.data.corpus.tasks import (  # noqa: F401
     canary_sentence,
     sentiment_split,
     sentiment_task,
+    shared_test_words,
     swap_gender,
 )
 
@@ -60,5 +61,6 @@ __all__ = [
     "occupation_she_probability",
     "sentiment_split",
     "sentiment_task",
+    "shared_test_words",
     "swap_gender",
 ]

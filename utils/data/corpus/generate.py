@@ -1,4 +1,7 @@
-"""Draw a corpus from the synthetic language, with a planted canary if asked. Used in chapters 3-10."""
+"""Draw a corpus from the synthetic language, with a planted canary if asked.
+
+Used in chapters 3-10.
+"""
 
 from __future__ import annotations
 

@@ -251,7 +251,8 @@ def _occupation(s: tuple, she: dict[str, float], cue: float) -> list:
     if tag == "start":
         return [("the", 1.0, ("occupation", "det"))]
     if tag == "det":
-        return [(o, 1.0 / len(_OCCUPATION_NAMES), ("occupation", "occ", o)) for o in _OCCUPATION_NAMES]
+        share = 1.0 / len(_OCCUPATION_NAMES)
+        return [(o, share, ("occupation", "occ", o)) for o in _OCCUPATION_NAMES]
     if tag == "occ":
         # The pronoun's state carries only P(she), so _OCCUPATION_NAMES with equal
         # leans share states; "told" keeps the occupation for the pair.

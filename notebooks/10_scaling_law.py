@@ -1,0 +1,323 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: mystnb,tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A scaling law in miniature, and the energy bill
+#
+# {numref}`ch-outlook` says that the loss of a language model falls
+# predictably as the model grows and as it reads more text, towards a floor
+# that no model can pass. This notebook trains the course's LSTM at five sizes
+# on three amounts of text, fits the law of {cite:t}`hoffmann2022training` to
+# the fifteen losses, and checks the fitted floor against the one number no
+# real corpus can give: the exact entropy rate of the synthetic language. Then
+# it drops the floor from the law and watches the fit go wrong, splits a
+# compute budget between size and data, and adds up what the course's training
+# costs in energy and CO2.
+
+# %%
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
+import subprocess
+import sys
+
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
+
+# %% [markdown]
+# ## Parameters
+#
+# The small grid (15 runs) trains in about a minute on two CPU cores and is
+# cached afterwards; the full grid (45 runs, up to 1.6 million tokens each)
+# takes many minutes. The last three parameters are the energy bill's
+# assumptions: change them to your own machine and grid.
+
+# %% tags=["parameters"]
+seed: int = 0  # seed of every training run (an integer, at least 0)
+grid: str = "small"  # which grid of runs to train: small or full
+budget_flops: float = 1e14  # a training budget in FLOPs to split between size and data (1e9 to 1e26)
+pue: float = 1.58  # power usage effectiveness of the machine room (1 for a laptop, 1 to 3)
+grid_kg_per_kwh: float = 0.433  # carbon intensity of the electricity in kg CO2e per kWh (0 to 1.5)
+watts_per_core: float = 10.0  # assumed CPU power per busy core in watts when no counter is readable (1 to 100)
+
+# %%
+from utils.notebook import Integer, OneOf, Real, validate
+
+params = validate(
+    seed=Integer(seed, min=0),
+    grid=OneOf(grid, ["small", "full"]),
+    budget_flops=Real(budget_flops, min=1e9, max=1e26),
+    pue=Real(pue, min=1.0, max=3.0),
+    grid_kg_per_kwh=Real(grid_kg_per_kwh, min=0.0, max=1.5),
+    watts_per_core=Real(watts_per_core, min=1.0, max=100.0),
+)
+
+# %% [markdown]
+# ## The law and the floor
+#
+# Hoffmann et al. model the loss reached by a model of $N$ parameters after
+# $D$ training tokens as
+#
+# $$
+# L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} .
+# $$
+#
+# $E$ is the {term}`irreducible loss`: a perfect model's cross-entropy, the
+# entropy rate of the text's source ({numref}`ch-maximum-likelihood`).
+# The other two terms are what a finite model and finite data add. For real
+# text nobody knows $E$; for the course's language it is a sum over the
+# grammar. `entropy_floor` computes it, and also the true model's loss on the
+# very test sentences the runs are scored on.
+
+# %%
+import dataclasses
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from utils.notebook import use_course_style
+from utils.outlook import FULL_GRID, ScalingGridConfig, entropy_floor, grid_data
+
+use_course_style()
+base = FULL_GRID if params.grid == "full" else ScalingGridConfig()
+config = dataclasses.replace(base, seed=params.seed)
+corpus, vocab, train_stream, test_stream = grid_data(config)
+entropy, on_test = entropy_floor(config, corpus)
+print(f"training tokens available {train_stream.numel():,}; test tokens {test_stream.numel():,}")
+print(f"entropy rate of the language: {entropy:.4f} nats per token (<eos> counted)")
+print(f"the true model's loss on these test sentences: {on_test:.4f} nats per token")
+
+# %% [markdown]
+# ## Train the grid
+#
+# Each run trains an LSTM of one hidden size on the first $D$ tokens of the
+# training text, reading each token once, and scores the whole test text.
+# The step size is cut to a fifth and then a twenty-fifth for the last 40 % of
+# each run: a constant step leaves a noise floor in the loss that a fit would
+# take for the language's. $N$ counts every parameter, the embedding included.
+
+# %%
+from utils.outlook import run_scaling_grid
+
+start = time.perf_counter()
+runs = run_scaling_grid(config, progress=True)
+cached = sum(r.from_cache for r in runs)
+print(f"{len(runs)} runs ({cached} from the cache) in {time.perf_counter() - start:.1f} s")
+print(f"{'hidden':>6} {'N':>8} {'D':>10} {'loss':>7} {'above floor':>11} {'train s':>8}")
+for r in runs:
+    print(f"{r.hidden_size:6d} {r.parameters:8,d} {r.tokens:10,d} {r.loss:7.4f} "
+          f"{r.loss - entropy:11.4f} {r.train_time_s:8.1f}")
+n = np.array([r.parameters for r in runs], dtype=float)
+d = np.array([r.tokens for r in runs], dtype=float)
+loss = np.array([r.loss for r in runs])
+
+# %% [markdown]
+# ## Fit the law, with and without the floor
+#
+# `fit_scaling_law` fits in log space with a Huber loss, as Hoffmann et al.
+# did. The second fit leaves $E$ out: it assumes that a large enough model on
+# enough text reaches zero loss. `jackknife_floor` refits with each run left
+# out in turn; the spread of those fifteen floors says how firmly this grid
+# pins $E$ down.
+
+# %%
+from utils.outlook import fit_scaling_law, jackknife_floor
+
+fit = fit_scaling_law(n, d, loss)
+no_floor = fit_scaling_law(n, d, loss, with_floor=False)
+floors, floor_se = jackknife_floor(n, d, loss)
+print(f"{'':24} {'E':>8} {'A':>9} {'alpha':>6} {'B':>9} {'beta':>6} {'rms log error':>13}")
+for name, f in (("with the floor E", fit), ("without E", no_floor)):
+    print(f"{name:24} {f.e:8.4f} {f.a:9.3g} {f.alpha:6.3f} {f.b:9.3g} {f.beta:6.3f} "
+          f"{f.rmse_log:13.4f}")
+print(f"\ntrue floor (entropy rate)  {entropy:.4f} nats per token")
+print(f"fitted floor E             {fit.e:.4f}  (off by {fit.e - entropy:+.4f}; "
+      f"jackknife standard error {floor_se:.4f}, range {floors.min():.4f} to {floors.max():.4f})")
+print(f"lowest loss of any run     {loss.min():.4f}  ({loss.min() - entropy:.4f} above the floor)")
+
+# %% [markdown]
+# Read the numbers above before the plots. The fit with $E$ puts the floor
+# near the truth, but only as firmly as the jackknife error says: the runs
+# stop a few hundredths of a nat above the floor, and several combinations of
+# a floor and exponents bend through the same fifteen points. The full grid
+# (parameter `grid`) reaches closer to the floor. The fit without $E$ has no
+# floor at all: to flatten out where the data flatten, it makes one exponent
+# small, and far beyond the grid it predicts losses below the entropy rate,
+# which no model can reach.
+
+# %% mystnb={"figure": {"caption": "Test loss against training tokens for each model size (points), the law fitted with a floor (solid) and without one (dotted), and the language's entropy rate (dashed).", "name": "fig-scaling-fit"}}
+fig, ax = plt.subplots(figsize=(7.5, 4.2))
+d_line = np.geomspace(d.min() / 2, d.max() * 30, 200)
+for size in sorted(set(n)):
+    mask = n == size
+    (points,) = ax.plot(d[mask], loss[mask], "o", label=f"N = {int(size):,}")
+    ax.plot(d_line, fit.predict(size, d_line), "-", color=points.get_color())
+    ax.plot(d_line, no_floor.predict(size, d_line), ":", color=points.get_color())
+ax.axhline(entropy, color="black", linestyle="--", label=f"entropy rate {entropy:.3f}")
+ax.set_xscale("log")
+ax.set_xlabel("training tokens D")
+ax.set_ylabel("test loss (nats per token)")
+ax.set_ylim(entropy - 0.08, min(loss.max() + 0.05, entropy + 0.45))
+ax.legend(fontsize=8, ncol=2)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Far beyond the grid the two laws part ways. With both terms gone (huge $N$
+# and $D$), the law with a floor tends to $E$ and the law without one tends to
+# zero:
+
+# %%
+for scale in (1e2, 1e4, 1e6):
+    big_n, big_d = n.max() * scale, d.max() * scale
+    print(f"N = {big_n:9.2e}, D = {big_d:9.2e}: with E {fit.predict(big_n, big_d):.4f}, "
+          f"without E {no_floor.predict(big_n, big_d):.4f}, floor {entropy:.4f}")
+
+# %% [markdown]
+# ## Splitting a compute budget
+#
+# Training costs about $C = 6ND$ floating-point operations ({numref}`ch-foundation-models`). For a fixed $C$, a bigger model must read
+# fewer tokens. Minimising the fitted law along $D = C / 6N$ gives the
+# {term}`compute-optimal` split, $N_{opt} \propto C^{\beta/(\alpha+\beta)}$ and
+# $D_{opt} \propto C^{\alpha/(\alpha+\beta)}$. Hoffmann et al.'s own fit has
+# $\alpha \approx 0.34$ and $\beta \approx 0.28$, nearly even exponents, which
+# is why they advise growing the data as fast as the model.
+
+# %%
+from utils.outlook import compute_optimal
+
+n_opt, d_opt = fit.compute_optimal(params.budget_flops)
+print(f"budget C = {params.budget_flops:.2e} FLOPs")
+print(f"this grid's law:   N_opt = {n_opt:.3g} parameters, D_opt = {d_opt:.3g} tokens, "
+      f"{d_opt / n_opt:.3g} tokens per parameter; N_opt grows as "
+      f"C^{fit.beta / (fit.alpha + fit.beta):.2f}")
+ch_n, ch_d = compute_optimal(params.budget_flops, 406.4, 0.34, 410.7, 0.28)
+print(f"Hoffmann et al.'s: N_opt = {ch_n:.3g} parameters, D_opt = {ch_d:.3g} tokens, "
+      f"{ch_d / ch_n:.3g} tokens per parameter; N_opt grows as C^{0.28 / 0.62:.2f}")
+
+# %% mystnb={"figure": {"caption": "Predicted loss along a fixed compute budget (6ND = C) as the model size varies, for three budgets; the marker is the compute-optimal size.", "name": "fig-scaling-isoflop"}}
+fig, ax = plt.subplots(figsize=(7, 3.6))
+for c in params.budget_flops * np.array([0.1, 1.0, 10.0]):
+    sizes = np.geomspace(1e2, c / 6 / 1e3, 200)
+    (line,) = ax.plot(sizes, fit.predict(sizes, c / (6 * sizes)), label=f"C = {c:.0e}")
+    best_n, best_d = fit.compute_optimal(c)
+    ax.plot(best_n, fit.predict(best_n, best_d), "o", color=line.get_color())
+ax.axhline(fit.e, color="black", linestyle="--", label="fitted floor E")
+ax.set_xscale("log")
+ax.set_xlabel("parameters N (tokens D = C / 6N)")
+ax.set_ylabel("predicted loss (nats per token)")
+ax.set_ylim(fit.e - 0.02, fit.e + 0.5)
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The energy bill
+#
+# Every language model the course trains through its cache records how long
+# its training took. Energy is time times power times the machine room's
+# overhead (its {term}`power usage effectiveness`), and emissions are energy
+# times the grid's {term}`carbon intensity`:
+#
+# $$
+# \text{kWh} = \text{hours} \times \text{watts} \times \text{PUE} / 1000,
+# \qquad \text{kg CO}_2\text{e} = \text{kWh} \times \text{kg CO}_2\text{e per kWh}.
+# $$
+#
+# The watts are the weak link. `measure_power` reads the CPU's RAPL energy
+# counter while a workload runs, where the machine exposes one; otherwise it
+# falls back to the stated assumption (a share of a processor's rated power
+# per busy core, plus memory). Times are wall-clock: on a machine shared with
+# other work they over-state a run's own share.
+
+# %%
+from utils.lm import evaluate_language_model, pretrained_model
+from utils.outlook import (
+    PUBLISHED_FOOTPRINTS,
+    EnergyEstimate,
+    PowerDraw,
+    course_energy,
+    measure_power,
+    pretrained_energy,
+    recorded_runs,
+)
+from utils.outlook.energy import DRAM_WATTS_PER_GB
+
+pre = pretrained_model(progress=False)
+# A short workload to measure: the tiny model scoring part of the test text.
+probe = measure_power(lambda: evaluate_language_model(pre.model, test_stream[:20_000]))
+if probe.source.startswith("assumed"):
+    # No readable counter: this notebook's assumption (one core per run, 2 GB of memory).
+    probe = PowerDraw(params.watts_per_core + 2 * DRAM_WATTS_PER_GB,
+                      f"assumed: 1 core x {params.watts_per_core:g} W + 2 GB x "
+                      f"{DRAM_WATTS_PER_GB} W/GB")
+print(f"power per run: {probe.watts:.1f} W ({probe.source})")
+
+# %% [markdown]
+# The tiny foundation model of {numref}`ch-lstm` first, the figure its
+# model card reports; then this grid; then every run the cache has recorded
+# on this machine (which depends on the notebooks run here so far).
+
+# %%
+grid_time = sum(r.train_time_s for r in runs)
+tiny = pretrained_energy(power=probe, pue=params.pue, grid_kg_per_kwh=params.grid_kg_per_kwh)
+this_grid = EnergyEstimate(grid_time, probe, params.pue, params.grid_kg_per_kwh)
+recorded = recorded_runs()
+everything = course_energy(recorded, probe, pue=params.pue, grid_kg_per_kwh=params.grid_kg_per_kwh)
+print(f"{'':34} {'seconds':>9} {'Wh':>9} {'g CO2e':>9}")
+for name, est in (("tiny foundation model (chapter 4)", tiny), ("this scaling grid", this_grid),
+                  (f"all {len(recorded)} recorded runs", everything)):
+    print(f"{name:34} {est.seconds:9.0f} {est.kwh * 1e3:9.3f} {est.kg_co2e * 1e3:9.3f}")
+print(f"\nassumptions: {everything.describe()}")
+
+# %% [markdown]
+# Beside published estimates, the course's whole bill is a rounding error.
+# The figures below are the papers' own estimates, with their own
+# assumptions; the GPT-3 one is Patterson et al.'s.
+
+# %%
+course_tonnes = everything.kg_co2e / 1000
+for f in PUBLISHED_FOOTPRINTS:
+    energy = f"{f.mwh:,.0f} MWh, " if f.mwh else ""
+    print(f"{f.name:60} {energy}{f.tonnes_co2e:,.1f} t CO2e "
+          f"= {f.tonnes_co2e / max(course_tonnes, 1e-12):.1e} x the course")
+
+# %% [markdown]
+# The 6ND rule puts compute on the same footing. The tiny model's record
+# holds its tokens; GPT-3's figures are those of {numref}`ch-foundation-models`.
+
+# %%
+from utils.data import GPT3_REPORTED_TRAINING_FLOPS, published_model, training_flops
+
+tiny_flops = training_flops(pre.model.num_parameters(), pre.history["tokens"])
+gpt3 = published_model("GPT-3")
+print(f"tiny model: 6ND = {tiny_flops:.2e} FLOPs in {tiny.seconds:.0f} s "
+      f"({tiny_flops / tiny.seconds:.2e} FLOP/s)")
+print(f"GPT-3: 6ND = {training_flops(gpt3.parameters, gpt3.training_tokens):.2e} FLOPs "
+      f"(reported {GPT3_REPORTED_TRAINING_FLOPS:.2e}), "
+      f"{GPT3_REPORTED_TRAINING_FLOPS / tiny_flops:.1e} x the tiny model")
+
+# %% [markdown]
+# Two lessons carry over to real models. A scaling law is an extrapolation,
+# and its floor is the least certain part of it: here we could check it, and
+# even a clean synthetic language pins it only to the jackknife's error. And
+# the energy bill is a product of four numbers, each of which can be measured
+# or must be assumed: say which.
