@@ -49,6 +49,7 @@ except importlib.metadata.PackageNotFoundError:
 # %% tags=["parameters"]
 seed: int = 0  # seed of the classifier, the test reviews, the randomised model and the probes (integer, at least 0)
 n_train: int = 500  # labelled reviews the classifier is fine-tuned on (integer, 50 to 5000)
+pooling: str = "mean"  # sentence summary under the classifier's head: "mean" of all states or "last"
 n_test: int = 300  # test reviews whose attributions are scored (integer, 20 to 2000)
 ig_steps: int = 100  # points on the path of integrated gradients, both ends included (integer, 2 to 1000)
 n_items: int = 400  # agreement sentences for ranking units and for testing them, each (integer, 100 to 2000)
@@ -56,11 +57,12 @@ max_units: int = 16  # most units ablated at once (integer, 1 to 128)
 n_random: int = 5  # random unit sets per count, for the baseline curve (integer, 1 to 20)
 
 # %%
-from utils.notebook import Integer, validate
+from utils.notebook import Integer, OneOf, validate
 
 params = validate(
     seed=Integer(seed, min=0),
     n_train=Integer(n_train, min=50, max=5000),
+    pooling=OneOf(pooling, ["mean", "last"]),
     n_test=Integer(n_test, min=20, max=2000),
     ig_steps=Integer(ig_steps, min=2, max=1000),
     n_items=Integer(n_items, min=100, max=2000),
@@ -72,17 +74,22 @@ params = validate(
 # ## The classifier to explain
 #
 # The chapter 5 classifier: the pretrained LSTM, fine-tuned with a linear head
-# on the mean of its hidden states. It is trained once and cached, like the
-# pretrained model. Its test reviews use sentiment words it never saw with a
-# label.
+# on the mean of its hidden states (`pooling`). It is trained once and cached,
+# like the pretrained model. Its test reviews use sentiment words it never saw
+# with a label. With `pooling = "last"` the head reads only the state at the
+# final "." and every word reaches it through that one state; try it and watch
+# the methods that replace a word with a baseline lose track of the sentiment
+# word more often.
 
 # %%
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from utils.adapt import AdaptConfig, encode_sentences, predict_proba
-from utils.data import UNK, agreement_items, sentiment_task
+from utils.data import SENTIMENT_CLUSTERS, UNK, agreement_items, sentiment_task
 from utils.interpret import (
     EmbeddingForward,
     Gradient,
@@ -105,8 +112,9 @@ use_course_style()
 set_seed(params.seed)
 pretrained = pretrained_model(progress=False)
 vocab = pretrained.vocab
-classifier = trained_classifier(pretrained, config=AdaptConfig(pooling="mean", epochs=10),
-                                n_train=params.n_train, seed=params.seed)
+adapt_config = AdaptConfig(pooling=params.pooling, epochs=10)
+classifier = trained_classifier(pretrained, config=adapt_config, n_train=params.n_train,
+                                seed=params.seed)
 _, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=params.n_test,
                          seed=params.seed)
 tokens, lengths = encode_sentences([s for s, _ in test], vocab)  # (n, seq), (n,)
@@ -127,12 +135,17 @@ print(f"test accuracy of the classifier on {len(labels)} reviews: {accuracy:.1%}
 # %%
 forward = EmbeddingForward(classifier, classifier.encoder.embedding, tokens, lengths)
 embeddings = forward.embed()  # (n, seq, emb_size)
-methods = {
-    "gradient": (Gradient(forward), {}),
-    "gradient × input": (GradientXInput(forward), {}),
-    "integrated gradients": (IntegratedGradients(forward), {"n_steps": params.ig_steps}),
-    "occlusion": (Occlusion(forward), {}),
-}
+
+
+def methods_for(model):
+    """The four methods, each explaining ``model`` as a function of its embeddings."""
+    f = EmbeddingForward(model, model.encoder.embedding, tokens, lengths)
+    return {
+        "gradient": (Gradient(f), {}),
+        "gradient × input": (GradientXInput(f), {}),
+        "integrated gradients": (IntegratedGradients(f), {"n_steps": params.ig_steps}),
+        "occlusion": (Occlusion(f), {}),
+    }
 
 
 def scores_of(methods):
@@ -144,6 +157,7 @@ def scores_of(methods):
     return out
 
 
+methods = methods_for(classifier)
 scores = scores_of(methods)
 
 # %% [markdown]
@@ -187,38 +201,51 @@ plt.show()
 # A method that picked a word at random would score the mean of
 # $1/\text{words}$ over the reviews.
 #
-# Then the model-randomisation test {cite}`adebayo2018sanity`: the same
-# methods on a copy of the classifier whose LSTM and head are drawn afresh
-# (the embeddings, the inputs themselves, are kept). An explanation of what the
-# model learnt should now change completely; we report the rank correlation
-# between each review's token scores under the two models.
+# Then the two sanity checks of {cite:t}`adebayo2018sanity`. Model
+# randomisation: the same methods on a copy of the classifier whose LSTM and
+# head are drawn afresh (the embeddings, the inputs themselves, are kept).
+# Label randomisation: the same classifier fine-tuned on the same reviews
+# with every label a coin flip, so there is nothing to learn but the sample.
+# An explanation of what the model learnt should change in both; for each we
+# report the top-token score and the rank correlation between each review's
+# token scores and those of the trained model.
 
 # %%
 positions = sentiment_positions(lengths)
 random_model = randomised(classifier, ("encoder.lstm", "head"), seed=params.seed)
-random_forward = EmbeddingForward(random_model, random_model.encoder.embedding, tokens, lengths)
-random_methods = {
-    "gradient": (Gradient(random_forward), {}),
-    "gradient × input": (GradientXInput(random_forward), {}),
-    "integrated gradients": (IntegratedGradients(random_forward), {"n_steps": params.ig_steps}),
-    "occlusion": (Occlusion(random_forward), {}),
-}
-random_scores = scores_of(random_methods)
+shuffled_model = trained_classifier(pretrained, config=adapt_config, n_train=params.n_train,
+                                    label_noise=0.5, seed=params.seed)
+shuffled_accuracy = (predict_proba(shuffled_model, tokens, lengths).argmax(1) == labels)
+noisy, _ = sentiment_task(replace(pretrained.config.corpus, label_noise=0.5),
+                          n_train=params.n_train, n_test=1, seed=params.seed)
+polarity = {w: sign for _, sign, words in SENTIMENT_CLUSTERS for w in words}
+agree = np.mean([polarity[s[-2]] == y for s, y in noisy])
+print(f"coin-flip labels that happen to match the sentiment: {agree:.1%}")
+print(f"test accuracy of the classifier trained on them: "
+      f"{float(shuffled_accuracy.double().mean()):.1%}")
+checks = {"model randomised": scores_of(methods_for(random_model)),
+          "labels randomised": scores_of(methods_for(shuffled_model))}
 print(f"chance: {chance_level(lengths):.1%}")
-print(f"{'method':<22}{'trained':>9}{'randomised':>12}{'rank corr.':>12}")
-top_token = {}
+print(f"{'':<22}{'trained':>9}" + "".join(f"{c:>28}" for c in checks))
+print(f"{'method':<22}{'top token':>9}" + f"{'top token':>16}{'rank corr.':>12}" * len(checks))
 for name in methods:
-    top_token[name] = (top_token_accuracy(scores[name], lengths, positions),
-                       top_token_accuracy(random_scores[name], lengths, positions),
-                       rank_correlation(scores[name], random_scores[name], lengths))
-    print(f"{name:<22}{top_token[name][0]:>9.1%}{top_token[name][1]:>12.1%}"
-          f"{top_token[name][2]:>12.2f}")
+    row = f"{name:<22}{top_token_accuracy(scores[name], lengths, positions):>9.1%}"
+    for check in checks.values():
+        row += (f"{top_token_accuracy(check[name], lengths, positions):>16.1%}"
+                f"{rank_correlation(scores[name], check[name], lengths):>12.2f}")
+    print(row)
 
 # %% [markdown]
-# Read the table row by row. A method earns trust when it points at the
-# sentiment word on the trained model *and* stops doing so on the randomised
-# one. How far the trained-model scores reach depends on the classifier's
-# seed (try `seed` = 2 or 4): with an all-zero baseline, integrated gradients
+# The coin flips match the sentiment a little more or less often than half the
+# time, by chance, so the label-randomised classifier can pick up a weak
+# signal; its accuracy above shows how much. Read the table row by row. A
+# method earns trust when it points at the sentiment word on the trained model
+# *and* stops doing so on the randomised ones. A high rank correlation in
+# either sanity check says the method's ranking of the words did not need what
+# the model learnt.
+#
+# How far the trained-model scores reach depends on the classifier's seed
+# (try `seed` = 2 or 4): with an all-zero baseline, integrated gradients
 # and occlusion sometimes credit another word, most often "was", because
 # replacing it with zeros pushes the LSTM off the inputs it was trained on and
 # changes how it reads the sentiment word that follows.
@@ -261,11 +288,12 @@ plt.show()
 # %%
 from captum.attr import LayerIntegratedGradients
 
-unk = torch.full_like(tokens[few], vocab.stoi[UNK])
+device = embeddings.device  # the classifier's (captum needs its inputs there)
+unk = torch.full_like(tokens[few], vocab.stoi[UNK]).to(device)
 m = params.ig_steps
 theirs = LayerIntegratedGradients(classifier, classifier.encoder.embedding).attribute(
-    tokens[few], baselines=unk, target=labels[few], additional_forward_args=(lengths[few],),
-    n_steps=m, method="riemann_trapezoid")
+    tokens[few].to(device), baselines=unk, target=labels[few].to(device),
+    additional_forward_args=(lengths[few].to(device),), n_steps=m, method="riemann_trapezoid")
 ours = ig.attribute(x_few, target=labels[few], baselines=few_forward.embed(unk), n_steps=m)
 print(f"largest |ours × (m-1)/m - captum| = {float((ours * (m - 1) / m - theirs).abs().max()):.1e}"
       f" (attributions up to {float(ours.abs().max()):.2f})")

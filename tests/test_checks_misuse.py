@@ -308,3 +308,18 @@ def test_checks_never_print_the_answer(capsys):
     message = str(error.value)
     assert not any(ch.isdigit() for ch in message.replace("1 - gamma", ""))
     assert check_z_score(good_z).cases == 4
+
+
+@pytest.mark.parametrize("check, fn", [
+    (check_green_list, green_ignores_previous), (check_z_score, z_no_sqrt),
+    (check_attack_success_rate, asr_over_all), (check_poison_review, poison_always_i),
+])
+def test_checks_are_deterministic_and_leave_the_global_stream_alone(check, fn):
+    messages = []
+    for _ in range(2):
+        state = torch.random.get_rng_state()
+        with pytest.raises(CheckFailed) as error:
+            check(fn, seed=5)
+        assert torch.equal(torch.random.get_rng_state(), state)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]

@@ -123,7 +123,8 @@ def test_threshold_attack_accepts_the_right_answer():
         ordered = np.sort(np.asarray(calibration))
         k = int(np.floor(max_fpr * len(ordered)))
         t = (ordered[k - 1] + ordered[k]) / 2
-        return torch.tensor(t), np.mean(np.asarray(members) <= t), np.mean(np.asarray(nonmembers) <= t)
+        return (torch.tensor(t), np.mean(np.asarray(members) <= t),
+                np.mean(np.asarray(nonmembers) <= t))
     assert check_threshold_attack(midway, seed=2).passed
 
 

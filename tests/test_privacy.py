@@ -37,6 +37,7 @@ from utils.privacy import (
     dpsgd_epsilon,
     encode_sentences,
     exposure,
+    extrapolated_exposure,
     gaussian_epsilon,
     gaussian_epsilon_simple,
     gaussian_noise,
@@ -67,6 +68,20 @@ def test_exposure_ranks():
     assert exposure(scores, 7) == pytest.approx(math.log2(100))  # first: the maximum
     scores[8] = 2.0
     assert exposure(scores, 7) == pytest.approx(math.log2(100) - 1)  # second: one bit less
+
+
+def test_extrapolated_exposure_agrees_below_the_cap_and_continues_above_it():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(-40.0, 2.0, 10**5)
+    order = np.argsort(-scores)
+    for rank in (10, 1000, 30000):  # where the rank is informative, both scales agree
+        index = int(order[rank - 1])
+        assert extrapolated_exposure(scores, index) == pytest.approx(
+            exposure(scores, index), abs=0.3)
+    scores[5] = scores.max() + 2.0  # ranked first, with a margin: beyond the exact cap
+    scores[6] = scores.max() + 6.0
+    assert exposure(scores, 5) < exposure(scores, 6) == pytest.approx(math.log2(10**5))
+    assert math.log2(10**5) < extrapolated_exposure(scores, 5) < extrapolated_exposure(scores, 6)
 
 
 def test_canary_scores_equal_brute_force_sentence_scores(small):
@@ -231,8 +246,8 @@ def test_epsilon_falls_with_noise_and_rises_with_steps():
                lambda s, t: dpsgd_epsilon(s, 0.05, t, 1e-5)):
         by_noise = [fn(s, 100) for s in (0.8, 1.0, 2.0, 4.0)]
         by_steps = [fn(2.0, t) for t in (10, 100, 1000)]
-        assert all(a > b for a, b in zip(by_noise, by_noise[1:]))
-        assert all(a < b for a, b in zip(by_steps, by_steps[1:]))
+        assert all(a > b for a, b in zip(by_noise, by_noise[1:], strict=False))
+        assert all(a < b for a, b in zip(by_steps, by_steps[1:], strict=False))
     assert dpsgd_epsilon(2.0, 0.05, 100, 1e-5) < gaussian_epsilon(2.0, 100, 1e-5)  # amplification
 
 

@@ -96,7 +96,8 @@ _, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=params.n_te
 tokens, lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
 labels = torch.tensor([y for _, y in test])
 forward = EmbeddingForward(classifier, classifier.encoder.embedding, tokens, lengths)
-embeddings = forward.embed()  # (n_test, seq_len, emb_size)
+embeddings = forward.embed()  # (n_test, seq_len, emb_size), on the model's device
+labels = labels.to(embeddings.device)
 print("a test review:", " ".join(test[0][0]), "-> label", test[0][1])
 print("embeddings:", tuple(embeddings.shape), "  classifier output:",
       tuple(forward(embeddings).shape))
@@ -302,7 +303,8 @@ def agreement_with(units):
     """Share of items whose right verb form gets the higher logit."""
     right = 0
     for item in items:
-        ids = torch.tensor([pretrained.vocab.encode(["<eos>", *item.prefix])])
+        ids = torch.tensor([pretrained.vocab.encode(["<eos>", *item.prefix])],
+                           device=lm.embedding.weight.device)
         out = ablate_units(lm.lstm, lm.embedding(ids), units, None)
         logits = lm.decoder(out[0, -1])
         right += int(logits[pretrained.vocab.stoi[item.correct]]

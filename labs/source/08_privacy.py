@@ -48,7 +48,7 @@ max_fpr: float = 0.01  # the attack's false-positive budget (number, 0.001 to 0.
 noise_multiplier: float = 1.0  # sigma of the DP-SGD step you run at the end (number, 0 to 10)
 
 # %%
-from utils.notebook import Real, Integer, validate
+from utils.notebook import Integer, Real, validate
 
 params = validate(
     seed=Integer(seed, min=0),

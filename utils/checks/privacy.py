@@ -119,7 +119,8 @@ def check_threshold_attack(fn: Callable, seed: int = 0) -> CheckResult:
         if not isinstance(result, (tuple, list)) or len(result) != 3:
             fail(f"{name}: return three numbers, (threshold, tpr, fpr)")
         cases += 1
-        threshold, tpr, fpr = (_scalar(v, name, w) for v, w in zip(result, ("the threshold", "the TPR", "the FPR")))
+        threshold, tpr, fpr = (_scalar(v, name, w) for v, w in
+                               zip(result, ("the threshold", "the TPR", "the FPR"), strict=True))
         cal_fpr = float(np.mean(calibration <= threshold))
         widest = _widest(calibration, threshold, max_fpr)
         eval_chosen = (float(np.mean(nonmembers <= threshold)) <= max_fpr
@@ -136,7 +137,8 @@ def check_threshold_attack(fn: Callable, seed: int = 0) -> CheckResult:
         if not widest:
             fail(f"{name}: your threshold is stricter than it needs to be: take the largest "
                  "loss threshold that keeps the calibration false-positive rate within max_fpr")
-        right_tpr, right_fpr = float(np.mean(members <= threshold)), float(np.mean(nonmembers <= threshold))
+        right_tpr = float(np.mean(members <= threshold))
+        right_fpr = float(np.mean(nonmembers <= threshold))
         if abs(tpr - right_tpr) > 1e-9 or abs(fpr - right_fpr) > 1e-9:
             fail(f"{name}: your TPR or FPR is not the share of evaluation members or non-members "
                  "with a loss at or below your threshold")
@@ -188,7 +190,8 @@ def check_clip_and_noise(fn: Callable, seed: int = 0) -> CheckResult:
                         "noise_multiplier * max_grad_norm (the sum's sensitivity is C)"),
                        (sigma * clip / batch, "divide the noise by the expected batch size too"),
                        (sigma * clip, "divide the noisy sum by the expected batch size")):
-        if abs(spread - wrong) < 0.05 * wrong and abs(wrong - sigma * clip / expected) > 0.1 * wrong:
+        distinct = abs(wrong - sigma * clip / expected) > 0.1 * wrong
+        if abs(spread - wrong) < 0.05 * wrong and distinct:
             fail(f"{name}: {why}")
     if abs(spread - sigma * clip / expected) > 0.05 * sigma * clip / expected:
         fail(f"{name}: the noise in your gradient has the wrong size; add Gaussian noise with "

@@ -13,7 +13,9 @@ training (``equal_tpr_thresholds`` and fairlearn's ``ThresholdOptimizer``).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -82,6 +84,15 @@ def apply_thresholds(scores, groups, thresholds: dict[str, float]) -> np.ndarray
     return (scores >= limits).astype(int)
 
 
+@contextlib.contextmanager
+def _quiet_fairlearn():
+    """Silence fairlearn 0.15's deprecation notices under pandas 3 (harmless), for the block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Setting a value on a Series via .at")
+        warnings.filterwarnings("ignore", message="Setting an item of incompatible dtype")
+        yield
+
+
 def _balanced_costs(y: np.ndarray) -> ErrorRate:
     rate = float(np.mean(y))
     return ErrorRate(costs={"fp": rate, "fn": 1.0 - rate})  # balanced error, up to a factor
@@ -96,7 +107,8 @@ def fit_three_models(train: pd.DataFrame, columns: pd.Index, *, group: str = "ra
     constrained = ExponentiatedGradient(
         LogisticRegression(max_iter=2000), constraints=CONSTRAINTS[constraint](),
         objective=_balanced_costs(y), eps=0.01, max_iter=50)
-    constrained.fit(x, y, sensitive_features=a)
+    with _quiet_fairlearn():
+        constrained.fit(x, y, sensitive_features=a)
     post = ThresholdOptimizer(estimator=base, constraints="true_positive_rate_parity",
                               objective="balanced_accuracy_score", prefit=True,
                               predict_method="predict_proba")
@@ -120,9 +132,11 @@ def evaluate_predictions(y_true, y_pred, groups) -> dict[str, float]:
 
 def _predictions(models: dict, x: pd.DataFrame, a: np.ndarray, seed: int) -> dict:
     scores = models["base"].predict_proba(x)[:, 1]
+    with _quiet_fairlearn():
+        constrained = models["constrained"].predict(x, random_state=seed)
     return {
         "unconstrained": models["base"].predict(x),
-        "constraint in training": models["constrained"].predict(x, random_state=seed),
+        "constraint in training": constrained,
         "group thresholds": apply_thresholds(scores, a, models["thresholds"]),
         "ThresholdOptimizer": models["threshold_optimizer"].predict(
             x, sensitive_features=a, random_state=seed),

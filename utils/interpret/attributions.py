@@ -34,7 +34,9 @@ class EmbeddingForward:
     """
 
     def __init__(self, model: nn.Module, embedding: nn.Module, *args: torch.Tensor) -> None:
-        self.model, self.embedding, self.args = model, embedding, args
+        device = next(embedding.parameters()).device  # the model's device (CPU or GPU)
+        self.model, self.embedding = model, embedding
+        self.args = tuple(a.to(device) for a in args)
         self.batch = len(args[0])
 
     @torch.no_grad()

@@ -20,6 +20,7 @@ from utils.data.text import EOS, Vocab
 from utils.evaluate.agreement import agreement_accuracy, lstm_verb_margins
 from utils.interpret.ablation import ablate_units, lstm_states, unit_correlations
 from utils.interpret.probes import ProbeResult, probe_with_control
+from utils.lm.scoped import eval_mode
 
 __all__ = ["SUBJECT_INDEX", "ablation_curve", "agreement_states", "number_labels",
            "probe_by_position", "rank_units", "states_at"]
@@ -39,16 +40,17 @@ def agreement_states(model: nn.Module, vocab: Vocab, items: Sequence[AgreementIt
 
     ``model`` is a ``LSTMLanguageModel``; each prefix is read after ``<eos>``.
     """
-    model.eval()
     out: list = [None] * len(items)
     by_length: dict[int, list[int]] = {}
     for i, item in enumerate(items):
         by_length.setdefault(len(item.prefix), []).append(i)
     for indices in by_length.values():
-        tokens = torch.tensor([vocab.encode([EOS, *items[i].prefix]) for i in indices])
-        h, c = lstm_states(model.lstm, model.embedding(tokens))  # (batch, seq, hidden) each
+        tokens = torch.tensor([vocab.encode([EOS, *items[i].prefix]) for i in indices],
+                              device=model.embedding.weight.device)
+        with eval_mode(model):  # no dropout; the model's own mode comes back afterwards
+            h, c = lstm_states(model.lstm, model.embedding(tokens))  # (batch, seq, hidden)
         for row, i in enumerate(indices):
-            out[i] = (h[row].numpy(), c[row].numpy())
+            out[i] = (h[row].cpu().numpy(), c[row].cpu().numpy())
     return out
 
 

@@ -17,17 +17,23 @@ from torch import nn
 __all__ = ["randomised"]
 
 
+def _draw(parameter: torch.Tensor, bound: float, generator: torch.Generator) -> None:
+    """Fill with U(-bound, bound), drawn on the CPU so any device gives the same numbers."""
+    values = torch.empty(parameter.shape).uniform_(-bound, bound, generator=generator)
+    parameter.copy_(values)
+
+
 def _reinitialise(module: nn.Module, generator: torch.Generator) -> None:
     """Draw every weight of ``module`` afresh, from PyTorch's default ranges for its type."""
     with torch.no_grad():
         for sub in module.modules():
             if isinstance(sub, nn.Embedding):
-                sub.weight.uniform_(-0.1, 0.1, generator=generator)  # as chapter 4's model
+                _draw(sub.weight, 0.1, generator)  # as chapter 4's model initialises it
             elif isinstance(sub, (nn.LSTM, nn.Linear)):
                 fan = sub.hidden_size if isinstance(sub, nn.LSTM) else sub.in_features
                 bound = 1.0 / math.sqrt(fan)
                 for p in sub.parameters(recurse=False):
-                    p.uniform_(-bound, bound, generator=generator)
+                    _draw(p, bound, generator)
 
 
 def randomised(model: nn.Module, parts: tuple[str, ...], *, seed: int = 0) -> nn.Module:

@@ -76,7 +76,7 @@ def sentiment_positions(lengths: torch.Tensor) -> torch.Tensor:
 def _real_token_mask(lengths: torch.Tensor, seq_len: int) -> torch.Tensor:
     """True at the sentence's own words: not the leading ``<eos>``, not the padding."""
     positions = torch.arange(seq_len)[None, :]
-    return (positions >= 1) & (positions < lengths[:, None])  # (batch, seq_len)
+    return (positions >= 1) & (positions < lengths.cpu()[:, None])  # (batch, seq_len)
 
 
 def top_token_accuracy(scores: torch.Tensor, lengths: torch.Tensor,

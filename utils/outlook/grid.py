@@ -51,7 +51,8 @@ class ScalingGridConfig:
     """
 
     hidden_sizes: tuple[int, ...] = (8, 16, 32, 64, 128)
-    token_budgets: tuple[int, ...] = (100_000, 300_000, 900_000)
+    # A subset of FULL_GRID, so the two share their cached runs.
+    token_budgets: tuple[int, ...] = (100_000, 200_000, 400_000, 800_000)
     corpus: CorpusConfig = field(default_factory=_grid_corpus)
     lr: float = 3e-2
     batch_size: int = 16

@@ -42,6 +42,7 @@ from utils.privacy.experiments import (  # noqa: F401
 )
 from utils.privacy.exposure import (  # noqa: F401
     exposure,
+    extrapolated_exposure,
 )
 from utils.privacy.membership import (  # noqa: F401
     advantage,
@@ -90,6 +91,7 @@ __all__ = [
     "dpsgd_epsilon",
     "encode_sentences",
     "exposure",
+    "extrapolated_exposure",
     "exposure_run",
     "gaussian_epsilon",
     "gaussian_epsilon_simple",

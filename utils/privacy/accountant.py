@@ -1,4 +1,4 @@
-"""How much privacy DP-SGD spends: Renyi DP of the Gaussian mechanism, to (epsilon, delta). Chapter 8.
+"""How much privacy DP-SGD spends: Renyi DP of the Gaussian mechanism. Chapter 8.
 
 One step of the Gaussian mechanism with noise multiplier sigma (noise std
 sigma * C on a sum of sensitivity C) is (alpha, alpha / (2 sigma^2))-Renyi DP
@@ -36,11 +36,13 @@ def rdp_to_epsilon(orders: np.ndarray | list[float], rdp: np.ndarray | list[floa
                    delta: float) -> float:
     """The smallest epsilon over the orders for this delta (Balle et al. 2020's conversion).
 
-    Chapter 8. epsilon(alpha) = rdp + log((alpha - 1) / alpha) - (log delta + log alpha) / (alpha - 1),
-    a little tighter than the classic rdp + log(1/delta) / (alpha - 1).
+    Chapter 8. epsilon(alpha) = rdp + log((alpha - 1) / alpha)
+    - (log delta + log alpha) / (alpha - 1), a little tighter than the classic
+    rdp + log(1/delta) / (alpha - 1).
     """
     a = np.asarray(orders, dtype=float)
-    eps = np.asarray(rdp, dtype=float) + np.log((a - 1) / a) - (math.log(delta) + np.log(a)) / (a - 1)
+    eps = (np.asarray(rdp, dtype=float) + np.log((a - 1) / a)
+           - (math.log(delta) + np.log(a)) / (a - 1))
     return float(np.nanmin(eps))
 
 
@@ -78,7 +80,10 @@ def dpsgd_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta
 
 def noise_for_epsilon(target_epsilon: float, sample_rate: float, steps: int,
                       delta: float) -> float:
-    """The noise multiplier that spends ``target_epsilon`` in ``steps`` steps (Opacus). Chapter 8."""
+    """The noise multiplier that spends ``target_epsilon`` in ``steps`` steps. Chapter 8.
+
+    Found by Opacus's search over its RDP accountant.
+    """
     from opacus.accountants.utils import get_noise_multiplier
 
     with warnings.catch_warnings():

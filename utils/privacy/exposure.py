@@ -8,7 +8,7 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["exposure"]
+__all__ = ["exposure", "extrapolated_exposure"]
 
 
 def exposure(log_probs: Sequence[float] | np.ndarray, index: int) -> float:
@@ -33,3 +33,20 @@ def exposure(log_probs: Sequence[float] | np.ndarray, index: int) -> float:
     ties = int(np.sum(scores == target)) - 1
     rank = 1 + higher + ties / 2
     return math.log2(len(scores)) - math.log2(rank)
+
+
+def extrapolated_exposure(log_probs: Sequence[float] | np.ndarray, index: int) -> float:
+    """Exposure beyond the rank's cap, from a skew-normal fit to the other candidates' scores.
+
+    Used in chapter 8, after Carlini et al. (2019): exact exposure stops at
+    log2(number of candidates) once the candidate ranks first. Fitting a
+    skew-normal distribution to the other candidates' scores and taking
+    -log2 P(score >= the candidate's) continues the scale past that cap; where
+    the rank is informative the two agree closely.
+    """
+    from scipy import stats
+
+    scores = np.asarray(log_probs, dtype=float)
+    others = np.delete(scores, index)
+    shape, loc, scale = stats.skewnorm.fit(others)
+    return float(-stats.skewnorm.logsf(scores[index], shape, loc, scale) / math.log(2))

@@ -21,7 +21,8 @@ from torch import nn
 from utils.data.text import Vocab
 
 __all__ = [
-    "sentence_losses", "perplexity", "roc_curve", "auc", "advantage", "tpr_at_fpr", "threshold_at_fpr",
+    "sentence_losses", "perplexity", "roc_curve", "auc", "advantage", "tpr_at_fpr",
+    "threshold_at_fpr",
     "attack_rates", "attack_report", "clopper_pearson", "dp_bound_violations",
 ]
 
@@ -39,7 +40,8 @@ def sentence_losses(model: nn.Module, sentences: Sequence[Sequence[str]], vocab:
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(sentences), batch_size):
-        chunk = [[vocab.eos_id, *vocab.encode(s), vocab.eos_id] for s in sentences[start:start + batch_size]]
+        chunk = [[vocab.eos_id, *vocab.encode(s), vocab.eos_id]
+                 for s in sentences[start:start + batch_size]]
         width = max(len(ids) for ids in chunk)
         ids = torch.full((len(chunk), width), vocab.eos_id, dtype=torch.long)
         targets = torch.full((len(chunk), width - 1), -100, dtype=torch.long)
@@ -158,7 +160,9 @@ def attack_report(member_losses: np.ndarray, nonmember_losses: np.ndarray, *, se
     rng = np.random.default_rng([seed, 8])
     members, nonmembers = -np.asarray(member_losses), -np.asarray(nonmember_losses)
     m_perm, n_perm = rng.permutation(len(members)), rng.permutation(len(nonmembers))
-    m_cal, m_eval = members[m_perm[: len(members) // 2]], members[m_perm[len(members) // 2:]]
+    # Only the non-members' calibration half sets the threshold; the members' is left unused
+    # so that both evaluation halves are the same share of their sets.
+    m_eval = members[m_perm[len(members) // 2:]]
     n_cal, n_eval = (nonmembers[n_perm[: len(nonmembers) // 2]],
                      nonmembers[n_perm[len(nonmembers) // 2:]])
     threshold = threshold_at_fpr(n_cal, max_fpr)

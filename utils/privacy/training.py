@@ -49,12 +49,15 @@ class PrivateTrainConfig:
         if not self.lr > 0 or not self.max_grad_norm > 0:
             raise ValueError("lr and max_grad_norm must be > 0")
         if self.noise_multiplier is not None and self.noise_multiplier < 0:
-            raise ValueError(f"noise_multiplier must be >= 0 or None; got {self.noise_multiplier!r}")
+            raise ValueError("noise_multiplier must be >= 0 or None; "
+                             f"got {self.noise_multiplier!r}")
 
 
 def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocab
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, targets), each ``(n, width)``: "<eos> w1 .. wk" predicts "w1 .. wk <eos>". Chapter 8.
+    """(inputs, targets), each ``(n, width)``: "<eos> w1 .. wk" predicts "w1 .. wk <eos>".
+
+    Chapter 8.
 
     Targets past a sentence's end are ``PAD`` (ignored by the loss).
     """
