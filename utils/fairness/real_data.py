@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from utils.fairness._parquet import read_string_column
 
 __all__ = ["WordVectors", "glove_vectors", "resume_audit", "RESUME_FEATURES"]
 
@@ -47,10 +46,7 @@ def _glove_root() -> Path:
 
 
 def _read_words(path: Path) -> list[str]:
-    try:  # pandas reads Parquet only with pyarrow or fastparquet installed
-        return pd.read_parquet(path)["index"].astype(str).tolist()
-    except ImportError:
-        return read_string_column(path)
+    return pd.read_parquet(path)["index"].astype(str).tolist()  # pyarrow reads the Parquet file
 
 
 @lru_cache(maxsize=1)

@@ -33,8 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.data.text import Vocab, lm_stream, load_kjv_text, tokenize
-from utils.lm.device import get_device, set_seed
+from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.scoped import local_seed, num_threads
 from utils.lm.training import (
     TrainConfig,
     evaluate_language_model,
@@ -187,8 +188,17 @@ def _data(bench: BenchConfig) -> tuple[Vocab, torch.Tensor, torch.Tensor]:
 
 def run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | None = RESULTS_CSV,
                   progress: bool = True) -> list[dict[str, object]]:
-    """Run (a) and (b) ``bench.runs`` times, interleaved; print and return the result rows."""
-    torch.set_num_threads(bench.threads)
+    """Run (a) and (b) ``bench.runs`` times, interleaved; print and return the result rows.
+
+    Runs on ``bench.threads`` CPU threads; the caller's thread count and random
+    streams are restored afterwards.
+    """
+    with num_threads(bench.threads):
+        return _run_benchmark(bench, course, write_csv, progress)
+
+
+def _run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | None,
+                   progress: bool) -> list[dict[str, object]]:
     device = get_device()
     vocab, train_stream, valid_stream = _data(bench)
     model_config = ModelConfig(len(vocab), bench.emb_size, bench.hidden_size, bench.num_layers,
@@ -205,10 +215,10 @@ def run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | Non
     for run in range(bench.runs):
         seed = bench.seed + run
         # Reference: one epoch, then its validation perplexity.
-        set_seed(seed)
-        ref = _ReferenceModel(len(vocab), bench.emb_size, bench.hidden_size, bench.num_layers,
-                              bench.dropout).to(device)
-        seconds, tokens = _reference_epoch(ref, train_stream, bench, device)
+        with local_seed(seed):  # initial weights and dropout masks
+            ref = _ReferenceModel(len(vocab), bench.emb_size, bench.hidden_size,
+                                  bench.num_layers, bench.dropout).to(device)
+            seconds, tokens = _reference_epoch(ref, train_stream, bench, device)
         ppl = evaluate_language_model(_BatchFirst(ref), valid_stream, bench.ref_eval_batch_size,
                                       bench.ref_seq_len)["perplexity"]
         ref_time.append(seconds)
@@ -220,8 +230,10 @@ def run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | Non
         # Course loop at the reference's batch shape: the loop and model, not the settings.
         # Fused and plain loss alternate so that both see the same machine load.
         for fused, out in ((True, same_tps), (False, plain_tps)):
+            with local_seed(seed):
+                model = LSTMLanguageModel(model_config)
             history = train_language_model(
-                LSTMLanguageModel(model_config), train_stream, valid_stream,
+                model, train_stream, valid_stream,
                 replace(same_shape, seed=seed, max_steps=bench.same_shape_steps,
                         fused_loss=fused), progress=False)
             out.append(history.tokens_per_s)
@@ -230,7 +242,8 @@ def run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | Non
         eval_every = max(1, round(bench.eval_every_tokens / (course.batch_size * course.seq_len)))
         config = replace(course, seed=seed, epochs=100, eval_every=eval_every,
                          target_perplexity=ppl, time_budget_s=bench.give_up_after * seconds)
-        model = LSTMLanguageModel(model_config)
+        with local_seed(seed):
+            model = LSTMLanguageModel(model_config)
         if bench.unigram_bias:
             init_output_bias(model, train_stream)
         history = train_language_model(model, train_stream, valid_stream, config, progress=False)
