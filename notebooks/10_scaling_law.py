@@ -52,7 +52,7 @@ except importlib.metadata.PackageNotFoundError:
 # %% tags=["parameters"]
 seed: int = 0  # seed of every training run (an integer, at least 0)
 grid: str = "small"  # which grid of runs to train: small or full
-budget_flops: float = 1e14  # a training budget in FLOPs to split between size and data (1e9 to 1e26)
+budget_flops: float = 1e12  # a training budget in FLOPs to split between size and data (1e9 to 1e26)
 pue: float = 1.58  # power usage effectiveness of the machine room (1 for a laptop, 1 to 3)
 grid_kg_per_kwh: float = 0.433  # carbon intensity of the electricity in kg CO2e per kWh (0 to 1.5)
 watts_per_core: float = 10.0  # assumed CPU power per busy core in watts when no counter is readable (1 to 100)
@@ -209,7 +209,8 @@ for scale in (1e2, 1e4, 1e6):
 # {term}`compute-optimal` split, $N_{opt} \propto C^{\beta/(\alpha+\beta)}$ and
 # $D_{opt} \propto C^{\alpha/(\alpha+\beta)}$. Hoffmann et al.'s own fit has
 # $\alpha \approx 0.34$ and $\beta \approx 0.28$, nearly even exponents, which
-# is why they advise growing the data as fast as the model.
+# is why they advise growing the data as fast as the model. The default
+# budget here is about that of the grid's largest run.
 
 # %%
 from utils.outlook import compute_optimal
@@ -234,7 +235,7 @@ ax.axhline(fit.e, color="black", linestyle="--", label="fitted floor E")
 ax.set_xscale("log")
 ax.set_xlabel("parameters N (tokens D = C / 6N)")
 ax.set_ylabel("predicted loss (nats per token)")
-ax.set_ylim(fit.e - 0.02, fit.e + 0.5)
+ax.set_ylim(fit.e - 0.01, fit.e + 0.25)
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
@@ -242,8 +243,9 @@ plt.show()
 # %% [markdown]
 # ## The energy bill
 #
-# Every language model the course trains through its cache records how long
-# its training took. Energy is time times power times the machine room's
+# The language models the course trains through its model cache record how
+# long their training took (runs that record no time, such as chapter 5's
+# small classifiers, are left out of the bill). Energy is time times power times the machine room's
 # overhead (its {term}`power usage effectiveness`), and emissions are energy
 # times the grid's {term}`carbon intensity`:
 #

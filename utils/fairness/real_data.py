@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 __all__ = ["WordVectors", "glove_vectors", "resume_audit", "RESUME_FEATURES"]
 
 

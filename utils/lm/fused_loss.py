@@ -38,14 +38,16 @@ class _FusedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hidden, weight, bias, targets, chunk_rows):
         n = hidden.size(0)
-        if bias is not None:
-            grad_logits = torch.addmm(bias, hidden, weight.t())  # (N, V) logits, for now
-        else:
-            grad_logits = hidden @ weight.t()  # (N, V)
+        # The bias is added block by block below, while each block is in cache:
+        # addmm(bias, ...) would first copy the bias into every row, one more trip
+        # through the whole (N, V) matrix, for the same numbers to the last bit.
+        grad_logits = hidden @ weight.t()  # (N, V) logits without the bias, for now
         loss = hidden.new_zeros(())
         for start in range(0, n, chunk_rows):
             # A cache-sized block of rows: every step below reuses it while it is in cache.
             logits = grad_logits[start : start + chunk_rows]  # (chunk, V)
+            if bias is not None:
+                logits.add_(bias)
             t = targets[start : start + chunk_rows, None]  # (chunk, 1)
             target_logit = logits.gather(1, t)  # (chunk, 1)
             top = logits.amax(dim=1, keepdim=True)  # (chunk, 1): keeps exp from overflowing

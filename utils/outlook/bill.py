@@ -1,6 +1,6 @@
 """The course's own energy bill, beside published ones. Chapter 10 and the model card.
 
-Every language model the course trains through the model cache records its
+The language models the course trains through the model cache record their
 training time (``train_time_s`` in the cache's metadata). ``recorded_runs``
 reads those records; ``course_energy`` turns their total into kWh and CO2e with
 ``utils.outlook.energy``; ``pretrained_energy`` gives the figure for the tiny
