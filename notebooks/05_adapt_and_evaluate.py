@@ -193,9 +193,10 @@ plt.show()
 # model is at chance: it has seen too few words to know any of them. It
 # climbs as labels arrive and it learns more of the shared words, towards
 # its ceiling, never past it: labels cannot teach it the words they never
-# show. The pretrained modes start high because their encoder already places
-# each test word next to its synonyms, so a head trained on a few labels
-# carries over to words the labels never show. Their advantage is largest
+# show. The pretrained modes are far ahead from the first handful of labels
+# because their encoder already places each test word next to its synonyms,
+# so a head trained on a few labels carries over to words the labels never
+# show. Their advantage is largest
 # at small budgets and shrinks as labels grow, the shape {cite:t}`howard2018universal`
 # report for ULMFiT. The bands show how much a single run can mislead at
 # the smallest budgets, where one unlucky draw of a few reviews (all of one

@@ -5,8 +5,8 @@ the defaults of ``label_budget_experiment``: test_overlap 0.8, label_noise 0.05)
 Mean [min, max] test accuracy over the seeds:
 
     budget  scratch              frozen               finetune
-    16      62.3 % [55.0, 74.6]  95.3 % [90.2, 98.6]  93.3 % [83.0, 99.8]
-    256     84.3 % [80.0, 88.2]  97.3 % [97.0, 97.6]  99.3 % [98.0, 100]
+    16      62.1 % [55.4, 71.8]  95.9 % [92.6, 98.4]  93.8 % [84.6, 99.6]
+    256     83.3 % [78.6, 86.0]  97.4 % [96.8, 98.4]  99.2 % [97.6, 100]
 
 At 16 labels the scratch model's mean confidence exceeded its accuracy by 0.33
 and the frozen head's fell short of it by 0.22. With test_overlap 0 (no test
@@ -201,7 +201,7 @@ def test_scratch_improves_with_labels_but_not_past_its_ceiling(curve):
     message = f"{_describe(summary, 'scratch', SMALL)}, {_describe(summary, 'scratch', LARGE)}"
     assert large["mean"] - small["mean"] >= 0.10, message
     assert large["min"] > small["mean"], message
-    # It can only learn the words labelled reviews show (pilot: 84.3 % against 88.9 %).
+    # It can only learn the words labelled reviews show (pilot: 83.3 % against 88.9 %).
     assert large["mean"] <= scratch_ceiling(0.8) + 0.02, message
 
 

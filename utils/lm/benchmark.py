@@ -29,12 +29,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from utils.data.text import Vocab, lm_stream, load_kjv_text, tokenize
 from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
+from utils.lm.reference_loop import BatchFirst, ReferenceModel, reference_epoch
 from utils.lm.scoped import local_seed, num_threads
 from utils.lm.training import (
     TrainConfig,
@@ -77,73 +76,6 @@ class BenchConfig:
     unigram_bias: bool = True
     # Optimizer steps timed for the same-shape throughput rows.
     same_shape_steps: int = 60
-
-
-# --- the reference: re-implemented from the description of PyTorch's example ---
-
-
-class _ReferenceModel(nn.Module):
-    """Encoder -> dropout -> LSTM (sequence-major) -> dropout -> decoder -> log-softmax."""
-
-    def __init__(self, vocab_size: int, emb_size: int, hidden_size: int, num_layers: int,
-                 dropout: float) -> None:
-        super().__init__()
-        self.drop = nn.Dropout(dropout)
-        self.encoder = nn.Embedding(vocab_size, emb_size)
-        self.rnn = nn.LSTM(emb_size, hidden_size, num_layers, dropout=dropout)
-        self.decoder = nn.Linear(hidden_size, vocab_size)
-        nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
-        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
-        nn.init.zeros_(self.decoder.bias)
-
-    def forward(self, tokens: torch.Tensor, hidden: tuple[torch.Tensor, torch.Tensor] | None):
-        emb = self.drop(self.encoder(tokens))  # (seq_len, batch, emb_size)
-        output, hidden = self.rnn(emb, hidden)  # (seq_len, batch, hidden_size)
-        decoded = self.decoder(self.drop(output))  # (seq_len, batch, vocab_size)
-        return F.log_softmax(decoded.view(-1, decoded.size(-1)), dim=1), hidden
-
-
-class _BatchFirst(nn.Module):
-    """Lets the course's evaluator read the sequence-major reference model."""
-
-    def __init__(self, model: _ReferenceModel) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, tokens: torch.Tensor, state=None):
-        log_probs, state = self.model(tokens.t(), state)  # (seq_len*batch, vocab_size)
-        seq_len, batch = tokens.size(1), tokens.size(0)
-        return log_probs.view(seq_len, batch, -1).transpose(0, 1), state  # (batch, seq_len, vocab)
-
-
-def _reference_epoch(model: _ReferenceModel, train_stream: torch.Tensor, bench: BenchConfig,
-                     device: torch.device) -> tuple[float, int]:
-    """One epoch of the reference loop; returns (seconds, tokens)."""
-    n = train_stream.numel() // bench.ref_batch_size
-    # Sequence-major: column b is one stretch of text.
-    data = train_stream[: n * bench.ref_batch_size].view(bench.ref_batch_size, n).t().contiguous()
-    data = data.to(device)  # (n, batch)
-    model.train()
-    hidden = None
-    tokens = 0
-    start = time.perf_counter()
-    for i in range(0, n - 1, bench.ref_seq_len):
-        seq_len = min(bench.ref_seq_len, n - 1 - i)
-        inputs = data[i : i + seq_len]  # (seq_len, batch)
-        targets = data[i + 1 : i + 1 + seq_len].reshape(-1)  # (seq_len*batch,)
-        if hidden is not None:
-            hidden = tuple(h.detach() for h in hidden)
-        model.zero_grad()
-        output, hidden = model(inputs, hidden)
-        loss = F.nll_loss(output, targets)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), bench.ref_clip)
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(p.grad, alpha=-bench.ref_lr)
-        loss.item()
-        tokens += targets.numel()
-    return time.perf_counter() - start, tokens
 
 
 # --- cost model ---
@@ -197,46 +129,54 @@ def run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | Non
         return _run_benchmark(bench, course, write_csv, progress)
 
 
+def _reference_run(bench: BenchConfig, vocab_size: int, train_stream: torch.Tensor,
+                   valid_stream: torch.Tensor, seed: int) -> tuple[float, int, float]:
+    """One seeded epoch of the reference loop: (seconds, tokens, validation perplexity)."""
+    device = get_device()
+    with local_seed(seed):  # initial weights and dropout masks
+        ref = ReferenceModel(vocab_size, bench.emb_size, bench.hidden_size,
+                             bench.num_layers, bench.dropout).to(device)
+        seconds, tokens = reference_epoch(
+            ref, train_stream, batch_size=bench.ref_batch_size, seq_len=bench.ref_seq_len,
+            lr=bench.ref_lr, clip=bench.ref_clip, device=device)
+    ppl = evaluate_language_model(BatchFirst(ref), valid_stream, bench.ref_eval_batch_size,
+                                  bench.ref_seq_len)["perplexity"]
+    return seconds, tokens, ppl
+
+
 def _run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | None,
                    progress: bool) -> list[dict[str, object]]:
-    device = get_device()
     vocab, train_stream, valid_stream = _data(bench)
     model_config = ModelConfig(len(vocab), bench.emb_size, bench.hidden_size, bench.num_layers,
                                bench.dropout, tie_weights=False)
     say = print if progress else (lambda *a, **k: None)
     say(f"text: {bench.max_chars:,} chars, vocab_size {len(vocab)}, train {train_stream.numel():,}"
-        f" tokens, valid {valid_stream.numel():,} tokens, {bench.threads} threads, device {device}")
+        f" tokens, valid {valid_stream.numel():,} tokens, {bench.threads} threads, "
+        f"device {get_device()}")
     same_shape = replace(course, batch_size=bench.ref_batch_size, seq_len=bench.ref_seq_len,
                          epochs=1, max_steps=None, time_budget_s=None, eval_every=None,
                          target_perplexity=None)
-
-    ref_tps, ref_time, ref_ppl, same_tps, plain_tps, course_tps, ttp, reached = (
-        [], [], [], [], [], [], [], [])
+    m: dict[str, list] = {k: [] for k in ("ref_tps", "ref_time", "ref_ppl", "same_tps",
+                                          "plain_tps", "course_tps", "ttp", "reached")}
     for run in range(bench.runs):
         seed = bench.seed + run
-        # Reference: one epoch, then its validation perplexity.
-        with local_seed(seed):  # initial weights and dropout masks
-            ref = _ReferenceModel(len(vocab), bench.emb_size, bench.hidden_size,
-                                  bench.num_layers, bench.dropout).to(device)
-            seconds, tokens = _reference_epoch(ref, train_stream, bench, device)
-        ppl = evaluate_language_model(_BatchFirst(ref), valid_stream, bench.ref_eval_batch_size,
-                                      bench.ref_seq_len)["perplexity"]
-        ref_time.append(seconds)
-        ref_tps.append(tokens / seconds)
-        ref_ppl.append(ppl)
+        seconds, tokens, ppl = _reference_run(bench, len(vocab), train_stream, valid_stream, seed)
+        m["ref_time"].append(seconds)
+        m["ref_tps"].append(tokens / seconds)
+        m["ref_ppl"].append(ppl)
         say(f"run {run + 1}: reference epoch {seconds:.1f} s, {tokens / seconds:,.0f} tok/s, "
             f"valid ppl {ppl:.1f}")
 
         # Course loop at the reference's batch shape: the loop and model, not the settings.
         # Fused and plain loss alternate so that both see the same machine load.
-        for fused, out in ((True, same_tps), (False, plain_tps)):
+        for fused, key in ((True, "same_tps"), (False, "plain_tps")):
             with local_seed(seed):
                 model = LSTMLanguageModel(model_config)
             history = train_language_model(
                 model, train_stream, valid_stream,
                 replace(same_shape, seed=seed, max_steps=bench.same_shape_steps,
                         fused_loss=fused), progress=False)
-            out.append(history.tokens_per_s)
+            m[key].append(history.tokens_per_s)
 
         # Course defaults: time until the reference's perplexity is reached.
         eval_every = max(1, round(bench.eval_every_tokens / (course.batch_size * course.seq_len)))
@@ -247,16 +187,24 @@ def _run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | No
         if bench.unigram_bias:
             init_output_bias(model, train_stream)
         history = train_language_model(model, train_stream, valid_stream, config, progress=False)
-        course_tps.append(history.tokens_per_s)
+        m["course_tps"].append(history.tokens_per_s)
         hit = next((v for v in history.valid if v["perplexity"] <= ppl), None)
-        reached.append(hit is not None)
-        ttp.append((hit["train_time_s"] if hit else math.inf) / seconds)
-        say(f"run {run + 1}: course same-shape {same_tps[-1]:,.0f} tok/s (plain loss "
-            f"{plain_tps[-1]:,.0f}); course defaults "
-            f"{course_tps[-1]:,.0f} tok/s, reached ppl {ppl:.1f} in "
-            f"{ttp[-1] * seconds:.1f} s (step {hit['step'] if hit else '-'})")
+        m["reached"].append(hit is not None)
+        m["ttp"].append((hit["train_time_s"] if hit else math.inf) / seconds)
+        say(f"run {run + 1}: course same-shape {m['same_tps'][-1]:,.0f} tok/s (plain loss "
+            f"{m['plain_tps'][-1]:,.0f}); course defaults {m['course_tps'][-1]:,.0f} tok/s, "
+            f"reached ppl {ppl:.1f} in {m['ttp'][-1] * seconds:.1f} s "
+            f"(step {hit['step'] if hit else '-'})")
+    return _report(bench, course, len(vocab), m, write_csv, say)
 
-    fpt = flops_per_token(len(vocab), bench.emb_size, bench.hidden_size, bench.num_layers)
+
+def _report(bench: BenchConfig, course: TrainConfig, vocab_size: int, m: dict[str, list],
+            write_csv: Path | None, say) -> list[dict[str, object]]:
+    """The result table from the runs' measurements; printed, written, returned."""
+    ref_tps, ref_time, ref_ppl, same_tps, plain_tps, course_tps, ttp, reached = (
+        m[k] for k in ("ref_tps", "ref_time", "ref_ppl", "same_tps", "plain_tps",
+                       "course_tps", "ttp", "reached"))
+    fpt = flops_per_token(vocab_size, bench.emb_size, bench.hidden_size, bench.num_layers)
     peak = matmul_peak_flops()
     med = statistics.median
     throughput_ratio = med(course_tps) / med(ref_tps)
@@ -291,7 +239,7 @@ def _run_benchmark(bench: BenchConfig, course: TrainConfig, write_csv: Path | No
          f"fused loss {course.fused_loss}, unigram bias {bench.unigram_bias}",
          "reference": f"sgd lr {bench.ref_lr}, batch {bench.ref_batch_size}, seq "
                       f"{bench.ref_seq_len}, clip {bench.ref_clip}",
-         "ratio or note": f"{bench.runs} runs, {bench.threads} threads, vocab_size {len(vocab)}, "
+         "ratio or note": f"{bench.runs} runs, {bench.threads} threads, vocab_size {vocab_size}, "
                           f"{fpt / 1e6:.2f} MFLOP/token"},
     ]
     say(f"FLOP/s: course {med(course_tps) * fpt:.3g}, reference {med(ref_tps) * fpt:.3g}, "
