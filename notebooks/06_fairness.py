@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fairness and bias, measured
 #
-# {numref}`ch-fairness` asks where bias comes from and what can be done about
+# {numref}`Chapter %s <ch-fairness>` asks where bias comes from and what can be done about
 # it. This notebook measures it three times. First in the course's own model,
 # where the truth is known exactly: the corpus plants a lean between
 # occupations and pronouns, so we can see how much of it the model learned,

@@ -17,7 +17,7 @@
 # %% [markdown]
 # # Opening the course's model: attributions, probes and number units
 #
-# Chapter {ref}`ch-interpretability` asked what a model's prediction rests on
+# {numref}`Chapter %s <ch-interpretability>` asked what a model's prediction rests on
 # and how to tell a faithful explanation from a pretty one. This notebook
 # answers both on the course's own model, where the truth is known: in every
 # review of the sentiment task only the sentiment word decides the label, and
@@ -73,7 +73,7 @@ params = validate(
 # %% [markdown]
 # ## The classifier to explain
 #
-# The chapter 5 classifier: the pretrained LSTM, fine-tuned with a linear head
+# The classifier of {numref}`ch-adapt`: the pretrained LSTM, fine-tuned with a linear head
 # on the mean of its hidden states (`pooling`). It is trained once and cached,
 # like the pretrained model. Its test reviews use sentiment words it never saw
 # with a label. With `pooling = "last"` the head reads only the state at the
@@ -302,7 +302,7 @@ print(f"largest |ours × (m-1)/m - captum| = {float((ours * (m - 1) / m - theirs
 # ## Inside the language model: where is the subject's number?
 #
 # Back to the pretrained language model and the agreement sentences of
-# chapter 4 ("the keys behind the old barn ..." must continue with "are").
+# {numref}`ch-lstm` ("the keys behind the old barn ..." must continue with "are").
 # At each position we train a logistic-regression probe on the hidden state to
 # predict the subject's number, and the same probe on a control task
 # {cite}`hewitt2019designing` in which every subject noun gets a random
