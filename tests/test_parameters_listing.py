@@ -24,8 +24,6 @@ TYPE_OF_VALIDATOR = {"Integer": "int", "Real": "float", "Boolean": "bool", "OneO
 # Notebooks without a `seed` parameter, and why.
 WITHOUT_SEED = {
     "notebooks/01_model_scale.ipynb": "plots published numbers; nothing is drawn at random",
-    "notebooks/05_adapt_and_evaluate.ipynb":
-        "averages over the seeds 0 to n_seeds - 1; its `n_seeds` parameter sets how many",
 }
 
 
