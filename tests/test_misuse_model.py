@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from utils.data import SyntheticLanguage
+from utils.evaluate import sentence_losses
 from utils.lm import pretrained_model
 from utils.misuse import (
     PoisonConfig,
@@ -24,7 +25,6 @@ from utils.misuse import (
     sample_true_texts,
     sample_watermarked,
     score_tokens,
-    sentence_nll,
     substitute_tokens,
     true_log_prob,
     z_scores,
@@ -140,10 +140,10 @@ def test_family_perplexities_cover_the_test_split(pretrained):
         assert row["family_floor"] < row["true_perplexity"]
 
 
-def test_sentence_nll_matches_a_direct_forward_pass(pretrained):
+def test_sentence_losses_match_a_direct_forward_pass(pretrained):
     model, vocab = pretrained.model.eval(), pretrained.vocab
     sentences = pretrained.corpus.test[:5]
-    nll = sentence_nll(model, sentences, vocab)
+    nll = sentence_losses(model, sentences, vocab)
     for sentence, value in zip(sentences, nll, strict=True):
         ids = torch.tensor([[vocab.eos_id, *vocab.encode(sentence), vocab.eos_id]])
         with torch.no_grad():

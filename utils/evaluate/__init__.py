@@ -29,8 +29,12 @@ from utils.evaluate.metrics import (  # noqa: F401
     precision_recall_f1,
     recall,
 )
+from utils.evaluate.sentence_loss import (  # noqa: F401
+    sentence_losses,
+)
 
 __all__ = [
+    "sentence_losses",
     "ReliabilityDiagram",
     "accuracy",
     "accuracy_by_distance",

@@ -12,7 +12,6 @@ from utils.misuse.backdoor import (  # noqa: F401
 )
 from utils.misuse.card import (  # noqa: F401
     family_perplexities,
-    sentence_nll,
 )
 from utils.misuse.detect import (  # noqa: F401
     auroc,
@@ -71,7 +70,6 @@ __all__ = [
     "sample_true_texts",
     "sample_watermarked",
     "score_tokens",
-    "sentence_nll",
     "substitute_tokens",
     "token_families",
     "true_log_prob",

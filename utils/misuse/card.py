@@ -11,45 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-import torch
-import torch.nn.functional as F
 from torch import nn
 
 from utils.data.corpus.config import CorpusConfig
 from utils.data.corpus.language import SyntheticLanguage
 from utils.data.text import Vocab
+from utils.evaluate.sentence_loss import sentence_losses
 from utils.misuse.truth import _family_languages, family_entropy_rates
 
-__all__ = ["family_perplexities", "sentence_nll"]
-
-
-@torch.no_grad()
-def sentence_nll(model: nn.Module, sentences: Sequence[Sequence[str]], vocab: Vocab,
-                 batch_size: int = 256) -> np.ndarray:
-    """Each sentence's total loss in nats, its words and closing ``<eos>`` read after ``<eos>``.
-
-    Scored as in pretraining, so ``exp(sum / tokens)`` is the perplexity of
-    chapter 4 with the ``<eos>`` separators counted. Returns ``(len(sentences),)``.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for start in range(0, len(sentences), batch_size):
-        chunk = [[vocab.eos_id, *vocab.encode(s), vocab.eos_id]
-                 for s in sentences[start:start + batch_size]]
-        width = max(len(c) for c in chunk)
-        ids = torch.full((len(chunk), width), vocab.eos_id, dtype=torch.long)
-        targets = torch.full((len(chunk), width - 1), -100, dtype=torch.long)  # -100: not scored
-        for row, seq in enumerate(chunk):
-            ids[row, :len(seq)] = torch.tensor(seq)
-            targets[row, :len(seq) - 1] = torch.tensor(seq[1:])
-        logits, _ = model(ids[:, :-1].to(device))  # (batch, width - 1, vocab_size)
-        nll = F.cross_entropy(logits.transpose(1, 2), targets.to(device), reduction="none")
-        out.append(nll.sum(dim=1).double().cpu())  # (batch,)
-    model.train(was_training)
-    return torch.cat(out).numpy()
+__all__ = ["family_perplexities"]
 
 
 def family_perplexities(model: nn.Module, vocab: Vocab, sentences: Sequence[Sequence[str]],
@@ -68,7 +38,7 @@ def family_perplexities(model: nn.Module, vocab: Vocab, sentences: Sequence[Sequ
     floors = family_entropy_rates(config)
     families = [next((f for f, lang in languages.items() if lang.log_prob(s) > -math.inf), None)
                 for s in sentences]
-    nll = sentence_nll(model, sentences, vocab)
+    nll = sentence_losses(model, sentences, vocab)
     rows = []
     for family in languages:
         inside = [i for i, f in enumerate(families) if f == family]

@@ -13,46 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 
 from utils.data.text import Vocab
+from utils.evaluate.sentence_loss import sentence_losses
 
 __all__ = [
     "sentence_losses", "perplexity", "roc_curve", "auc", "advantage", "tpr_at_fpr",
     "threshold_at_fpr",
     "attack_rates", "attack_report", "clopper_pearson", "dp_bound_violations",
 ]
-
-
-@torch.no_grad()
-def sentence_losses(model: nn.Module, sentences: Sequence[Sequence[str]], vocab: Vocab,
-                    batch_size: int = 256) -> np.ndarray:
-    """Each sentence's total next-token loss in nats, read after ``<eos>``. Chapter 8.
-
-    The sentence is scored word by word and then its closing ``<eos>``, as in
-    training. Returns ``(len(sentences),)``.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for start in range(0, len(sentences), batch_size):
-        chunk = [[vocab.eos_id, *vocab.encode(s), vocab.eos_id]
-                 for s in sentences[start:start + batch_size]]
-        width = max(len(ids) for ids in chunk)
-        ids = torch.full((len(chunk), width), vocab.eos_id, dtype=torch.long)
-        targets = torch.full((len(chunk), width - 1), -100, dtype=torch.long)
-        for row, seq in enumerate(chunk):
-            ids[row, :len(seq)] = torch.tensor(seq)
-            targets[row, :len(seq) - 1] = torch.tensor(seq[1:])
-        logits, _ = model(ids[:, :-1].to(device))  # (batch, width - 1, vocab_size)
-        nll = F.cross_entropy(logits.transpose(1, 2), targets.to(device), reduction="none")
-        out.append(nll.sum(dim=1).double().cpu())  # padding scores 0 (ignore_index)
-    model.train(was_training)
-    return torch.cat(out).numpy()
 
 
 def perplexity(model: nn.Module, sentences: Sequence[Sequence[str]], vocab: Vocab) -> float:
