@@ -29,11 +29,17 @@ from utils.evaluate.metrics import (  # noqa: F401
     precision_recall_f1,
     recall,
 )
+from utils.evaluate.roc import (  # noqa: F401
+    auroc,
+    roc_curve,
+)
 from utils.evaluate.sentence_loss import (  # noqa: F401
     sentence_losses,
 )
 
 __all__ = [
+    "auroc",
+    "roc_curve",
     "sentence_losses",
     "ReliabilityDiagram",
     "accuracy",

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 from torch import nn
+
+from utils.evaluate.roc import auroc, roc_curve  # noqa: F401  (re-exported for chapter 9)
 
 __all__ = [
     "auroc", "gltr_score", "rank_histogram", "roc_curve", "score_tokens",
@@ -71,42 +72,3 @@ def gltr_score(ranks: torch.Tensor) -> np.ndarray:
     """Minus the mean log-rank of each text ``(n,)``: high when tokens are the model's top picks."""
     return -np.log(ranks.double().numpy()).mean(axis=1)
 
-
-def _check_scores(scores, labels) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=float)
-    y = np.asarray(labels).astype(int)
-    if s.shape != y.shape or s.ndim != 1:
-        raise ValueError(f"scores and labels must be 1-d and equally long; "
-                         f"got {s.shape}, {y.shape}")
-    if not set(np.unique(y)) == {0, 1}:
-        raise ValueError("labels must contain both classes, 1 (machine) and 0 (true text)")
-    if np.isnan(s).any():
-        raise ValueError("scores must not be NaN")
-    return s, y
-
-
-def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every threshold, from (0, 0) to (1, 1). Chapter 9.
-
-    A text is flagged when its score is at least the threshold; label 1 is
-    machine text. Tied scores move together, so the curve has one point per
-    distinct score. Scores may be infinite.
-    """
-    s, y = _check_scores(scores, labels)
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    last_of_tie = np.r_[s[1:] != s[:-1], True]  # (n,): the end of each group of equal scores
-    tp = np.cumsum(y)[last_of_tie]
-    fp = np.cumsum(1 - y)[last_of_tie]
-    return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
-
-
-def auroc(scores, labels) -> float:
-    """Area under the ROC curve: P(a machine text outscores a true one), ties half. Chapter 9.
-
-    The Mann-Whitney form, from mid-ranks, so infinite scores are fine.
-    """
-    s, y = _check_scores(scores, labels)
-    ranks = rankdata(s)  # mid-ranks of tied scores
-    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -17,6 +17,7 @@ from scipy import stats
 from torch import nn
 
 from utils.data.text import Vocab
+from utils.evaluate.roc import auroc
 from utils.evaluate.sentence_loss import sentence_losses
 
 __all__ = [
@@ -51,8 +52,8 @@ def roc_curve(member_scores: np.ndarray, nonmember_scores: np.ndarray
 
 def auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
     """Area under the ROC curve: P(member scores above non-member), ties count half. Chapter 8."""
-    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
-    return float(np.trapezoid(tpr, fpr))
+    pos, neg = np.asarray(member_scores, float), np.asarray(nonmember_scores, float)
+    return auroc(np.concatenate([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
 
 
 def advantage(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
