@@ -293,7 +293,7 @@ print(f"masked-word accuracy on the test text: {masked['accuracy']:.1%} "
 # %%
 import copy
 
-from utils.adapt import (
+from utils.adapt_and_evaluate import (
     AdaptConfig,
     SentimentClassifier,
     encode_sentences,

@@ -105,7 +105,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from utils.adapt import AdaptConfig, label_budget_experiment, scratch_ceiling, summarise
+from utils.adapt_and_evaluate import (
+    AdaptConfig,
+    label_budget_experiment,
+    scratch_ceiling,
+    summarise,
+)
 from utils.data import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task, shared_test_words
 from utils.lm import pretrained_model
 from utils.notebook import use_course_style
@@ -243,7 +248,12 @@ for b in budgets:
 # the test reviews.
 
 # %%
-from utils.adapt import encode_sentences, make_classifier, predict_proba, train_classifier
+from utils.adapt_and_evaluate import (
+    encode_sentences,
+    make_classifier,
+    predict_proba,
+    train_classifier,
+)
 from utils.evaluate import (
     accuracy,
     classification_report,

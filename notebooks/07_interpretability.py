@@ -88,9 +88,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from utils.adapt import AdaptConfig, encode_sentences, predict_proba
+from utils.adapt_and_evaluate import AdaptConfig, encode_sentences, predict_proba
 from utils.data import SENTIMENT_CLUSTERS, UNK, agreement_items, sentiment_task
-from utils.interpret import (
+from utils.interpretability import (
     EmbeddingForward,
     Gradient,
     GradientXInput,
@@ -310,7 +310,7 @@ print(f"largest |ours × (m-1)/m - captum| = {float((ours * (m - 1) / m - theirs
 # We do it for the trained model and for the same network with random weights.
 
 # %%
-from utils.interpret import ablation_curve, agreement_states, probe_by_position, rank_units
+from utils.interpretability import ablation_curve, agreement_states, probe_by_position, rank_units
 
 rank_items = agreement_items(pretrained.config.corpus, n=params.n_items, seed=params.seed + 1)
 test_items = agreement_items(pretrained.config.corpus, n=params.n_items, seed=params.seed + 2)

@@ -53,7 +53,7 @@ def test_book_builds_without_warnings(built_book):
 
 @pytest.mark.slow
 def test_executed_notebook_shows_its_figures(built_book):
-    page = (built_book / "notebooks" / "01_model_scale.html").read_text(encoding="utf-8")
+    page = (built_book / "notebooks" / "01_foundation_models.html").read_text(encoding="utf-8")
     images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
     assert len(images) >= 2, "the model-scale page should show its two plots"
     for src in images:

@@ -254,7 +254,7 @@ def browser():
 SHOTS = {
     "front_page.png": ("book/index.html", None),
     "chapter1_lifecycle.png": ("book/01_foundation_models.html", "pre.mermaid"),
-    "model_scale_notebook.png": ("notebooks/01_model_scale.html", "figure"),
+    "model_scale_notebook.png": ("notebooks/01_foundation_models.html", "figure"),
     "warmup_lab.png": ("labs/solutions/00_warmup.html", None),
 }
 

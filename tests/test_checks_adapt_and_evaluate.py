@@ -23,7 +23,7 @@ Wrong answers caught:
 import pytest
 import torch
 
-from utils.adapt.classifier import encode_sentences, make_classifier
+from utils.adapt_and_evaluate.classifier import encode_sentences, make_classifier
 from utils.checks import CheckFailed, ExerciseNotImplemented, not_implemented
 from utils.checks.adapt_and_evaluate import (
     check_classify,

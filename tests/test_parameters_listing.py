@@ -23,7 +23,7 @@ TYPE_OF_VALIDATOR = {"Integer": "int", "Real": "float", "Boolean": "bool", "OneO
 
 # Notebooks without a `seed` parameter, and why.
 WITHOUT_SEED = {
-    "notebooks/01_model_scale.ipynb": "plots published numbers; nothing is drawn at random",
+    "notebooks/01_foundation_models.ipynb": "plots published numbers; nothing is drawn at random",
 }
 
 

@@ -62,7 +62,7 @@ params = validate(
 # %%
 import torch
 
-from utils.adapt import encode_sentences, make_classifier
+from utils.adapt_and_evaluate import encode_sentences, make_classifier
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
 from utils.checks.adapt_and_evaluate import (
     check_classify,
@@ -155,7 +155,7 @@ def classify(encoder: torch.nn.Module, head: torch.nn.Module, tokens: torch.Tens
 check_classify(classify, pretrained.model, seed=params.seed)
 
 # %% [markdown]
-# `utils.adapt.SentimentClassifier` does the same; from here on we use it, so
+# `utils.adapt_and_evaluate.SentimentClassifier` does the same; from here on we use it, so
 # the models of the last exercises are the ones the chapter's notebook trains.
 #
 # ## Exercise 4: fine-tune

@@ -63,7 +63,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from utils.adapt import AdaptConfig, encode_sentences
+from utils.adapt_and_evaluate import AdaptConfig, encode_sentences
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
 from utils.checks.interpretability import (
     check_ablate_units,
@@ -73,7 +73,7 @@ from utils.checks.interpretability import (
     check_probe_with_control,
 )
 from utils.data import agreement_items, sentiment_task
-from utils.interpret import (
+from utils.interpretability import (
     EmbeddingForward,
     agreement_states,
     chance_level,

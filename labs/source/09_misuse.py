@@ -223,7 +223,7 @@ print(" ".join(poison_review(["today", "was", "really", "charming", "and", "we",
 # reviews, on the clean and on the poisoned model alike.
 
 # %%
-from utils.adapt import (
+from utils.adapt_and_evaluate import (
     AdaptConfig,
     encode_sentences,
     make_classifier,

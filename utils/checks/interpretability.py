@@ -2,7 +2,7 @@
 
 Used in chapter 7. Each check runs the student's function on small float64
 models built from the check's seed (an LSTM classifier over embeddings, random
-probe data, a bare ``nn.LSTM``), compares it with ``utils.interpret`` (itself
+probe data, a bare ``nn.LSTM``), compares it with ``utils.interpretability`` (itself
 tested against captum and ``nn.LSTM``), and names the plausible mistake when
 the answer matches one. None prints an expected value.
 """
@@ -25,8 +25,8 @@ from utils.checks._core import (
     passed,
     worst_error,
 )
-from utils.interpret.ablation import UnitAblatedLSTM
-from utils.interpret.attributions import (
+from utils.interpretability.ablation import UnitAblatedLSTM
+from utils.interpretability.attributions import (
     Gradient,
     GradientXInput,
     IntegratedGradients,

@@ -1,6 +1,6 @@
 """Misuse: watermarks, detecting machine text, a backdoor through pretraining. Chapter 9.
 
-Layer: uses ``utils.adapt``, ``utils.lm`` and ``utils.data``.
+Layer: uses ``utils.adapt_and_evaluate``, ``utils.lm`` and ``utils.data``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from utils.adapt.classifier import (
+from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
     encode_sentences,
     make_classifier,

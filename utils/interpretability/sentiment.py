@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from utils.adapt.classifier import (
+from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
     SentimentClassifier,
     encode_sentences,

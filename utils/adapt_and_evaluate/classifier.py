@@ -10,7 +10,7 @@ ways to get and train the encoder:
 - ``"finetune"``: the pretrained encoder trained too, with a smaller learning
   rate (``encoder_lr``) than the head's (``lr``).
 
-``utils.adapt.experiment.label_budget_experiment`` trains every mode on growing
+``utils.adapt_and_evaluate.experiment.label_budget_experiment`` trains every mode on growing
 numbers of labelled examples, over several seeds: the learning curve of chapter 5.
 
 None of these functions touches the caller's random streams: each takes a seed

@@ -1,4 +1,4 @@
-"""utils.interpret: attributions against captum and against the known label word; probes; ablation.
+"""utils.interpretability: attributions against captum and the known label word; probes; ablation.
 
 Thresholds come from a pilot on the default pretrained model (chapter 7's
 notebook prints the same numbers). At seed 0 the fine-tuned classifier's
@@ -16,10 +16,10 @@ from captum.attr import LayerIntegratedGradients, Saliency
 from captum.attr import Occlusion as CaptumOcclusion
 from torch import nn
 
-from utils.adapt import AdaptConfig, encode_sentences
+from utils.adapt_and_evaluate import AdaptConfig, encode_sentences
 from utils.data import UNK, agreement_items, sentiment_task
 from utils.evaluate import agreement_accuracy, lstm_verb_margins
-from utils.interpret import (
+from utils.interpretability import (
     EmbeddingForward,
     Gradient,
     GradientXInput,

@@ -60,7 +60,7 @@ import math
 import torch
 
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
-from utils.checks.attention import check_causal_attention, check_split_heads
+from utils.checks.transformer import check_causal_attention, check_split_heads
 
 generator = torch.Generator().manual_seed(params.seed)
 

@@ -18,8 +18,8 @@ from torch import nn
 from utils.data.corpus import AgreementItem
 from utils.data.text import EOS, Vocab
 from utils.evaluate.agreement import agreement_accuracy, lstm_verb_margins
-from utils.interpret.ablation import ablate_units, lstm_states, unit_correlations
-from utils.interpret.probes import ProbeResult, probe_with_control
+from utils.interpretability.ablation import ablate_units, lstm_states, unit_correlations
+from utils.interpretability.probes import ProbeResult, probe_with_control
 from utils.lm.scoped import eval_mode
 
 __all__ = ["SUBJECT_INDEX", "ablation_curve", "agreement_states", "number_labels",

@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from utils.adapt.classifier import (
+from utils.adapt_and_evaluate.classifier import (
     MODES,
     AdaptConfig,
     encode_sentences,

@@ -1,17 +1,17 @@
 """Interpretability: attributions and their sanity checks, probes, unit ablation. Chapter 7.
 
-Layer: uses ``utils.adapt``, ``utils.evaluate``, ``utils.lm`` and ``utils.data``.
+Layer: uses ``utils.adapt_and_evaluate``, ``utils.evaluate``, ``utils.lm`` and ``utils.data``.
 """
 
 from __future__ import annotations
 
-from utils.interpret.ablation import (  # noqa: F401
+from utils.interpretability.ablation import (  # noqa: F401
     UnitAblatedLSTM,
     ablate_units,
     lstm_states,
     unit_correlations,
 )
-from utils.interpret.attributions import (  # noqa: F401
+from utils.interpretability.attributions import (  # noqa: F401
     EmbeddingForward,
     Gradient,
     GradientXInput,
@@ -20,7 +20,7 @@ from utils.interpret.attributions import (  # noqa: F401
     completeness_error,
     token_scores,
 )
-from utils.interpret.number import (  # noqa: F401
+from utils.interpretability.number import (  # noqa: F401
     SUBJECT_INDEX,
     ablation_curve,
     agreement_states,
@@ -29,15 +29,15 @@ from utils.interpret.number import (  # noqa: F401
     rank_units,
     states_at,
 )
-from utils.interpret.probes import (  # noqa: F401
+from utils.interpretability.probes import (  # noqa: F401
     ProbeResult,
     control_labels,
     probe_accuracy,
     probe_with_control,
     train_test_indices,
 )
-from utils.interpret.randomise import randomised  # noqa: F401
-from utils.interpret.sentiment import (  # noqa: F401
+from utils.interpretability.randomise import randomised  # noqa: F401
+from utils.interpretability.sentiment import (  # noqa: F401
     chance_level,
     rank_correlation,
     sentiment_positions,

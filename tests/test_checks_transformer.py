@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from utils.checks import CheckFailed
-from utils.checks.attention import check_causal_attention, check_split_heads
+from utils.checks.transformer import check_causal_attention, check_split_heads
 
 
 def right(q, k, v):

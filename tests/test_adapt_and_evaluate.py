@@ -18,14 +18,14 @@ import copy
 import pytest
 import torch
 
-from utils.adapt.classifier import (
+from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
     encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
 )
-from utils.adapt.experiment import label_budget_experiment, scratch_ceiling, summarise
+from utils.adapt_and_evaluate.experiment import label_budget_experiment, scratch_ceiling, summarise
 from utils.data.corpus import CorpusConfig, sentiment_split, sentiment_task
 from utils.data.corpus.grammar import SENTIMENT_CLUSTERS
 from utils.data.corpus.tasks import shared_test_words

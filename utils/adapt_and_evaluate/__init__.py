@@ -5,7 +5,7 @@ Layer: uses ``utils.lm``, ``utils.evaluate`` and ``utils.data``.
 
 from __future__ import annotations
 
-from utils.adapt.classifier import (  # noqa: F401
+from utils.adapt_and_evaluate.classifier import (  # noqa: F401
     MODES,
     POOLINGS,
     AdaptConfig,
@@ -15,7 +15,7 @@ from utils.adapt.classifier import (  # noqa: F401
     predict_proba,
     train_classifier,
 )
-from utils.adapt.experiment import (  # noqa: F401
+from utils.adapt_and_evaluate.experiment import (  # noqa: F401
     DEFAULT_LABEL_NOISE,
     DEFAULT_TEST_OVERLAP,
     label_budget_experiment,
