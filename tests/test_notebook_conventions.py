@@ -5,13 +5,21 @@ import ast
 import pytest
 from jupytext.compare import compare_notebooks
 
-from tests.conftest import ALL_NOTEBOOKS, NOTEBOOKS, ids, parameters_cell, read_notebook
+from tests.conftest import (
+    ALL_NOTEBOOKS,
+    NOTEBOOK_TWIN_DIR,
+    NOTEBOOK_TWINS,
+    NOTEBOOKS,
+    ids,
+    parameters_cell,
+    read_notebook,
+)
 from utils.notebook.colab import SETUP_CELL
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_and_its_text_twin_are_in_sync(path):
-    twin = path.with_suffix(".py")
+    twin = NOTEBOOK_TWIN_DIR / path.with_suffix(".py").name
     assert twin.exists(), f"{path.name} has no py:percent twin; run `jupytext --sync {path}`"
     compare_notebooks(read_notebook(twin), read_notebook(path),
                       fmt="py:percent", allow_expected_differences=True)
@@ -102,3 +110,13 @@ def test_no_cell_prints_a_random_generator(path):
     shown = [name for c in read_notebook(path).cells if c.cell_type == "code"
              for name in _shown_values(c.source) if name.endswith("manual_seed")]
     assert not shown, f"assign the result of {shown} (e.g. `_ = torch.manual_seed(seed)`)"
+
+
+def test_students_see_each_notebook_once(root):
+    # The py:percent twins live in notebooks_py/, so the students' folder lists
+    # each notebook once, and every notebook has exactly one twin there.
+    assert not sorted((root / "notebooks").glob("*.py")), "a .py twin sits beside the notebooks"
+    assert [p.stem for p in NOTEBOOK_TWINS] == [p.stem for p in NOTEBOOKS]
+    for path in NOTEBOOKS:
+        formats = read_notebook(path).metadata["jupytext"]["formats"]
+        assert formats == "notebooks///ipynb,notebooks_py///py:percent", path.name
