@@ -17,10 +17,10 @@
 # %% [markdown]
 # # Labels for free: self-supervision, and what it teaches
 #
-# Chapter {ref}`ch-self-supervised` said that self-supervised learning makes
+# [Chapter 2](../book/02_self_supervised_learning.md) said that self-supervised learning makes
 # its own targets from raw data, and that what a model learns this way
 # transfers. This notebook makes both visible on the course's synthetic
-# language ({ref}`corpus-datasheet`). First it turns raw sentences, which
+# language ([the corpus datasheet](../book/corpus_datasheet.md)). First it turns raw sentences, which
 # carry no labels at all, into next-word and masked-word training pairs.
 # Then it opens the tiny language model of chapter 4, trained on nothing but
 # next-word pairs, and finds that its word embeddings group synonyms

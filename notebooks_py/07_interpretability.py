@@ -17,7 +17,7 @@
 # %% [markdown]
 # # Opening the course's model: attributions, probes and number units
 #
-# {numref}`Chapter %s <ch-interpretability>` asked what a model's prediction rests on
+# [Chapter 7](../book/07_interpretability.md) asked what a model's prediction rests on
 # and how to tell a faithful explanation from a pretty one. This notebook
 # answers both on the course's own model, where the truth is known: in every
 # review of the sentiment task only the sentiment word decides the label, and
@@ -73,7 +73,7 @@ params = validate(
 # %% [markdown]
 # ## The classifier to explain
 #
-# The classifier of {numref}`ch-adapt`: the pretrained LSTM, fine-tuned with a linear head
+# The classifier of [Chapter 5](../book/05_adapt_and_evaluate.md): the pretrained LSTM, fine-tuned with a linear head
 # on the mean of its hidden states (`pooling`). It is trained once and cached,
 # like the pretrained model. Its test reviews use sentiment words it never saw
 # with a label. With `pooling = "last"` the head reads only the state at the
@@ -201,7 +201,7 @@ plt.show()
 # A method that picked a word at random would score the mean of
 # $1/\text{words}$ over the reviews.
 #
-# Then the two sanity checks of {cite:t}`adebayo2018sanity`. Model
+# Then the two sanity checks of [Adebayo et al. (2018)](../book/references.md). Model
 # randomisation: the same methods on a copy of the classifier whose LSTM and
 # head are drawn afresh (the embeddings, the inputs themselves, are kept).
 # Label randomisation: the same classifier fine-tuned on the same reviews
@@ -302,10 +302,10 @@ print(f"largest |ours × (m-1)/m - captum| = {float((ours * (m - 1) / m - theirs
 # ## Inside the language model: where is the subject's number?
 #
 # Back to the pretrained language model and the agreement sentences of
-# {numref}`ch-lstm` ("the keys behind the old barn ..." must continue with "are").
+# [Chapter 4](../book/04_lstm_language_model.md) ("the keys behind the old barn ..." must continue with "are").
 # At each position we train a logistic-regression probe on the hidden state to
 # predict the subject's number, and the same probe on a control task
-# {cite}`hewitt2019designing` in which every subject noun gets a random
+# ([Hewitt and Liang, 2019](../book/references.md)) in which every subject noun gets a random
 # number. Selectivity is the difference between the two held-out accuracies.
 # We do it for the trained model and for the same network with random weights.
 
@@ -409,7 +409,7 @@ plt.show()
 
 # %% [markdown]
 # A single unit whose ablation costs this much is what
-# {cite:t}`lakretz2019emergence` called a number unit. The chapter discusses
+# [Lakretz et al. (2019)](../book/references.md) called a number unit. The chapter discusses
 # what the ablation does and does not show: it says the network *uses* the
 # unit for agreement, which no probe can say, but not how the rest of the
 # network reads it.

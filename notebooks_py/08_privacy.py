@@ -16,7 +16,7 @@
 # %% [markdown]
 # # What the model remembers: exposure, membership and DP-SGD
 #
-# {numref}`Chapter %s <ch-privacy>` asked what a language model can give away about
+# [Chapter 8](../book/08_privacy.md) asked what a language model can give away about
 # the text it was trained on. This notebook measures it on small versions of
 # the course's LSTM model: a secret code planted in the training text a known
 # number of times, and how exposed it becomes; the same secret after the text
@@ -71,7 +71,7 @@ params = validate(
 # digits are drawn uniformly at random, so in the language itself every one of
 # the $10^5$ codes is equally likely. We plant one code, the **canary**
 # "4 8 1 5 2", $k$ times in the training text and train a model for each $k$.
-# Its **exposure** {cite}`carlini2019secret` is
+# Its **exposure** ([Carlini et al., 2019](../book/references.md)) is
 #
 # $$\text{exposure} = \log_2 10^5 - \log_2 \text{rank},$$
 #
@@ -175,7 +175,7 @@ plt.show()
 # ## 2. Duplicates and deduplication
 #
 # The canary planted many times is a duplicated sequence, and duplicated text
-# is what models regurgitate most {cite}`kandpal2022deduplicating`. Removing exact
+# is what models regurgitate most ([Kandpal et al., 2022](../book/references.md)). Removing exact
 # duplicates from the training text leaves one copy of the canary. It also
 # removes the repeats of common short sentences, which in this corpus are not
 # accidents but the language's own frequencies, so the perplexity on held-out
@@ -199,14 +199,14 @@ for name, run, exp_bits in (("with duplicates", dup, exposures[k_max]),
 # ## 3. Membership inference
 #
 # A model's loss is lower on sentences it trained on. The simplest attack
-# {cite}`yeom2018privacy` says "member" when a sentence's loss is below a
+# ([Yeom et al., 2018](../book/references.md)) says "member" when a sentence's loss is below a
 # threshold. We attack two models trained on the same 1000 sentences: one made
 # to overfit (128 units, many epochs) and one trained briefly (64 units, the
 # recipe the DP-SGD runs below use, without the privacy). Non-members are 800
 # held-out sentences of the same language. The threshold is picked on half of
 # the members and non-members (for at most 1 % false positives) and applied to
 # the other half, so the attack is not scored on the data it was tuned on.
-# {cite:t}`carlini2022membership` advise reporting the true-positive rate at such a low
+# [Carlini et al. (2022)](../book/references.md) advise reporting the true-positive rate at such a low
 # false-positive rate, where an attack is actually useful, beside the AUC.
 
 # %%
@@ -261,7 +261,7 @@ plt.show()
 # %% [markdown]
 # ## 4. DP-SGD, one step by hand
 #
-# DP-SGD {cite}`abadi2016deep` changes one thing in training: the gradient.
+# DP-SGD ([Abadi et al., 2016](../book/references.md)) changes one thing in training: the gradient.
 # Each example's gradient $g_i$ is clipped to norm at most $C$, the clipped
 # gradients are summed, Gaussian noise of standard deviation $\sigma C$ is
 # added, and the result is divided by the expected batch size $L$:
@@ -313,7 +313,7 @@ print(f"noise for sigma = 2, C = 1: standard deviation {float(flat_noise.std()):
 # ## 5. Counting the privacy spent
 #
 # Each step is a Gaussian mechanism, which in Rényi differential privacy costs
-# $\alpha / (2\sigma^2)$ at every order $\alpha$ {cite}`mironov2017renyi`; the costs add
+# $\alpha / (2\sigma^2)$ at every order $\alpha$ ([Mironov, 2017](../book/references.md)); the costs add
 # over $T$ steps, and converting to $(\varepsilon, \delta)$ takes a minimum
 # over $\alpha$. When every example is in every step that is all closed form.
 # Sampling each example with probability $q$ spends less, but needs a

@@ -17,15 +17,15 @@
 # %% [markdown]
 # # Watermarks, detectors and a backdoor on the course's model
 #
-# As {numref}`ch-misuse` argued, whoever releases a foundation model
+# As [Chapter 9](../book/09_misuse.md) argued, whoever releases a foundation model
 # should be able to tell its text apart from people's, and whoever adapts
 # one inherits whatever its pretraining text planted. This notebook tries
-# both on the tiny model of {numref}`ch-lstm`. First it watermarks the model's text
+# both on the tiny model of [Chapter 4](../book/04_lstm_language_model.md). First it watermarks the model's text
 # and detects the mark; then it detects unmarked machine text with the model's
 # own likelihood, with GLTR's ranks, and with the best test there is, which
 # only a known language allows; finally it poisons a small share of the
 # pretraining text and follows the backdoor through the fine-tuning of
-# {numref}`ch-adapt`.
+# [Chapter 5](../book/05_adapt_and_evaluate.md).
 
 # %%
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -337,7 +337,7 @@ for family in sorted(rates, key=rates.get):
 # the mark is how the entropy is spread: a family with a few wide-open choices
 # and many forced words marks differently from one with the same average
 # spread evenly. Short or formulaic text, where most words are forced, is
-# where a watermark is weakest ({numref}`ch-misuse`).
+# where a watermark is weakest ([Chapter 9](../book/09_misuse.md)).
 #
 # ## Detecting machine text without a watermark
 #

@@ -17,10 +17,10 @@
 # %% [markdown]
 # # A scaling law in miniature, and the energy bill
 #
-# {numref}`ch-outlook` says that the loss of a language model falls
+# [Chapter 10](../book/10_outlook.md) says that the loss of a language model falls
 # predictably as the model grows and as it reads more text, towards a floor
 # that no model can pass. This notebook trains the course's LSTM at five sizes
-# on four amounts of text, fits the law of {cite:t}`hoffmann2022training` to
+# on four amounts of text, fits the law of [Hoffmann et al. (2022)](../book/references.md) to
 # the twenty losses, and checks the fitted floor against the one number no
 # real corpus can give: the exact entropy rate of the synthetic language. Then
 # it drops the floor from the law and watches the fit go wrong, splits a
@@ -79,8 +79,8 @@ params = validate(
 # L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} .
 # $$
 #
-# $E$ is the {term}`irreducible loss`: a perfect model's cross-entropy, the
-# entropy rate of the text's source ({numref}`ch-maximum-likelihood`).
+# $E$ is the [irreducible loss](../book/glossary.md): a perfect model's cross-entropy, the
+# entropy rate of the text's source ([Chapter 3](../book/03_maximum_likelihood.md)).
 # The other two terms are what a finite model and finite data add. For real
 # text nobody knows $E$; for the course's language it is a sum over the
 # grammar. `entropy_floor` computes it, and also the true model's loss on the
@@ -204,9 +204,9 @@ for scale in (1e2, 1e4, 1e6):
 # %% [markdown]
 # ## Splitting a compute budget
 #
-# Training costs about $C = 6ND$ floating-point operations ({numref}`ch-foundation-models`). For a fixed $C$, a bigger model must read
+# Training costs about $C = 6ND$ floating-point operations ([Chapter 1](../book/01_foundation_models.md)). For a fixed $C$, a bigger model must read
 # fewer tokens. Minimising the fitted law along $D = C / 6N$ gives the
-# {term}`compute-optimal` split, $N_{opt} \propto C^{\beta/(\alpha+\beta)}$ and
+# [compute-optimal](../book/glossary.md) split, $N_{opt} \propto C^{\beta/(\alpha+\beta)}$ and
 # $D_{opt} \propto C^{\alpha/(\alpha+\beta)}$. Hoffmann et al.'s own fit has
 # $\alpha \approx 0.34$ and $\beta \approx 0.28$, nearly even exponents, which
 # is why they advise growing the data as fast as the model. The default
@@ -246,8 +246,8 @@ plt.show()
 # The language models the course trains through its model cache record how
 # long their training took (runs that record no time, such as chapter 5's
 # small classifiers, are left out of the bill). Energy is time times power times the machine room's
-# overhead (its {term}`power usage effectiveness`), and emissions are energy
-# times the grid's {term}`carbon intensity`:
+# overhead (its [power usage effectiveness](../book/glossary.md)), and emissions are energy
+# times the grid's [carbon intensity](../book/glossary.md):
 #
 # $$
 # \text{kWh} = \text{hours} \times \text{watts} \times \text{PUE} / 1000,
@@ -284,7 +284,7 @@ if probe.source.startswith("assumed"):
 print(f"power per run: {probe.watts:.1f} W ({probe.source})")
 
 # %% [markdown]
-# The tiny foundation model of {numref}`ch-lstm` first, the figure its
+# The tiny foundation model of [Chapter 4](../book/04_lstm_language_model.md) first, the figure its
 # model card reports; then this grid; then every run the cache has recorded
 # on this machine (which depends on the notebooks run here so far).
 
@@ -314,7 +314,7 @@ for f in PUBLISHED_FOOTPRINTS:
 
 # %% [markdown]
 # The 6ND rule puts compute on the same footing. The tiny model's record
-# holds its tokens; GPT-3's figures are those of {numref}`ch-foundation-models`.
+# holds its tokens; GPT-3's figures are those of [Chapter 1](../book/01_foundation_models.md).
 
 # %%
 from utils.data import GPT3_REPORTED_TRAINING_FLOPS, published_model, training_flops

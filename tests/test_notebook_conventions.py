@@ -1,12 +1,14 @@
 """Conventions every committed notebook follows (DESIGN.md, "Notebooks and labs")."""
 
 import ast
+import re
 
 import pytest
 from jupytext.compare import compare_notebooks
 
 from tests.conftest import (
     ALL_NOTEBOOKS,
+    LAB_SOURCES,
     NOTEBOOK_TWIN_DIR,
     NOTEBOOK_TWINS,
     NOTEBOOKS,
@@ -120,3 +122,36 @@ def test_students_see_each_notebook_once(root):
     for path in NOTEBOOKS:
         formats = read_notebook(path).metadata["jupytext"]["formats"]
         assert formats == "notebooks///ipynb,notebooks_py///py:percent", path.name
+
+
+# MyST markup that JupyterLab and Colab show raw: roles ({numref}`...`, {cite}`...`),
+# labelled equations ("$$ (eq-x)"), targets ("(label)=") and directives ("```{note}").
+MYST_MARKUP = re.compile(r"\{[a-z][\w:-]*\}`|^\$\$\s*\(|^\([\w-]+\)=\s*$|^(```|:::)\s*\{",
+                         flags=re.MULTILINE)
+
+
+def myst_markup(markdown: str) -> list[str]:
+    """The lines of a Markdown cell that only the book would render.
+
+    >>> myst_markup("As {numref}`Chapter %s <ch-x>` said,\\nplain [Chapter 8](../book/08_x.md)")
+    ['As {numref}`Chapter %s <ch-x>` said,']
+    >>> myst_markup("$$\\nx\\n$$ (eq-x)\\n(label)=\\n```{note}\\n```python")
+    ['$$ (eq-x)', '(label)=', '```{note}']
+    """
+    return [line for line in markdown.splitlines() if MYST_MARKUP.search(line)]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
+def test_markdown_reads_the_same_in_jupyterlab_colab_and_the_book(path):
+    raw = [line for c in read_notebook(path).cells if c.cell_type == "markdown"
+           for line in myst_markup(c.source)]
+    assert not raw, ("MyST markup that JupyterLab and Colab show raw; use a Markdown link "
+                     f"([Chapter 8](../book/08_privacy.md)) or plain text: {raw}")
+
+
+def test_a_role_is_caught_in_a_lab_source_too():
+    # The lab builder copies Markdown through unchanged; the rule holds for its sources.
+    sources = {p.name: "\n".join(c.source for c in read_notebook(p).cells
+                                 if c.cell_type == "markdown") for p in LAB_SOURCES}
+    assert sources and not {name: myst_markup(text) for name, text in sources.items()
+                            if myst_markup(text)}
