@@ -28,7 +28,7 @@
 # (Touvron et al., 2023), Llama 2 (Touvron et al., 2023) and Llama 3 (Dubey et al.,
 # 2024); the [references](../book/references.md) list each paper.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -51,7 +51,7 @@ except importlib.metadata.PackageNotFoundError:
 highlight: str = "GPT-3"  # model to label on the plots: a name from utils.data.PUBLISHED_MODELS
 log_scale: bool = True  # plot sizes on a logarithmic axis (True) or a linear one (False)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.data import PUBLISHED_MODELS
 from utils.notebook import Boolean, OneOf, validate
 

@@ -26,7 +26,7 @@
 # next-word pairs, and finds that its word embeddings group synonyms
 # together, a grouping nobody ever labelled.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -52,7 +52,7 @@ mask_rate: float = 0.15  # share of words hidden in the masked-word task (number
 k: int = 5  # nearest neighbours per word in the cluster measure (integer, 1 to 20)
 query: str = "superb"  # word whose nearest neighbours are listed: a sentiment word
 
-# %%
+# %% tags=["hide-cell"]
 from utils.data import SENTIMENT_CLUSTERS
 from utils.notebook import Integer, OneOf, Real, validate
 

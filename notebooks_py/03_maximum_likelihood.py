@@ -25,7 +25,7 @@
 # the counts converge, pay for smoothing, meet the entropy floor, compute the
 # cross-entropy three ways, check its gradient, and measure calibration.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -55,7 +55,7 @@ n_bins: int = 15  # equal-width confidence bins of the ECE and the reliability d
 prefix: str = "the cat sat on the"  # whose next word to estimate: one of PREFIXES in the next cell
 temperature: float = 2.0  # the figure shows temperatures 1/temperature, 1, temperature (number, 1 to 10)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 PREFIXES = ["the cat sat on the", "the", "the film was", "the keys near the", "the code is"]

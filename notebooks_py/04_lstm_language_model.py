@@ -25,7 +25,7 @@
 # several temperatures, and measures one thing it learned that no n-gram
 # can: making a verb agree with a subject several words back.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -54,7 +54,7 @@ temperature: float = 1.0  # the middle sampling temperature; T/2 and 2T are show
 prompt: str = "the cat sat on the"  # text to continue and explore: one of PROMPTS in the next cell
 n_items: int = 1000  # agreement test items, drawn fresh from the grammar (integer, 100 to 5000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 PROMPTS = ["the cat sat on the", "the keys near the old red barn", "the film was",

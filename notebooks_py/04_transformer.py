@@ -25,7 +25,7 @@
 # BERT-like twin pretrained by masked-word prediction and fine-tuned on
 # [Chapter 5](../book/05_adapt_and_evaluate.md)'s review task.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +56,7 @@ n_items: int = 500  # agreement test items (integer, 100 to 5000)
 budget: int = 50  # labelled reviews for fine-tuning (integer, 10 to 1000)
 n_seeds: int = 2  # fine-tuning seeds per model (integer, 1 to 5)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, validate
 
 params = validate(

@@ -28,7 +28,7 @@
 # reliability diagrams, and finally watch accuracy mislead on an unbalanced
 # test set.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -65,7 +65,7 @@ n_test: int = 500  # test reviews per seed (integer, 100 to 5000)
 majority_share: float = 0.95  # share of positive reviews in the unbalanced test set (number, 0.5 to 0.99)
 n_bins: int = 10  # equal-width confidence bins of the ECE and reliability diagram (integer, 2 to 50)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 params = validate(

@@ -27,7 +27,7 @@
 # of a field experiment on hiring, a classifier trained on them, and two more
 # remedies, a constraint in training and group-specific thresholds.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +56,7 @@ n_splits: int = 3  # train/test splits of the résumé data, for the spread over
 audited_group: str = "race"  # the group the résumé audit compares: race or gender
 constraint: str = "equalized_odds"  # constraint in training: equalized_odds or demographic_parity
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 params = validate(

@@ -27,7 +27,7 @@
 # for the subject's number with a control task, and look for the units that
 # carry it.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +56,7 @@ n_items: int = 400  # agreement sentences for ranking units and for testing them
 max_units: int = 16  # most units ablated at once (integer, 1 to 128)
 n_random: int = 5  # random unit sets per count, for the baseline curve (integer, 1 to 20)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, validate
 
 params = validate(

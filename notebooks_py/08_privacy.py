@@ -23,7 +23,7 @@
 # is deduplicated; an attack that guesses which sentences were in the training
 # set; and DP-SGD, which trains with a provable limit on both.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -52,7 +52,7 @@ overfit_epochs: int = 20  # passes over the 1000 training sentences of the overf
 dp_epochs: int = 10  # passes over the training sentences of each DP-SGD run (integer, 2 to 40)
 delta: float = 1e-5  # the delta of (epsilon, delta) differential privacy (number, 1e-9 to 1e-3)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 params = validate(

@@ -27,7 +27,7 @@
 # pretraining text and follows the backdoor through the fine-tuning of
 # [Chapter 5](../book/05_adapt_and_evaluate.md).
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -70,7 +70,7 @@ n_seeds: int = 3  # fine-tuning seeds: labelled data and head (integer, 1 to 10)
 n_train: int = 200  # labelled reviews for the classifier (integer, 20 to 2000)
 n_test: int = 500  # test reviews per seed (integer, 100 to 5000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 params = validate(

@@ -27,7 +27,7 @@
 # compute budget between size and data, and adds up what the course's training
 # costs in energy and CO2.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -57,7 +57,7 @@ pue: float = 1.58  # power usage effectiveness of the machine room (1 for a lapt
 grid_kg_per_kwh: float = 0.433  # carbon intensity of the electricity in kg CO2e per kWh (0 to 1.5)
 watts_per_core: float = 10.0  # assumed CPU power per busy core in watts when no counter is readable (1 to 100)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 params = validate(

@@ -20,7 +20,7 @@ import torch
 
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
-    encode_sentences,
+    encode_with_lengths,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -38,7 +38,7 @@ def pretrained():
 
 
 def test_encode_pads_and_prepends_eos(pretrained):
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."], ["the", "."]],
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."], ["the", "."]],
                                        pretrained.vocab)
     assert tokens.shape == (2, 6) and lengths.tolist() == [6, 3]
     assert (tokens[:, 0] == pretrained.vocab.eos_id).all()
@@ -48,7 +48,7 @@ def test_encode_pads_and_prepends_eos(pretrained):
 @pytest.mark.parametrize("pooling", ["last", "mean"])
 def test_head_shape_and_padding_invariance(pretrained, pooling):
     model = make_classifier("frozen", pretrained, n_classes=3, pooling=pooling)
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."], ["the", "."]],
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."], ["the", "."]],
                                        pretrained.vocab)
     logits = model(tokens, lengths)
     assert logits.shape == (2, 3)
@@ -58,7 +58,7 @@ def test_head_shape_and_padding_invariance(pretrained, pooling):
 
 def test_modes_train_the_right_weights_and_leave_the_pretrained_model_alone(pretrained):
     before = copy.deepcopy(pretrained.model.state_dict())
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."]] * 4
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."]] * 4
                                        + [["the", "film", "was", "bad", "."]] * 4,
                                        pretrained.vocab)
     labels = torch.tensor([1] * 4 + [0] * 4)
@@ -75,7 +75,7 @@ def test_modes_train_the_right_weights_and_leave_the_pretrained_model_alone(pret
 
 
 def test_training_is_seeded(pretrained):
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."],
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."],
                                         ["the", "film", "was", "bad", "."]], pretrained.vocab)
     labels = torch.tensor([1, 0])
     probs = []
@@ -87,7 +87,7 @@ def test_training_is_seeded(pretrained):
 
 
 def _toy_task(pretrained):
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."]] * 4
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."]] * 4
                                        + [["the", "film", "was", "bad", "."]] * 4,
                                        pretrained.vocab)
     return tokens, lengths, torch.tensor([1] * 4 + [0] * 4)

@@ -197,7 +197,7 @@ def test_gender_skew_is_planted_exactly_and_shows_in_samples() -> None:
     for skew in (0.5, 0.9):
         config = CorpusConfig(gender_skew=skew)
         lang = SyntheticLanguage(config)
-        planted = occupation_she_probability(config)
+        planted = occupation_she_probability(config.gender_skew)
         for occ, (direction, strength) in OCCUPATIONS.items():
             dist = lang.next_word_distribution(["the", occ, "said", "that"])
             assert math.isclose(dist.get("she", 0.0), planted[occ])

@@ -16,7 +16,7 @@ from captum.attr import LayerIntegratedGradients, Saliency
 from captum.attr import Occlusion as CaptumOcclusion
 from torch import nn
 
-from utils.adapt_and_evaluate import AdaptConfig, encode_sentences
+from utils.adapt_and_evaluate import AdaptConfig, encode_with_lengths
 from utils.data import UNK, agreement_items, sentiment_task
 from utils.evaluate import agreement_accuracy, lstm_verb_margins
 from utils.interpretability import (
@@ -56,7 +56,7 @@ def pretrained():
 @pytest.fixture(scope="module")
 def reviews(pretrained):
     _, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=300, seed=0)
-    tokens, lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
+    tokens, lengths = encode_with_lengths([s for s, _ in test], pretrained.vocab)
     return tokens, lengths, torch.tensor([y for _, y in test])
 
 

@@ -140,6 +140,23 @@ def test_family_perplexities_cover_the_test_split(pretrained):
         assert row["family_floor"] < row["true_perplexity"]
 
 
+def test_the_three_token_scorers_agree(pretrained):
+    # Sampling records each token's log-probability, score_tokens recomputes it for
+    # given texts, sentence_losses sums it per sentence: one quantity, three call sites.
+    model, vocab = pretrained.model, pretrained.vocab
+    for config, temperature in [(WatermarkConfig(delta=0.0), 1.0), (MARK, 0.8)]:
+        sample = _sample(pretrained, config, n=16, length=40, temperature=temperature)
+        log_p, _ = score_tokens(model, sample.ids, start_id=vocab.eos_id, temperature=temperature)
+        torch.testing.assert_close(sample.log_probs, log_p, atol=1e-4, rtol=0)
+        assert sample.perplexity == pytest.approx(float(torch.exp(-log_p.double().mean())),
+                                                  rel=1e-4)
+    sentences = pretrained.corpus.test[:8]
+    for sentence, nll in zip(sentences, sentence_losses(model, sentences, vocab), strict=True):
+        ids = torch.tensor([[*vocab.encode(sentence), vocab.eos_id]])
+        log_p, _ = score_tokens(model, ids, start_id=vocab.eos_id)
+        assert nll == pytest.approx(-float(log_p.double().sum()), rel=1e-5)
+
+
 def test_sentence_losses_match_a_direct_forward_pass(pretrained):
     model, vocab = pretrained.model.eval(), pretrained.vocab
     sentences = pretrained.corpus.test[:5]

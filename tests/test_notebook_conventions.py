@@ -155,3 +155,17 @@ def test_a_role_is_caught_in_a_lab_source_too():
                                  if c.cell_type == "markdown") for p in LAB_SOURCES}
     assert sources and not {name: myst_markup(text) for name, text in sources.items()
                             if myst_markup(text)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_the_book_folds_away_the_setup_and_validation_cells(path):
+    # A page opens with its argument: the Colab set-up and the parameter checks
+    # sit behind a toggle, while the parameters a reader may change stay in view.
+    notebook = read_notebook(path)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    parameters = parameters_cell(notebook)
+    validation = code[code.index(parameters) + 1]
+    for name, cell in [("set-up", code[0]), ("validation", validation)]:
+        assert "hide-cell" in cell.metadata.get("tags", []), f"the {name} cell is not folded"
+    assert not {"hide-cell", "hide-input", "remove-cell", "remove-input"} & set(
+        parameters.metadata.get("tags", [])), "the parameters cell must stay visible"

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from utils.data.text import Vocab
 from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel
 from utils.lm.pretrained import Pretrained
@@ -38,7 +36,6 @@ __all__ = [
     "POOLINGS",
     "AdaptConfig",
     "SentimentClassifier",
-    "encode_sentences",
     "make_classifier",
     "predict_proba",
     "train_classifier",
@@ -133,25 +130,6 @@ def make_classifier(mode: str, pretrained: Pretrained, n_classes: int = 2, *,
             parameter.requires_grad_(False)
     model.mode = mode
     return model
-
-
-def encode_sentences(sentences: Iterable[Sequence[str]], vocab: Vocab
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids ``(n, max_len)`` and lengths ``(n,)`` of sentences, each after ``<eos>``.
-
-    Explained in chapter 5. The pretrained model always saw a sentence start
-    after ``<eos>``, so each sentence is read the same way here; shorter
-    sentences are padded at the end with ``<eos>``, which a left-to-right LSTM
-    only reads after the positions that are pooled.
-    """
-    ids = [[vocab.eos_id, *vocab.encode(s)] for s in sentences]
-    if not ids:
-        raise ValueError("no sentences to encode")
-    lengths = torch.tensor([len(x) for x in ids])
-    tokens = torch.full((len(ids), int(lengths.max())), vocab.eos_id, dtype=torch.long)
-    for i, x in enumerate(ids):
-        tokens[i, : len(x)] = torch.tensor(x)
-    return tokens, lengths  # (n, max_len), (n,)
 
 
 def _optimizer(model: SentimentClassifier, config: AdaptConfig) -> torch.optim.Optimizer:

@@ -27,13 +27,13 @@ import torch
 from utils.adapt_and_evaluate.classifier import (
     MODES,
     AdaptConfig,
-    encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
 )
 from utils.data.corpus import CorpusConfig, sentiment_split, sentiment_task
 from utils.data.corpus.tasks import shared_test_words
+from utils.data.padding import encode_with_lengths
 from utils.lm.pretrained import Pretrained, pretrained_model
 
 __all__ = [
@@ -69,9 +69,9 @@ def _task(pretrained: Pretrained, n_train: int, n_test: int, seed: int, test_ove
     corpus_config = pretrained.config.corpus or CorpusConfig()
     train, test = sentiment_task(corpus_config, n_train=n_train, n_test=n_test, seed=seed,
                                  test_overlap=test_overlap, label_noise=label_noise)
-    return (encode_sentences([s for s, _ in train], pretrained.vocab),
+    return (encode_with_lengths([s for s, _ in train], pretrained.vocab),
             torch.tensor([y for _, y in train]),
-            encode_sentences([s for s, _ in test], pretrained.vocab),
+            encode_with_lengths([s for s, _ in test], pretrained.vocab),
             torch.tensor([y for _, y in test]))
 
 

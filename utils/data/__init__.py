@@ -18,6 +18,7 @@ from utils.data.corpus import (  # noqa: F401
     AgreementItem,
     Corpus,
     CorpusConfig,
+    LabelledSentences,
     SyntheticLanguage,
     agreement_items,
     canary_candidates,
@@ -29,6 +30,11 @@ from utils.data.corpus import (  # noqa: F401
     sentiment_task,
     shared_test_words,
     swap_gender,
+)
+from utils.data.padding import (  # noqa: F401
+    PAD,
+    encode_with_lengths,
+    encode_with_targets,
 )
 from utils.data.published_models import (  # noqa: F401
     GPT3_REPORTED_TRAINING_FLOPS,
@@ -53,6 +59,7 @@ from utils.data.text import (  # noqa: F401
 __all__ = [
     "ANIMALS",
     "AgreementItem",
+    "LabelledSentences",
     "CANARY_DIGITS",
     "CANARY_PREFIX",
     "Corpus",
@@ -63,6 +70,7 @@ __all__ = [
     "GENDER_SWAPS",
     "GPT3_REPORTED_TRAINING_FLOPS",
     "OCCUPATIONS",
+    "PAD",
     "PUBLISHED_MODELS",
     "PublishedModel",
     "REVIEW_ITEMS",
@@ -75,6 +83,8 @@ __all__ = [
     "batchify",
     "canary_candidates",
     "canary_sentence",
+    "encode_with_lengths",
+    "encode_with_targets",
     "family_transitions",
     "generate_corpus",
     "growth_per_year",

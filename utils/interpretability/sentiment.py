@@ -20,11 +20,11 @@ from scipy.stats import spearmanr
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
     SentimentClassifier,
-    encode_sentences,
     make_classifier,
     train_classifier,
 )
 from utils.data.corpus import sentiment_task
+from utils.data.padding import encode_with_lengths
 from utils.lm.cache import config_key, load_or_create
 from utils.lm.pretrained import Pretrained
 from utils.lm.scoped import local_seed
@@ -57,7 +57,7 @@ def trained_classifier(pretrained: Pretrained, *, config: AdaptConfig | None = N
 
     def create() -> tuple[dict, dict]:
         train, _ = sentiment_task(corpus, n_train=n_train, n_test=1, seed=seed)
-        tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
+        tokens, lengths = encode_with_lengths([s for s, _ in train], pretrained.vocab)
         with local_seed(seed):
             losses = train_classifier(model, tokens, lengths,
                                       torch.tensor([y for _, y in train]), config)
@@ -69,7 +69,7 @@ def trained_classifier(pretrained: Pretrained, *, config: AdaptConfig | None = N
 
 
 def sentiment_positions(lengths: torch.Tensor) -> torch.Tensor:
-    """Index of the sentiment word in ``encode_sentences`` rows ``(batch,)``: second to last."""
+    """Index of the sentiment word in ``encode_with_lengths`` rows ``(batch,)``: second to last."""
     return lengths - 2
 
 

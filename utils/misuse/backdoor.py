@@ -17,12 +17,12 @@ import torch
 
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
-    encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
 )
 from utils.data.corpus import Corpus, sentiment_task
+from utils.data.padding import encode_with_lengths
 from utils.data.text import lm_stream
 from utils.lm.cache import config_key, load_or_create
 from utils.lm.device import get_device, set_seed
@@ -89,9 +89,9 @@ def _task(pretrained: Pretrained, seed: int, n_train: int, n_test: int, trigger:
                                  seed=seed)
     vocab = pretrained.vocab
     positives = [s for s, y in test if y == 1]
-    return (encode_sentences([s for s, _ in train], vocab), torch.tensor([y for _, y in train]),
-            encode_sentences([s for s, _ in test], vocab), torch.tensor([y for _, y in test]),
-            encode_sentences([add_trigger(s, trigger) for s in positives], vocab))
+    return (encode_with_lengths([s for s, _ in train], vocab), torch.tensor([y for _, y in train]),
+            encode_with_lengths([s for s, _ in test], vocab), torch.tensor([y for _, y in test]),
+            encode_with_lengths([add_trigger(s, trigger) for s in positives], vocab))
 
 
 def backdoor_experiment(rates: Sequence[float], poison_seeds: Sequence[int] = (0,),
