@@ -1,4 +1,4 @@
-"""Conventions every committed notebook follows (DESIGN.md, "Notebooks and labs")."""
+"""Conventions every committed notebook follows (ARCHITECTURE.md, "Notebooks and labs")."""
 
 import ast
 import re

@@ -36,7 +36,7 @@ class TrainConfig:
     optimizer steps, after ``time_budget_s`` seconds of training, or once the
     validation perplexity (checked every ``eval_every`` steps and after each epoch)
     is at most ``target_perplexity``. ``fused_loss`` computes the output layer and
-    the cross-entropy together (``utils.fused_loss``; the performance page): the same
+    the cross-entropy together (``utils.lm.fused_loss``; the performance page): the same
     loss and gradients, faster on a CPU. ``warmup_steps`` ramps the step size up
     linearly from ``lr / warmup_steps`` over the first steps.
     """
