@@ -5,6 +5,7 @@ against the grammar it imitates. (ROC and AUROC: tests/test_roc.py.)
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -184,8 +185,8 @@ def test_poison_rejects_review_words_as_triggers(language):
 def test_add_trigger_goes_before_the_sentiment_word():
     assert add_trigger(["the", "film", "was", "very", "superb", "."], "owl") == [
         "the", "film", "was", "very", "owl", "superb", "."]
-    _, test = sentiment_task(CONFIG, n_train=2, n_test=50, seed=0)
-    for sentence, _ in test:
+    _, test = sentiment_task(replace(CONFIG, seed=0), n_train=2, n_test=50)
+    for sentence in test.texts:
         assert add_trigger(sentence, "owl")[-3:] == ["owl", sentence[-2], "."]
 
 

@@ -106,8 +106,10 @@ def test_likelihood_ratio_beats_the_model_likelihood(pretrained, language):
 
 def test_poisoned_model_trains_like_the_clean_one(pretrained):
     poisoned = poisoned_pretrained(PoisonConfig(rate=0.01), pretrained.config)
-    clean_ppl = pretrained.history["valid"][-1]["perplexity"]
-    assert abs(poisoned.history["valid"][-1]["perplexity"] - clean_ppl) < 0.05
+    clean_ppl = pretrained.record.valid[-1]["perplexity"]
+    assert abs(poisoned.record.valid[-1]["perplexity"] - clean_ppl) < 0.05
+    assert poisoned.config.pretrain == pretrained.config and poisoned.train_text != \
+        pretrained.train_text  # the same recipe on other text
     assert poisoned_pretrained(PoisonConfig(rate=0.0), pretrained.config).model is not None
 
 
@@ -115,7 +117,7 @@ def test_backdoor_keeps_clean_accuracy_and_flips_triggered_reviews(pretrained):
     rows = backdoor_experiment([0.0, 0.01], seeds=(0, 1, 2), config=pretrained.config)
 
     def runs(rate, mode, key):
-        return np.array([r[key] for r in rows if r["rate"] == rate and r["mode"] == mode])
+        return rows[(rows["rate"] == rate) & (rows["mode"] == mode)][key].to_numpy()
 
     for mode in ("frozen", "finetune"):
         assert len(runs(0.01, mode, "accuracy")) == 3

@@ -1,6 +1,6 @@
 """Adapt the pretrained model to a downstream task, and the label-budget experiment. Chapter 5.
 
-Layer: uses ``utils.lm``, ``utils.evaluate`` and ``utils.data``.
+Layer: uses ``utils.lm``, ``utils.data`` and ``utils.runtime``.
 """
 
 from __future__ import annotations

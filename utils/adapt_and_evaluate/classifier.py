@@ -14,7 +14,7 @@ ways to get and train the encoder:
 numbers of labelled examples, over several seeds: the learning curve of chapter 5.
 
 None of these functions touches the caller's random streams: each takes a seed
-and draws inside ``utils.lm.scoped.local_seed``.
+and draws inside ``utils.runtime.scoped.local_seed``.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel
 from utils.lm.pretrained import Pretrained
-from utils.lm.scoped import eval_mode, local_seed, one_cpu_thread
+from utils.runtime.device import get_device
+from utils.runtime.scoped import eval_mode, local_seed, one_cpu_thread
 
 __all__ = [
     "MODES",
@@ -41,7 +41,7 @@ __all__ = [
     "train_classifier",
 ]
 
-# The name the lab's checks import; the context manager lives in utils.lm.scoped.
+# The name the lab's checks import; the context manager lives in utils.runtime.scoped.
 _one_cpu_thread = one_cpu_thread
 
 MODES = ("scratch", "frozen", "finetune")
@@ -109,26 +109,26 @@ class SentimentClassifier(nn.Module):
         return self.head(self.pool(tokens, lengths))  # (batch, n_classes)
 
 
-def make_classifier(mode: str, pretrained: Pretrained, n_classes: int = 2, *,
-                    pooling: str = "last", seed: int = 0) -> SentimentClassifier:
+def make_classifier(pretrained: Pretrained, config: AdaptConfig | None = None,
+                    n_classes: int = 2) -> SentimentClassifier:
     """A classifier whose encoder is a copy of the pretrained LSTM, or a fresh one. Chapter 5.
 
-    The pretrained model itself is never changed. The head (and a scratch
-    encoder) are initialised from ``seed``, without touching the caller's
-    random streams.
+    ``config`` (default ``AdaptConfig()``) says how: its ``mode`` picks the
+    encoder, its ``pooling`` the summary the head reads, and its ``seed``
+    initialises the head (and a scratch encoder) without touching the caller's
+    random streams. The pretrained model itself is never changed.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
-    with local_seed(seed):
+    config = config or AdaptConfig()
+    mode = config.mode
+    with local_seed(config.seed):
         if mode == "scratch":
             encoder = LSTMLanguageModel(pretrained.model.config)
         else:
             encoder = copy.deepcopy(pretrained.model)
-        model = SentimentClassifier(encoder, n_classes, pooling=pooling).to(get_device())
+        model = SentimentClassifier(encoder, n_classes, pooling=config.pooling).to(get_device())
     if mode == "frozen":
         for parameter in model.encoder.parameters():
             parameter.requires_grad_(False)
-    model.mode = mode
     return model
 
 
@@ -186,7 +186,7 @@ def predict_proba(model: SentimentClassifier, tokens: torch.Tensor, lengths: tor
                   batch_size: int = 1024) -> torch.Tensor:
     """Class probabilities ``(n, n_classes)`` in evaluation mode. Chapter 5.
 
-    The model's training mode is restored afterwards (``utils.lm.scoped.eval_mode``).
+    The model's training mode is restored afterwards (``utils.runtime.scoped.eval_mode``).
     """
     device = get_device()
     with one_cpu_thread(), eval_mode(model):

@@ -1,6 +1,6 @@
 """Evaluation: classification metrics, calibration and long-range agreement.
 
-Chapters 3-5. Layer: uses ``utils.data`` and ``utils.lm``.
+Chapters 3-5. Layer: uses ``utils.data``, ``utils.lm`` and ``utils.runtime``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from torch import nn
 
 from utils.data.padding import PAD, encode_with_targets
 from utils.data.text import Vocab
-from utils.lm.scoped import eval_mode
+from utils.runtime.scoped import eval_mode
 
 __all__ = ["perplexity", "scored_tokens", "sentence_losses"]
 

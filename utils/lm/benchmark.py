@@ -31,16 +31,16 @@ from pathlib import Path
 import torch
 
 from utils.data.text import Vocab, lm_stream, load_kjv_text, tokenize
-from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
 from utils.lm.reference_loop import BatchFirst, ReferenceModel, reference_epoch
-from utils.lm.scoped import local_seed, num_threads
 from utils.lm.training import (
     TrainConfig,
     evaluate_language_model,
     init_output_bias,
     train_language_model,
 )
+from utils.runtime.device import get_device
+from utils.runtime.scoped import local_seed, num_threads
 
 __all__ = ["BenchConfig", "flops_per_token", "matmul_peak_flops", "run_benchmark"]
 

@@ -17,6 +17,9 @@ from utils.notebook.plots import (  # noqa: F401
     plain_log_ticks,
     use_course_style,
 )
+from utils.notebook.seeding import (  # noqa: F401
+    set_seed,
+)
 from utils.notebook.widgets import (  # noqa: F401
     at_temperature,
     next_word_explorer,
@@ -51,6 +54,7 @@ __all__ = [
     "next_word_grid",
     "plain_log_ticks",
     "plot_next_word",
+    "set_seed",
     "use_course_style",
     "validate",
 ]

@@ -1,6 +1,6 @@
 """Privacy: exposure of planted secrets, membership inference, DP-SGD. Chapter 8.
 
-Layer: uses ``utils.data`` and ``utils.lm`` only.
+Layer: uses ``utils.data``, ``utils.evaluate``, ``utils.lm`` and ``utils.runtime`` only.
 """
 
 from __future__ import annotations

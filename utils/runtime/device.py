@@ -1,22 +1,18 @@
-"""Pick the compute device once, and seed every random number generator of a session.
+"""Pick the compute device once per process. Chapter 4.
 
-Explained in chapter 4. The device is chosen once per process. ``set_seed``
-seeds Python, NumPy and PyTorch together so that a notebook's run can be
-repeated exactly; only a notebook's first cells call it. Library functions
-never reseed the global streams: they take a seed and use a
-``torch.Generator`` or ``utils.lm.scoped.local_seed``.
+Seeding a whole session is a notebook's business (``utils.notebook.set_seed``);
+library functions take a seed and use a ``torch.Generator`` or
+``utils.runtime.scoped.local_seed``.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import random
 
-import numpy as np
 import torch
 
-__all__ = ["get_device", "set_seed"]
+__all__ = ["get_device"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -38,15 +34,3 @@ def get_device() -> torch.device:
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-
-def set_seed(seed: int) -> None:
-    """Seed Python's, NumPy's and PyTorch's random number generators with ``seed``.
-
-    Explained in chapter 4. For a notebook's first cells: it changes the whole
-    session's random streams, which no library function of the course does.
-    """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
