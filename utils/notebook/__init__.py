@@ -1,6 +1,7 @@
 """What a notebook's first cells use: parameter validation, the Colab set-up, plot style, widgets.
 
-Layer: top; notebooks import it, nothing in ``utils`` does.
+Layer: top, beside the checks; uses ``utils.lm`` (the explorer widget's softmax) and
+``utils.params``. Notebooks import it; inside the package only the teaching tools do.
 """
 
 from __future__ import annotations
