@@ -1,6 +1,6 @@
-"""Evaluation: classification metrics, calibration and long-range agreement.
+"""Evaluation: classification metrics, calibration, agreement, ROC, per-sentence loss.
 
-Chapters 3-5. Layer: uses ``utils.data``, ``utils.lm`` and ``utils.runtime``.
+Chapters 3-5, 8 and 9. Layer: uses ``utils.data``, ``utils.lm`` and ``utils.runtime``.
 """
 
 from __future__ import annotations
