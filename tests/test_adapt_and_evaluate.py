@@ -22,7 +22,6 @@ import torch
 
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
-    encode_with_lengths,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -31,6 +30,7 @@ from utils.adapt_and_evaluate.experiment import label_budget_experiment, scratch
 from utils.data.corpus import CorpusConfig, sentiment_split, sentiment_task
 from utils.data.corpus.grammar import SENTIMENT_CLUSTERS
 from utils.data.corpus.tasks import shared_test_words
+from utils.data.padding import encode_with_lengths
 from utils.lm.pretrained import pretrained_model
 
 
