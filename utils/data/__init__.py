@@ -1,6 +1,7 @@
 """What the course learns from: the synthetic corpus, text pipelines, published model sizes.
 
-Layer: the bottom of the package (with ``utils.params``); imports nothing above it.
+Layer: uses ``utils.params`` only (below it sit only the runtime helpers and the
+parameter checks); every chapter's code reads its data from here.
 """
 
 from __future__ import annotations
