@@ -51,7 +51,11 @@ def tokens(value: Any, n: int | None = None) -> list[str]:
 
 
 def diagnose(got: np.ndarray, wrong: dict[str, Any], atol: float, rtol: float = 0.0) -> None:
-    """Raise the message of the first plausible mistake whose result ``got`` matches."""
-    for message, candidate in wrong.items():
-        if close(got, np.asarray(candidate, dtype=np.float64), atol=atol, rtol=rtol):
-            raise Wrong(message)
+    """Raise the message of the first plausible mistake whose result ``got`` matches.
+
+    A tuple of candidates stands for several forms of the same mistake.
+    """
+    for message, candidates in wrong.items():
+        for candidate in candidates if isinstance(candidates, tuple) else (candidates,):
+            if close(got, np.asarray(candidate, dtype=np.float64), atol=atol, rtol=rtol):
+                raise Wrong(message)
