@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+import types
 from collections.abc import Iterable
 from types import FrameType, TracebackType
 from typing import Any
@@ -50,6 +51,19 @@ def _resolve(dotted: str) -> tuple[Any, str, Any]:
     raise ValueError(f"cannot find {dotted!r}: give module.function or module.Class.method")
 
 
+_PATCHABLE = (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,
+              types.WrapperDescriptorType)
+
+
+def _operator_builtins(target: Any) -> list[Any]:
+    """The C functions behind a `torch.ops` operator (its packet and every overload)."""
+    found = [getattr(target, "_op", None)]
+    overloads = getattr(target, "overloads", None)
+    if callable(overloads):
+        found += [getattr(getattr(target, name), "_op", None) for name in overloads()]
+    return [op for op in found if op is not None]
+
+
 class forbid:  # noqa: N801 - used as a context manager, like contextlib's lower-case helpers
     """Make the named functions raise `ForbiddenCall` inside the ``with`` block."""
 
@@ -70,6 +84,8 @@ class forbid:  # noqa: N801 - used as a context manager, like contextlib's lower
             elif hasattr(target, "__objclass__"):  # a method descriptor such as Tensor.softmax
                 self._methods.append((dotted, target.__objclass__, target.__name__))
             self._by_id[id(target)] = dotted
+            for op in _operator_builtins(target):  # torch.ops.aten.X and X.default
+                self._by_id[id(op)] = dotted
 
     def _match(self, frame: FrameType, event: str, arg: Any) -> str | None:
         if event == "call":
@@ -106,6 +122,8 @@ class forbid:  # noqa: N801 - used as a context manager, like contextlib's lower
             return self
         self._index()
         for dotted, (owner, attr, target) in zip(self.names, self._targets, strict=True):
+            if not isinstance(target, _PATCHABLE):
+                continue  # e.g. a torch.ops operator, whose attributes callers use: hook only
             own = isinstance(owner, type) and attr in vars(owner)
             self._patched.append((owner, attr, target, own or not isinstance(owner, type)))
             setattr(owner, attr, self._blocked(dotted))
