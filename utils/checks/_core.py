@@ -30,7 +30,7 @@ from utils.checks._forbid import ForbiddenCall, forbid
 from utils.checks._plain import dumps, loads, to_plain
 
 __all__ = ["RESULTS_ENV", "STATUSES", "Case", "CheckFailed", "CheckResult", "Exercise",
-           "ExerciseNotImplemented", "ForbiddenCall", "Wrong", "forbid", "judge_case",
+           "ExerciseNotImplemented", "ForbiddenCall", "Wrong", "checker", "forbid", "judge_case",
            "not_implemented", "passed_message", "record", "run_case", "run_check"]
 
 RESULTS_ENV = "COURSE_CHECK_RESULTS"
@@ -219,6 +219,19 @@ def run_check(exercise: Exercise, namespace: Mapping[str, Any], seed: int = 0) -
                                 passed_message(exercise.name, len(cases))))
     print(f"✅ {result.message}", file=sys.stdout)
     return result
+
+
+def checker(exercises: Mapping[str, Exercise], name: str) -> Callable[..., CheckResult]:
+    """The notebook-facing ``check_<name>(answer, seed=0)`` of a one-function exercise."""
+    exercise = exercises[name]
+
+    def check(answer: Callable[..., Any], seed: int = 0) -> CheckResult:
+        return run_check(exercise, {exercise.student_names[0]: answer}, seed)
+
+    check.__name__ = check.__qualname__ = f"check_{name}"
+    check.__doc__ = f"Check the lab's `{name}` on the cases of ``seed``: one line, or CheckFailed."
+    check.exercise = name  # type: ignore[attr-defined]
+    return check
 
 
 from utils.checks._legacy import (  # noqa: E402, F401  - checks not yet written as Exercises

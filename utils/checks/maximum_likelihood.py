@@ -11,14 +11,14 @@ was made, without printing anything computed from the right answer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
 from utils.checks import _maximum_likelihood_cases as cases
-from utils.checks._core import Case, CheckResult, Exercise, Wrong, run_check
+from utils.checks._core import Case, Exercise, Wrong, checker
 from utils.checks._judging import as_array, close, expect_shape, scalar
 
 __all__ = ["EXERCISES", "check_add_k", "check_bigram_mle", "check_ece", "check_nll",
@@ -306,18 +306,8 @@ EXERCISES: dict[str, Exercise] = {e.name: e for e in (
 )}
 
 
-def _checker(name: str) -> Callable[..., CheckResult]:
-    def check(answer: Callable, seed: int = 0) -> CheckResult:
-        return run_check(EXERCISES[name], {name: answer}, seed)
-
-    check.__name__ = check.__qualname__ = f"check_{name}"
-    check.__doc__ = f"Check the lab's `{name}` on the cases of ``seed``; one line, or CheckFailed."
-    check.exercise = name  # type: ignore[attr-defined]
-    return check
-
-
-check_nll = _checker("nll")
-check_perplexity = _checker("perplexity")
-check_bigram_mle = _checker("bigram_mle")
-check_add_k = _checker("add_k")
-check_ece = _checker("ece")
+check_nll = checker(EXERCISES, "nll")
+check_perplexity = checker(EXERCISES, "perplexity")
+check_bigram_mle = checker(EXERCISES, "bigram_mle")
+check_add_k = checker(EXERCISES, "add_k")
+check_ece = checker(EXERCISES, "ece")
