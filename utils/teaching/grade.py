@@ -182,6 +182,9 @@ def grade_submission(notebook: str | Path, variant: Variant, hidden: int | None,
                      "exercises": [{"name": n, "cases": [*c[0], *c[1]]}
                                    for n, c in cases.items()]})
     outcome = run_isolated(["-m", "utils.teaching.sandbox"], request, limits, list(hide))
+    if outcome.returncode == 125 and outcome.stdout.startswith(b"jail: "):
+        raise RuntimeError("the sandbox could not be set up: "  # the grader's machine, not
+                           + outcome.stdout[6:200].decode(errors="replace").strip())  # the student
     if outcome.oversized:
         return rows({}, "tampered", f"the sandbox wrote more than {limits.output_mb} MiB")
     try:

@@ -105,6 +105,8 @@ def prepare_mounts(hide: list[str], expose: list[str]) -> None:
     steps = sorted([(p, "hide") for p in hide] + [(p, "expose") for p in expose],
                    key=lambda step: (_depth(step[0]), step[1] == "expose"))
     for path, kind in steps:
+        if kind == "hide" and not os.path.lexists(path):
+            continue  # under a folder hidden already (/tmp, /root, ...)
         if kind == "hide":
             if os.path.isdir(path):
                 _tmpfs(path, "0755", "1m")
@@ -160,5 +162,6 @@ if __name__ == "__main__":
     try:
         main(json.loads(sys.argv[1]))
     except Exception as error:  # noqa: BLE001 - a failed set-up must never run the submission
-        print(f"jail: {type(error).__name__}: {error}", file=sys.stderr)
+        sys.stdout.write(f"jail: {type(error).__name__}: {error}\n")  # for the grader
+        sys.stdout.flush()
         os._exit(125)
