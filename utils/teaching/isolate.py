@@ -143,7 +143,7 @@ def _command(program: list[str], hide: list[Path], limits: Limits, scratch: str 
 
 
 def _become_subreaper() -> None:
-    """Orphans of a same-user sandbox become our children, so we can find and kill them."""
+    """Orphans of a sandbox become our children, so we can find, kill and reap them."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
@@ -170,6 +170,64 @@ def _kill_children() -> None:
                 pass
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _uid_of(command: list[str]) -> int | None:
+    """The sandbox user's uid, from the jail's configuration (None: not a user of its own)."""
+    for arg in command:
+        if arg.startswith("{"):
+            return json.loads(arg)["uid"]
+    return None
+
+
+def _wait_until_gone(init: list[int], uid: int | None, seconds: float = 10.0) -> None:
+    """Return once the namespace's processes have died (the kernel kills them asynchronously);
+    as root, also kill anything still running as the sandbox's own uid."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for pid in init:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        alive = [pid for pid in init if Path(f"/proc/{pid}").exists()
+                 and "State:\tZ" not in _status(pid)]
+        if uid is not None:
+            alive += _processes_of(uid)
+        if not alive:
+            return
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "State:\tZ"
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid \
+                    and "State:\tZ" not in _status(int(entry)):
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
 def _feed(process: subprocess.Popen, data: bytes) -> None:
     try:
         process.stdin.write(data)
@@ -189,8 +247,7 @@ def run_isolated(program: list[str], request: bytes, limits: Limits, hide: list[
     same_user = isolation_mode() == "none"
     scratch = tempfile.mkdtemp(prefix="sandbox-") if same_user else None
     command = _command(program, list(hide), limits, scratch)
-    if same_user:
-        _become_subreaper()
+    _become_subreaper()  # orphans come back to us: reaped here, not left as zombies
     start = time.monotonic()
     deadline = start + limits.timeout_s
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -224,6 +281,7 @@ def run_isolated(program: list[str], request: bytes, limits: Limits, hide: list[
             except subprocess.TimeoutExpired:
                 timed_out = True
     finally:
+        init = _children(process.pid)
         try:  # the whole tree, every time: unshare, the namespace's process 1 and all below it
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -231,6 +289,7 @@ def run_isolated(program: list[str], request: bytes, limits: Limits, hide: list[
         process.kill()
         process.wait()
         stream.close()
+        _wait_until_gone(init, _uid_of(command))
         if same_user:
             _kill_children()
             shutil.rmtree(scratch, ignore_errors=True)
