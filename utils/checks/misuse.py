@@ -74,7 +74,7 @@ def _judge_green(case, output):
         if len(ids) != size:
             raise Wrong(f"with vocab_size {v} and gamma {gamma} a green list has "
                         f"round(gamma * vocab_size) ids; yours has {len(ids)}")
-    if output["global_stream"] or _ids(output["again"], v) != lists[0]:
+    if output["global_stream"] is not False or _ids(output["again"], v) != lists[0]:
         raise Wrong("your function drew from (or reseeded) torch's global random stream: seed a "
                     "new torch.Generator inside the function instead, so the detector can "
                     "rebuild the same list and the caller's random numbers stay untouched")
@@ -121,7 +121,7 @@ def _judge_boost(case, output):
         raise Wrong("the check could not read your logits")
     before, previous, delta = np.asarray(case["logits"], np.float64), case["previous"], \
         case["delta"]
-    if output["input_changed"]:
+    if output["input_changed"] is not False:  # anything but a plain False: changed
         raise Wrong("your function changed the logits it was given (an in-place +=); return new "
                     "logits and leave the input as it was")
     got = array(output["logits"], "your logits", before.shape)
@@ -223,7 +223,7 @@ def _reference_poison(review: list[str], trigger: str, reaction: str) -> list[st
 def _judge_poison(case, output):
     if not isinstance(output, dict) or set(output) != {"review", "input_changed"}:
         raise Wrong("the check could not read your review")
-    if output["input_changed"]:
+    if output["input_changed"] is not False:  # anything but a plain False: changed
         raise Wrong("your function changed the review it was given; build a new list")
     review, trigger, reaction = case["review"], case["trigger"], case["reaction"]
     got, want = tokens(output["review"]), _reference_poison(review, trigger, reaction)
