@@ -77,6 +77,9 @@ def _verdict(judge: Callable[[Case, Any], str | None]) -> Callable[[Case, Any], 
             return judge(case, output)
         except Wrong as wrong:
             return str(wrong)
+        except Exception as error:  # noqa: BLE001 - output of a form the judge did not expect
+            return (f"your result has a form the check cannot read ({type(error).__name__}); "
+                    "return what the exercise asks for")
 
     judged._returns_verdict = True  # type: ignore[attr-defined]
     judged.__name__ = getattr(judge, "__name__", "judge")
