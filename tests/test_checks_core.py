@@ -253,3 +253,38 @@ def test_a_judge_may_raise_wrong():
     assert exercise.judge({}, 0) == "always wrong"
     with pytest.raises(CheckFailed, match="^e: always wrong$"):
         run_check(exercise, {"f": None})
+
+
+# ------------------------------------------------------------------------------- every exercise
+LABS = ("warmup", "maximum_likelihood", "transformer", "lstm_language_model",
+        "adapt_and_evaluate")
+
+
+def _exercises():
+    import importlib
+    for lab in LABS:
+        module = importlib.import_module(f"utils.checks.{lab}")
+        for name, exercise in module.EXERCISES.items():
+            yield pytest.param(module, exercise, id=f"{lab}.{name}")
+
+
+@pytest.mark.parametrize("module, exercise", list(_exercises()))
+def test_every_exercise_is_plain_data_from_its_seed(module, exercise):
+    first, again, other = (exercise.make_cases(s) for s in (4, 4, 5))
+    assert first and dumps(first) == dumps(again)  # deterministic
+    assert dumps(first) != dumps(other)  # and the seed matters (hidden cases differ)
+    assert getattr(module, f"check_{exercise.name}").exercise == exercise.name
+    assert all(not name.startswith("reference") for name in dir(module))
+
+
+GARBAGE = [None, "passed", {}, [], [1, "a"], np.zeros(3), {"state": 5, "losses": "x"},
+           {"ids": None, "again": None, "hs": [None], "out": 1, "moved": 2}, 1e308, -math.inf]
+
+
+@pytest.mark.parametrize("module, exercise", list(_exercises()))
+def test_a_judge_answers_malformed_output_with_a_message(module, exercise):
+    # What comes back from a hostile sandbox may be any plain value: never a pass, never a crash.
+    case = exercise.make_cases(0)[0]
+    for output in GARBAGE:
+        verdict = exercise.judge(case, loads(dumps(output)))
+        assert isinstance(verdict, str) and verdict, (exercise.name, output)
