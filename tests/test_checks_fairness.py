@@ -27,7 +27,7 @@ from utils.checks.fairness import (
     check_weat_p_value,
 )
 
-SEEDS = (0, 1, 7)
+SEEDS = (0, 1, 2**31 - 1)  # the last: the top of the grader's seed range
 
 
 def _fails(check, *answer, phrase, seed=0):
