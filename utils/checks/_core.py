@@ -235,14 +235,3 @@ def checker(exercises: Mapping[str, Exercise], name: str) -> Callable[..., Check
     check.__doc__ = f"Check the lab's `{name}` on the cases of ``seed``: one line, or CheckFailed."
     check.exercise = name  # type: ignore[attr-defined]
     return check
-
-
-from utils.checks._legacy import (  # noqa: E402, F401  - checks not yet written as Exercises
-    as_tensor,
-    call,
-    exercise_check,
-    expect_shape,
-    fail,
-    passed,
-    worst_error,
-)
