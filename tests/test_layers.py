@@ -32,7 +32,7 @@ LONG_MODULES = {
         "each check lists the plausible wrong answers it catches",
     "utils/checks/maximum_likelihood.py":
         "one module per lab (ARCHITECTURE.md), as above",
-    "utils/checks/adapt_and_evaluate.py":
+    "utils/checks/misuse.py":
         "one module per lab (ARCHITECTURE.md), as above",
     "utils/data/corpus/grammar.py":
         "the word lists and one transition table per sentence family; a family's words "
@@ -43,10 +43,6 @@ LONG_MODULES = {
 LONG_FUNCTIONS = {
     "utils/lm/training.py::_train":
         "the training loop itself, read top to bottom as chapter 4 describes it",
-    "utils/checks/lstm_language_model.py::check_train_step":
-        "one exercise's cases in order, each a plausible wrong answer",
-    "utils/checks/lstm_language_model.py::check_sample_with_temperature":
-        "one exercise's cases in order, each a plausible wrong answer",
 }
 
 

@@ -3,7 +3,11 @@
 Each module exposes ``EXERCISES`` (name -> `Exercise`: cases, a run that calls
 the student's code, a judge) and the ``check_...`` functions its lab calls,
 which run all three in the student's kernel and record a `CheckResult` where a
-grader can collect it (see ``utils.checks._core``). Layer: top; uses everything below it.
+grader can collect it (see ``utils.checks._core``).
+
+Layer: top, beside the notebook helpers; uses ``utils.adapt_and_evaluate``,
+``utils.data``, ``utils.evaluate``, ``utils.fairness``, ``utils.interpretability``,
+``utils.lm``, ``utils.misuse``, ``utils.privacy`` and ``utils.runtime``.
 """
 
 from __future__ import annotations

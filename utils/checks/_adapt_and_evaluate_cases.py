@@ -21,7 +21,7 @@ from torch import nn
 
 from utils.checks._core import Case
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
-from utils.lm.scoped import local_seed
+from utils.runtime.scoped import local_seed
 
 
 def _np(tensor: torch.Tensor) -> np.ndarray:
@@ -100,19 +100,21 @@ N_LABELS = 50  # labelled reviews of the training case
 @lru_cache(maxsize=4)
 def _task(seed: int) -> tuple:
     """The pretrained model, its config and the sentiment task of ``seed``, from the cache."""
-    from utils.adapt_and_evaluate.classifier import encode_sentences, make_classifier
-    from utils.data import sentiment_task
+    from utils.adapt_and_evaluate.classifier import AdaptConfig, make_classifier
+    from utils.data import encode_with_lengths, sentiment_task
     from utils.lm import pretrained_model
 
     pretrained = pretrained_model(progress=False)
-    train, test = sentiment_task(pretrained.config.corpus, n_train=1000, n_test=500, seed=seed)
-    model = make_classifier("finetune", pretrained, seed=seed)
-    tokens, lengths = encode_sentences([s for s, _ in train[:N_LABELS]], pretrained.vocab)
-    test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
+    train, test = sentiment_task(dataclasses.replace(pretrained.config.corpus, seed=seed),
+                                 n_train=1000, n_test=500)
+    model = make_classifier(pretrained, AdaptConfig(mode="finetune", seed=seed))
+    # The labelled rows padded to their own longest review, not to the whole task's.
+    tokens, lengths = encode_with_lengths(train.texts[:N_LABELS], pretrained.vocab)
+    test_tokens, test_lengths = encode_with_lengths(test.texts, pretrained.vocab)
     return (dataclasses.asdict(model.encoder.config), state_arrays(model.encoder),
             state_arrays(model.head), _np(tokens), _np(lengths),
-            np.array([y for _, y in train[:N_LABELS]]), _np(test_tokens), _np(test_lengths),
-            np.array([y for _, y in test]))
+            _np(train.labels[:N_LABELS]), _np(test_tokens), _np(test_lengths),
+            _np(test.labels))
 
 
 def fine_tune_cases(seed: int) -> list[Case]:
@@ -151,7 +153,7 @@ def classifier_from(case: Case, exact: bool) -> nn.Module:
     return model
 
 
-def flat(model: nn.Module) -> torch.Tensor:
+def parameter_vector(model: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 
@@ -171,4 +173,4 @@ def adam_steps(model: nn.Module, case: Case, head_lr: float, encoder_lr: float |
             optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return flat(model)
+    return parameter_vector(model)

@@ -22,7 +22,7 @@ from utils.interpretability.attributions import (
     Occlusion,
     token_scores,
 )
-from utils.lm.scoped import local_seed
+from utils.runtime.scoped import local_seed
 
 FORBIDDEN = tuple(f"utils.interpretability.attributions.{m}.attribute" for m in (
     "Gradient", "GradientXInput", "IntegratedGradients", "Occlusion")) + tuple(

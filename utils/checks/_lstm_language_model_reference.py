@@ -20,7 +20,7 @@ from torch import nn
 
 from utils.checks._core import Case
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
-from utils.lm.scoped import local_seed
+from utils.runtime.scoped import local_seed
 
 GATES = "ifgo"  # PyTorch's order of the four stacked gate blocks
 WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -80,7 +80,7 @@ def tiny_model(vocab_size: int, state: dict[str, np.ndarray]) -> LSTMLanguageMod
     return model
 
 
-def flat(tensors) -> torch.Tensor:
+def concatenated(tensors) -> torch.Tensor:
     return torch.cat([t.detach().reshape(-1) for t in tensors])
 
 
@@ -99,7 +99,7 @@ def gradient(model: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
     logits, _ = twin(inputs)  # (batch, seq_len, vocab_size)
     loss = loss_fn(logits)
     loss.backward()
-    return float(loss.detach()), flat(p.grad for p in twin.parameters())
+    return float(loss.detach()), concatenated(p.grad for p in twin.parameters())
 
 
 def clipped(grad: torch.Tensor, max_norm: float) -> torch.Tensor:
@@ -123,9 +123,9 @@ def training_references(case: Case) -> dict[str, object]:
     loss, fresh = gradient(model, mean_ce, inputs)
     loss_mixed, mixed = gradient(model, mixed_ce, inputs)
     stale_gradients(model, torch.from_numpy(case["old_inputs"]))
-    stale = flat(p.grad for p in model.parameters())
+    stale = concatenated(p.grad for p in model.parameters())
     return {"loss": loss, "loss_mixed": loss_mixed, "fresh": fresh, "mixed": mixed,
-            "stale": stale, "before": flat(model.parameters()),
+            "stale": stale, "before": concatenated(model.parameters()),
             "names": [name for name, _ in model.named_parameters()]}
 
 
@@ -196,5 +196,5 @@ def frequencies(ids: np.ndarray, vocab_size: int) -> torch.Tensor:
     return torch.from_numpy(np.bincount(ids, minlength=vocab_size) / ids.size)
 
 
-def total_variation(p: torch.Tensor, q: torch.Tensor) -> float:
+def tensor_total_variation(p: torch.Tensor, q: torch.Tensor) -> float:
     return 0.5 * float((p - q).abs().sum())

@@ -170,6 +170,6 @@ def ece_cases(seed: int) -> list[Case]:
     return [{"probs": p, "targets": t, "n_bins": n} for p, t, n in cases]
 
 
-def confidence_and_correct(case: Case) -> tuple[np.ndarray, np.ndarray]:
+def case_confidence_and_correct(case: Case) -> tuple[np.ndarray, np.ndarray]:
     probs, targets = case["probs"], case["targets"]
     return probs.max(axis=-1), (probs.argmax(axis=-1) == targets).astype(np.float64)

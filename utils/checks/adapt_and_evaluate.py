@@ -23,7 +23,7 @@ from utils.checks import _adapt_and_evaluate_cases as cases
 from utils.checks._core import Case, Exercise, Wrong, checker
 from utils.checks._judging import as_array, close, expect_shape
 from utils.evaluate.metrics import confusion_matrix, precision_recall_f1
-from utils.lm.scoped import eval_mode, local_seed, one_cpu_thread
+from utils.runtime.scoped import eval_mode, local_seed, one_cpu_thread
 
 __all__ = ["EXERCISES", "check_classify", "check_confusion_matrix", "check_fine_tune",
            "check_precision_recall_f1"]
@@ -161,7 +161,7 @@ def _trained(case: Case, output: Any, exact: bool) -> torch.nn.Module:
 
 def _judge_steps(case: Case, output: Any) -> str | None:
     model = cases.classifier_from(case, exact=True)
-    value = cases.flat(_trained(case, output, exact=True))
+    value = cases.parameter_vector(_trained(case, output, exact=True))
     lr, encoder_lr = case["lr"], case["encoder_lr"]
     tol = 1e-3 * min(lr, encoder_lr)  # the mistakes below move weights by ~1-100 % of a rate
 
@@ -183,7 +183,7 @@ def _judge_steps(case: Case, output: Any) -> str | None:
         (cases.adam_steps(model, case, lr, encoder_lr, zero_grad=False),
          "the gradients of each step were added to those of the steps before: call "
          "optimizer.zero_grad() before each loss.backward()"),
-        (cases.flat(model),
+        (cases.parameter_vector(model),
          "your parameters did not change: call loss.backward(), then optimizer.step(), with "
          "optimizer.zero_grad() before the backward, not between it and the step"),
     ]

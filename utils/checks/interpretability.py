@@ -22,7 +22,7 @@ from utils.checks import _attribution_cases as _attr
 from utils.checks._answers import array, diagnose, items, scalar
 from utils.checks._core import CheckResult, Exercise, Wrong, run_check
 from utils.interpretability.ablation import UnitAblatedLSTM as _Ablated
-from utils.lm.scoped import local_seed
+from utils.runtime.scoped import local_seed
 
 __all__ = ["EXERCISES", "check_ablate_units", "check_gradient_x_input",
            "check_integrated_gradients", "check_occlusion", "check_probe_with_control"]

@@ -202,7 +202,7 @@ def _judge_train(case: Case, output: Any) -> str | None:
 
 # ---------------------------------------------------------------- temperature sampling
 _DRAWS, _TOLERANCE = ref.DRAWS, ref.TOLERANCE
-_frequencies, _tv = ref.frequencies, ref.total_variation
+_frequencies, _tv = ref.frequencies, ref.tensor_total_variation
 
 
 def _run_sample(ns: Mapping[str, Any], case: Case) -> Any:

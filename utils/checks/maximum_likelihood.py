@@ -232,7 +232,7 @@ def _run_add_k(ns: Mapping[str, Any], case: Case) -> Any:
 
 # ---------------------------------------------------------------- ECE
 def _ece_diagnoses(case: Case, value: float, reference: float) -> str | None:
-    confidence, correct = cases.confidence_and_correct(case)
+    confidence, correct = cases.case_confidence_and_correct(case)
     n_bins, ece, edges = case["n_bins"], cases.ece_variant, cases.exact_edges(case["n_bins"])
     target_prob = case["probs"][np.arange(len(correct)), case["targets"]]
     diagnoses = [
@@ -276,7 +276,7 @@ def _ece_diagnoses(case: Case, value: float, reference: float) -> str | None:
 
 def _judge_ece(case: Case, output: Any) -> str | None:
     value = _one_number(output)
-    confidence, correct = cases.confidence_and_correct(case)
+    confidence, correct = cases.case_confidence_and_correct(case)
     reference = cases.ece_variant(confidence, correct, cases.exact_edges(case["n_bins"]))
     if _close(value, reference):
         return None

@@ -16,15 +16,16 @@ import numpy as np
 
 from utils.checks._answers import array, diagnose, items, scalar
 from utils.checks._core import CheckResult, Exercise, Wrong, run_check
+from utils.evaluate.roc import auroc as _auroc
+from utils.evaluate.roc import scores_and_labels as _scores_and_labels
 from utils.privacy.exposure import exposure as _exposure
-from utils.privacy.membership import auc as _auc
 
 __all__ = ["EXERCISES", "check_attack_auc", "check_clip_and_noise", "check_exposure",
            "check_threshold_attack"]
 
 _AUC_FUNCTIONS = ("sklearn.metrics.roc_auc_score", "sklearn.metrics.roc_curve",
                   "sklearn.metrics.auc", "utils.evaluate.roc.auroc", "utils.evaluate.roc.roc_curve",
-                  "utils.privacy.membership.auc", "utils.privacy.membership.roc_curve",
+                  "utils.privacy.membership.auroc", "utils.privacy.membership.roc_curve",
                   "scipy.stats.mannwhitneyu")
 
 
@@ -98,7 +99,8 @@ def _auc_cases(seed: int) -> list[dict]:
 
 def _judge_auc(case, output):
     members, nonmembers = np.asarray(case["members"]), np.asarray(case["nonmembers"])
-    got, want = scalar(output, "your AUC"), _auc(-members, -nonmembers)
+    got = scalar(output, "your AUC")
+    want = _auroc(*_scores_and_labels(-members, -nonmembers))
     if math.isclose(got, want, abs_tol=1e-6):
         return None
     m, n = members[:, None], nonmembers[None, :]

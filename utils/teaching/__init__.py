@@ -1,9 +1,12 @@
 """Teaching with the course: build labs, hand out per-student variants, grade a class.
 
 Run ``python -m utils.teaching --help``; the instructor's guide in the book walks
-through it. Layer: top; the authors' and instructors' tools, which notebooks
-never import. Variants need papermill and a cluster needs dask (the
+through it. Variants need papermill and a cluster needs dask (the
 ``authoring`` extra).
+
+Layer: top; the authors' and instructors' tools, which notebooks never import;
+uses ``utils.checks``, ``utils.notebook`` and ``utils.runtime`` (the model cache
+the sandbox may read).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def _sandbox_user() -> tuple[int, int]:
 
 
 def _cache_dir() -> Path | None:
-    from utils.lm.cache import cache_dir
+    from utils.runtime.cache import cache_dir
 
     folder = cache_dir()
     return folder if folder.is_dir() else None

@@ -72,19 +72,11 @@ def _chart(rates: dict[tuple[str, str], float]) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def write_html_report(rows: Sequence[ExerciseGrade], path: str | Path, *, top: int = 3) -> Path:
-    """Per student and exercise, the class's pass rates and the commonest failure messages."""
-    path = Path(path)
-    exercises = list(dict.fromkeys((r.lab, r.exercise) for r in rows))
-    students = list(dict.fromkeys(r.student_id for r in rows))
-    cell = {(r.student_id, r.lab, r.exercise): r for r in rows}
-    rates = pass_rates(rows)
-    failures: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    for r in rows:
-        if r.status in ("failed", "crashed", "timed out", "tampered"):
-            failures[r.lab, r.exercise][f"{r.status}: {r.message}"] += 1
+def _grade_rows(rows: Sequence[ExerciseGrade], exercises: list[tuple[str, str]],
+                students: list[str]) -> list[str]:
+    """One table row per student: each exercise's status, coloured, its message on hover."""
     e = html.escape
-    head = "".join(f"<th>{e(lab)}<br>{e(ex)}</th>" for lab, ex in exercises)
+    cell = {(r.student_id, r.lab, r.exercise): r for r in rows}
     body = []
     for s in students:
         tds = []
@@ -96,6 +88,22 @@ def write_html_report(rows: Sequence[ExerciseGrade], path: str | Path, *, top: i
             style = f"background:{_COLOURS[status]}"
             tds.append(f'<td style="{style}" title="{title}">{e(status)}</td>')
         body.append(f"<tr><th>{e(s)}</th>{''.join(tds)}</tr>")
+    return body
+
+
+def write_html_report(rows: Sequence[ExerciseGrade], path: str | Path, *, top: int = 3) -> Path:
+    """Per student and exercise, the class's pass rates and the commonest failure messages."""
+    path = Path(path)
+    exercises = list(dict.fromkeys((r.lab, r.exercise) for r in rows))
+    students = list(dict.fromkeys(r.student_id for r in rows))
+    rates = pass_rates(rows)
+    failures: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for r in rows:
+        if r.status in ("failed", "crashed", "timed out", "tampered"):
+            failures[r.lab, r.exercise][f"{r.status}: {r.message}"] += 1
+    e = html.escape
+    head = "".join(f"<th>{e(lab)}<br>{e(ex)}</th>" for lab, ex in exercises)
+    body = _grade_rows(rows, exercises, students)
     common = []
     for lab, ex in exercises:
         items = "".join(f"<li>{n} × {e(m)}</li>" for m, n in failures[lab, ex].most_common(top))
