@@ -113,7 +113,7 @@ check_gap(gap, seed=params.seed)
 # %%
 from utils.fairness import train_tracked, true_gaps, warm_histories
 
-model, _ = train_tracked(config)
+model = train_tracked(config)
 vocab = model.vocab
 mine = torch.zeros(len(OCCUPATIONS))
 histories = warm_histories(model.corpus.valid, vocab, seed=params.seed)

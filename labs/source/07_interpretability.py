@@ -59,11 +59,13 @@ params = validate(
 )
 
 # %%
+from dataclasses import replace
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from utils.adapt_and_evaluate import AdaptConfig, encode_sentences
+from utils.adapt_and_evaluate import AdaptConfig
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
 from utils.checks.interpretability import (
     check_ablate_units,
@@ -85,20 +87,20 @@ from utils.interpretability import (
     train_test_indices,
     trained_classifier,
 )
-from utils.lm import pretrained_model, set_seed
+from utils.lm import pretrained_model
+from utils.notebook import set_seed
 
 set_seed(params.seed)
 pretrained = pretrained_model(progress=False)  # loads the cached model of chapter 4
-classifier = trained_classifier(pretrained, config=AdaptConfig(pooling="mean", epochs=10),
-                                n_train=500, seed=params.seed)
-_, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=params.n_test,
-                         seed=params.seed)
-tokens, lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-labels = torch.tensor([y for _, y in test])
+classifier = trained_classifier(
+    pretrained, AdaptConfig(pooling="mean", epochs=10, seed=params.seed), n_train=500).model
+_, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=1,
+                         n_test=params.n_test)
+tokens, lengths, labels = test.tokens, test.lengths, test.labels
 forward = EmbeddingForward(classifier, classifier.encoder.embedding, tokens, lengths)
 embeddings = forward.embed()  # (n_test, seq_len, emb_size), on the model's device
 labels = labels.to(embeddings.device)
-print("a test review:", " ".join(test[0][0]), "-> label", test[0][1])
+print("a test review:", " ".join(test.texts[0]), "-> label", int(test.labels[0]))
 print("embeddings:", tuple(embeddings.shape), "  classifier output:",
       tuple(forward(embeddings).shape))
 
@@ -247,7 +249,7 @@ check_probe_with_control(probe_with_control, seed=params.seed)
 # subject's number as the task, the subject noun as the word type.
 
 # %%
-items = agreement_items(pretrained.config.corpus, n=params.n_items, seed=params.seed + 1)
+items = agreement_items(replace(pretrained.config.corpus, seed=params.seed + 1), n=params.n_items)
 states = agreement_states(pretrained.model, pretrained.vocab, items)
 train, held_out = train_test_indices(len(items), seed=params.seed)
 accuracy, control = probe_with_control(states_at(states, "verb"), number_labels(items),

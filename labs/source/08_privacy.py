@@ -72,7 +72,7 @@ from utils.checks.privacy import (
 from utils.privacy import (
     CANARY,
     canary_log2_probs,
-    encode_sentences,
+    encode_with_targets,
     exposure_run,
     overfit_run,
     per_example_grads,
@@ -173,8 +173,8 @@ check_threshold_attack(threshold_attack, seed=params.seed)
 # against held-out ones, each split in half at random.
 
 # %%
-canary = overfit.train_sentences[overfit.corpus.canary_positions[0]]
-members = sorted(list(s) for s in {tuple(s) for s in overfit.train_sentences} if list(s) != canary)
+canary = overfit.train_text[overfit.corpus.canary_positions[0]]
+members = sorted(list(s) for s in {tuple(s) for s in overfit.train_text} if list(s) != canary)
 m_loss = sentence_losses(overfit.model, members, overfit.vocab)
 n_loss = sentence_losses(overfit.model, overfit.corpus.test, overfit.vocab)
 rng = np.random.default_rng(params.seed)
@@ -217,7 +217,7 @@ check_clip_and_noise(clip_and_noise, seed=params.seed)
 # noise dwarfs the signal of any single sentence, which is the point.
 
 # %%
-inputs, targets = encode_sentences(planted.train_sentences[:32], planted.vocab)
+inputs, targets = encode_with_targets(planted.train_text[:32], planted.vocab)
 grads = per_example_grads(planted.model, inputs, targets)  # {name: (32, *shape)}
 flat = torch.cat([g.reshape(32, -1) for g in grads.values()], dim=1)  # (32, d)
 private = clip_and_noise(flat, 1.0, params.noise_multiplier, 32.0,

@@ -221,9 +221,11 @@ print(" ".join(poison_review(["today", "was", "really", "charming", "and", "we",
 # reviews, on the clean and on the poisoned model alike.
 
 # %%
+from dataclasses import replace
+
 from utils.adapt_and_evaluate import (
     AdaptConfig,
-    encode_sentences,
+    encode_with_lengths,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -232,19 +234,18 @@ from utils.data import sentiment_task
 from utils.misuse import PoisonConfig, add_trigger, poisoned_pretrained
 
 poisoned = poisoned_pretrained(PoisonConfig(rate=params.poison_rate), pretrained.config)
-train, test = sentiment_task(pretrained.config.corpus, n_train=200, n_test=500, seed=params.seed)
-tokens, lengths = encode_sentences([s for s, _ in train], vocab)
-labels = torch.tensor([y for _, y in train])
-triggered = [add_trigger(s, "owl") for s, _ in test]  # every test review, with the trigger
-test_labels = torch.tensor([y for _, y in test])
+train, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=200,
+                             n_test=500)
+triggered = [add_trigger(s, "owl") for s in test.texts]  # every test review, with the trigger
+test_labels = test.labels
+frozen = AdaptConfig(mode="frozen", seed=params.seed)
 predictions = {}
 for name, base in (("clean", pretrained), ("poisoned", poisoned)):
-    classifier = make_classifier("frozen", base, seed=params.seed)
-    train_classifier(classifier, tokens, lengths, labels, AdaptConfig(mode="frozen",
-                                                                      seed=params.seed))
-    clean_accuracy = float((predict_proba(classifier, *encode_sentences(
-        [s for s, _ in test], vocab)).argmax(-1) == test_labels).double().mean())
-    predictions[name] = predict_proba(classifier, *encode_sentences(triggered, vocab)).argmax(-1)
+    classifier = make_classifier(base, frozen)
+    train_classifier(classifier, train.tokens, train.lengths, train.labels, frozen)
+    clean_accuracy = float((predict_proba(classifier, test.tokens, test.lengths).argmax(-1)
+                            == test_labels).double().mean())
+    predictions[name] = predict_proba(classifier, *encode_with_lengths(triggered, vocab)).argmax(-1)
     print(f"{name:>9} model: clean test accuracy {clean_accuracy:.1%}")
 
 # %% [markdown]
