@@ -60,9 +60,11 @@ params = validate(
 )
 
 # %%
+from dataclasses import replace
+
 import torch
 
-from utils.adapt_and_evaluate import encode_sentences, make_classifier
+from utils.adapt_and_evaluate import AdaptConfig, make_classifier
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
 from utils.checks.adapt_and_evaluate import (
     check_classify,
@@ -75,10 +77,10 @@ from utils.lm import pretrained_model
 
 torch.manual_seed(params.seed)
 pretrained = pretrained_model(progress=False)  # loads the cached model of chapter 4
-train, test = sentiment_task(pretrained.config.corpus, n_train=1000, n_test=500,
-                             seed=params.seed)
-print("a training review:", " ".join(train[0][0]), "-> label", train[0][1])
-print("a test review:    ", " ".join(test[0][0]), "-> label", test[0][1])
+train, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=1000,
+                             n_test=500)
+print("a training review:", " ".join(train.texts[0]), "-> label", int(train.labels[0]))
+print("a test review:    ", " ".join(test.texts[0]), "-> label", int(test.labels[0]))
 
 # %% [markdown]
 # ## Exercise 1: the confusion matrix
@@ -195,10 +197,8 @@ def fine_tune(model: torch.nn.Module, tokens: torch.Tensor, lengths: torch.Tenso
     # END SOLUTION
 
 
-tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
-labels = torch.tensor([y for _, y in train])
-test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-test_labels = torch.tensor([y for _, y in test])
+tokens, lengths, labels = train.tokens, train.lengths, train.labels
+test_tokens, test_lengths, test_labels = test.tokens, test.lengths, test.labels
 check_fine_tune(fine_tune, seed=params.seed)
 
 # %% [markdown]
@@ -214,7 +214,7 @@ check_fine_tune(fine_tune, seed=params.seed)
 results = {}
 for mode in ("finetune", "scratch"):
     torch.manual_seed(params.seed)
-    model = make_classifier(mode, pretrained, seed=params.seed)
+    model = make_classifier(pretrained, AdaptConfig(mode=mode, seed=params.seed))
     rate = params.encoder_lr if mode == "finetune" else params.lr
     fine_tune(model, tokens[: params.budget], lengths[: params.budget],
               labels[: params.budget], params.steps, params.lr, rate,
