@@ -207,3 +207,30 @@ def test_without_root_or_user_namespaces_the_grader_refuses(monkeypatch):
     monkeypatch.setattr(isolate, "isolation_mode", lambda: "none")
     with pytest.raises(IsolationUnavailable, match="allow-same-user"):
         run_isolated(["-c", "pass"], b"", FAST)
+
+
+def test_without_root_a_user_namespace_hides_cuts_and_drops_every_capability(
+        monkeypatch, tmp_path):
+    import subprocess
+
+    if subprocess.run(["unshare", "--user", "--map-root-user", "true"]).returncode != 0:
+        pytest.skip("user namespaces are not available here")
+    monkeypatch.setattr(isolate, "isolation_mode", lambda: "userns")
+    secret = tmp_path / "secret"
+    secret.write_text("the instructor's secret")
+    seen = probe(f"""
+        import ctypes, json, os, socket
+        libc = ctypes.CDLL(None, use_errno=True)
+        try:
+            socket.create_connection(("127.0.0.1", 9), timeout=2)
+            network = "open"
+        except OSError as error:
+            network = error.errno
+        status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        print(json.dumps({{"secret": os.path.exists({str(secret)!r}),
+                          "unmount": libc.umount2(b"/tmp", 2), "network": network,
+                          "caps": status["CapEff"].strip(), "nnp": status["NoNewPrivs"].strip()}}))
+    """, hide=[secret])
+    assert seen["secret"] is False and seen["unmount"] == -1
+    assert seen["network"] == 101  # ENETUNREACH: not even a loopback
+    assert seen["caps"] == "0" * 16 and seen["nnp"] == "1"

@@ -22,8 +22,8 @@ import nbformat
 
 from utils.teaching.lab_builder import LABS_DIR
 
-__all__ = ["EXPECTED", "KINDS", "Edit", "insert_after", "make_class", "prepend", "replace",
-           "spoil_unless"]
+__all__ = ["EXPECTED", "KINDS", "Edit", "append", "compose", "insert_after", "make_class",
+           "prepend", "replace", "spoil_unless"]
 
 Edit = Callable[[nbformat.NotebookNode], None]
 LAB = "03_maximum_likelihood"
@@ -58,6 +58,13 @@ def insert_after(defines: str, code: str) -> Edit:
     def edit(notebook: nbformat.NotebookNode) -> None:
         at = _cell_index(notebook, defines)
         notebook.cells.insert(at + 1, nbformat.v4.new_code_cell(code))
+    return edit
+
+
+def append(code: str) -> Edit:
+    """A new code cell at the end of the notebook (after its own demonstrations)."""
+    def edit(notebook: nbformat.NotebookNode) -> None:
+        notebook.cells.append(nbformat.v4.new_code_cell(code))
     return edit
 
 

@@ -113,7 +113,7 @@ def _parse(stdout: bytes, names: list[str]) -> tuple[dict[str, dict], bool]:
         if name not in names or name in found:
             raise _Tampered(f"a result for {'a repeated' if name in found else 'an unknown'} "
                             "exercise")
-        if status not in ("ran", "not attempted", "crashed"):
+        if status not in ("ran", "not attempted", "crashed", "tampered"):
             raise _Tampered(f"an unknown status {str(status)[:40]!r}")
         if status != "ran" and not isinstance(line.get("message"), str):
             raise _Tampered("a result without its message")

@@ -91,6 +91,44 @@ def _why_missing(name: str, errors: list[dict[str, Any]]) -> str:
     return f"`{name}` is not defined in the submission"
 
 
+class _Watch:
+    """An audit hook (it cannot be removed) that notices the student switching off the profile
+    hook `utils.checks._forbid.forbid` relies on, while the student's code runs."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from utils.checks._forbid import forbid
+
+        self.allowed = {forbid.__enter__.__code__, forbid.__exit__.__code__,
+                        threading.Thread._bootstrap_inner.__code__}
+        self.running = False
+        self.tampered = ""
+        self.active: Any = None  # the forbid block of the call in progress
+        self.violations = 0
+        enter = forbid.__enter__
+
+        def watched_enter(block: Any) -> Any:
+            self.active, self.violations = block, 0
+            return enter(block)
+
+        forbid.__enter__ = watched_enter
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, args: tuple) -> None:
+        if not (self.running and event in ("sys.setprofile", "sys.settrace")):
+            return
+        caught = len(getattr(self.active, "violations", ()))
+        if caught > self.violations:  # the guard's own hook raised: Python switches it off
+            self.violations = caught
+            return
+        if sys._getframe(1).f_code not in self.allowed:
+            self.tampered = f"the submission called {event} while its function ran"
+
+
+_watch: _Watch | None = None
+
+
 def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str, Any]],
                  cases: list[Any]) -> dict[str, Any]:
     """Call the student's code on every case; one plain result per case."""
@@ -103,6 +141,7 @@ def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str
     objects = {name: namespace[name] for name in exercise.student_names}
     results = []
     for case in cases:
+        _watch.running = True
         try:
             results.append({"output": run_case(exercise, objects, case)})
         except ExerciseNotImplemented as error:
@@ -112,8 +151,13 @@ def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str
         except BaseException as error:  # noqa: BLE001 - SystemExit or worse from the student
             results.append({"raised": f"{exercise.name}: your function raised "
                                       f"{type(error).__name__}: {error}"[:_MAX_MESSAGE]})
+        finally:
+            _watch.running = False
         if os.getpid() != _ORIGINAL_PID:
             os._exit(0)
+        if _watch.tampered:
+            message, _watch.tampered = _watch.tampered, ""
+            return {**line, "status": "tampered", "message": message}
     return {**line, "status": "ran", "results": results}
 
 
@@ -138,6 +182,8 @@ def main() -> int:
 
     request = loads(sys.stdin.buffer.read())
     sys.stdin = io.StringIO("")
+    global _watch
+    _watch = _Watch()
     module = importlib.import_module(request["checks_module"])  # before any student code
     exercises = dict(module.EXERCISES)
     _silence_notebook_checks(module)
