@@ -150,11 +150,11 @@ print(f"\none pass over the training text hides about {params.mask_rate * stream
 # %%
 from utils.lm import (
     LSTMLanguageModel,
-    local_seed,
     nearest_neighbours,
     neighbour_purity,
     pca_2d,
 )
+from utils.runtime import local_seed
 
 with local_seed(params.seed):
     untrained = LSTMLanguageModel(pretrained.model.config)

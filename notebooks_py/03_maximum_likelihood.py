@@ -86,6 +86,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from utils.data import CorpusConfig, SyntheticLanguage, generate_corpus
@@ -97,10 +98,10 @@ corpus = generate_corpus(CorpusConfig(seed=params.seed, n_sentences=params.max_s
 language = SyntheticLanguage(corpus.config)
 vocab = language.vocab
 print(f"{len(corpus.train)} training, {len(corpus.valid)} validation, {len(corpus.test)} test "
-      f"sentences; {corpus.n_tokens():,} training tokens; vocabulary of {len(vocab)} words")
+      f"sentences;\n{corpus.n_tokens():,} training tokens; vocabulary of {len(vocab)} words")
 truth = language.next_word_distribution(params.prefix.split())
-for word, p in sorted(truth.items(), key=lambda item: -item[1])[:6]:
-    print(f'P({word!r:9} | "{params.prefix}") = {p:.4f}')
+pd.Series(truth, name=f'P(word | "{params.prefix}")').sort_values(ascending=False).head(
+    6).to_frame().round(4)
 
 # %% [markdown]
 # ## Counting converges to the truth
@@ -127,8 +128,8 @@ for size in sizes:
     estimates[size] = full.next_word_distribution(params.prefix.split())
     short_distance.append(total_variation(short.next_word_distribution(params.prefix.split()),
                                           truth))
-seen = {p: sum(full.counts(p.split()).values()) for p in PREFIXES}
-print("times each prefix starts a sentence in the largest training set:", seen)
+pd.Series({p: sum(full.counts(p.split()).values()) for p in PREFIXES},
+          name="sentences it starts, largest training set").rename_axis("prefix").to_frame()
 
 # %% [markdown]
 # On log axes the distance falls along a straight line of slope about
@@ -155,11 +156,13 @@ ax.set_ylabel("total variation to the truth")
 ax.set_title("Maximum-likelihood estimates converge")
 ax.legend(fontsize=8, loc="lower left")
 plt.show()
-for p in PREFIXES:
-    print(f'"{p}": distance {distance[p][0]:.3f} with {sizes[0]} sentences, '
-          f"{distance[p][-1]:.4f} with {sizes[-1]}")
-print(f"{params.order}-gram after \"{params.prefix}\": {short_distance[-1]:.4f} "
-      f"with {sizes[-1]} sentences")
+
+# %%
+pd.DataFrame({f"{sizes[0]:,} sentences": {f'"{p}"': distance[p][0] for p in PREFIXES}
+              | {f'"{params.prefix}", {params.order}-gram': short_distance[0]},
+              f"{sizes[-1]:,} sentences": {f'"{p}"': distance[p][-1] for p in PREFIXES}
+              | {f'"{params.prefix}", {params.order}-gram': short_distance[-1]}}
+             ).rename_axis("total variation to the truth").round(4)
 
 # %% [markdown]
 # ## Unseen events, and what smoothing costs
@@ -174,8 +177,8 @@ models = {n: NGramModel(n).fit(train, vocab) for n in sorted({1, 2, params.order
 mle = models[params.order]
 unseen = sum(mle.prob(w, s[:i]) == 0.0 for s in corpus.valid for i, w in enumerate(s))
 print(f"{params.order}-gram MLE on {len(train)} sentences: {unseen} of "
-      f"{corpus.n_tokens('valid')} validation tokens have probability 0, "
-      f"so its validation perplexity is {mle.perplexity(corpus.valid)}")
+      f"{corpus.n_tokens('valid')} validation tokens have probability 0,")
+print(f"so its validation perplexity is {mle.perplexity(corpus.valid)}")
 
 # %% [markdown]
 # Add-$k$ smoothing, $(c(h, w) + k) / (c(h) + kV)$, removes the zeros. As $k \to 0$ each
@@ -202,10 +205,13 @@ ax.set_ylabel("validation perplexity")
 ax.set_title(f"Smoothing on {len(train)} training sentences")
 ax.legend(fontsize=8)
 plt.show()
+
+# %%
 best = {n: (float(ks[int(np.argmin(c))]), min(c)) for n, c in curves.items()}
-for n, (best_k, ppl) in best.items():
-    print(f"{n}-gram: best k = {best_k:.3g}, perplexity {ppl:.2f}; "
-          f"k = {ks[-1]:g} gives {curves[n][-1]:.2f}")
+pd.DataFrame({"best k": {f"{n}-gram": bk for n, (bk, _) in best.items()},
+              "perplexity at the best k": {f"{n}-gram": ppl for n, (_, ppl) in best.items()},
+              f"perplexity at k = {ks[-1]:g}": {f"{n}-gram": curves[n][-1] for n in curves}}
+             ).style.format({"best k": "{:.3g}"}, precision=2)
 
 # %% [markdown]
 # ## The entropy rate is the floor
@@ -221,11 +227,10 @@ for n, (best_k, ppl) in best.items():
 entropy = language.entropy_rate()
 print(f"entropy rate H = {entropy:.4f} nats = {entropy / math.log(2):.4f} bits per token; "
       f"e^H = {math.exp(entropy):.3f}")
-print(f"{'model':<34}{'perplexity':>11}{'bits/token':>12}")
-rows = [("uniform over the vocabulary", float(len(vocab))), ("true language", truth_ppl)]
-rows += [(f"{n}-gram, add-{bk:.3g}", ppl) for n, (bk, ppl) in best.items()]
-for name, ppl in rows:
-    print(f"{name:<34}{ppl:>11.3f}{math.log2(ppl):>12.3f}")
+rows = {"uniform over the vocabulary": float(len(vocab)), "true language": truth_ppl}
+rows |= {f"{n}-gram, add-{bk:.3g}": ppl for n, (bk, ppl) in best.items()}
+pd.DataFrame({"perplexity": rows, "bits per token": {k: math.log2(v) for k, v in rows.items()}}
+             ).rename_axis("model").round(3)
 
 # %% [markdown]
 # ## Cross-entropy three ways
@@ -265,17 +270,21 @@ print("logits:", tuple(logits.shape), " targets:", tuple(targets.shape))
 # perplexity `utils.ngram` computes on the same sentences.
 
 # %%
-by_hand = -torch.mean(torch.log(
-    torch.exp(logits[torch.arange(len(targets)), targets]) / torch.exp(logits).sum(dim=1)))
-library = torch.nn.functional.cross_entropy(logits, targets)
-gathered = -torch.log_softmax(logits, dim=1).gather(1, targets[:, None]).mean()  # (tokens, 1)
-from_ngram = math.log(smoothed.perplexity(corpus.valid))
-for name, value in [("by hand", by_hand), ("F.cross_entropy", library),
-                    ("log_softmax + gather", gathered), ("log perplexity", from_ngram)]:
-    print(f"{name:<22}{float(value):.10f} nats")
-spread = max(float(v) for v in (by_hand, library, gathered, from_ngram)) - min(
-    float(v) for v in (by_hand, library, gathered, from_ngram))
-print(f"largest disagreement: {spread:.2e}")
+def cross_entropy_by_hand(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """J: the mean over tokens of -log softmax(logits)[target], the softmax written out."""
+    softmax = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)  # (tokens, vocab)
+    return -torch.log(softmax[torch.arange(len(targets)), targets]).mean()
+
+
+ways = {"by hand": cross_entropy_by_hand(logits, targets),
+        "F.cross_entropy": torch.nn.functional.cross_entropy(logits, targets),
+        "log_softmax + gather": -torch.log_softmax(logits, dim=1).gather(
+            1, targets[:, None]).mean(),  # (tokens, 1) before the mean
+        "log perplexity (utils.lm)": math.log(smoothed.perplexity(corpus.valid))}
+ways = {name: float(value) for name, value in ways.items()}
+assert np.allclose(list(ways.values()), ways["by hand"], rtol=0, atol=1e-9)
+print(f"largest disagreement: {max(ways.values()) - min(ways.values()):.2e}")
+pd.Series(ways, name="nats per token").to_frame().style.format("{:.10f}")
 
 # %% [markdown]
 # ## The gradient is prediction minus truth
@@ -318,8 +327,8 @@ for name, t in [("T = 1", 1.0), (f"T = {fitted:.3f} (fitted)", fitted)]:
     report[name] = (reliability_diagram(conf, correct, n_bins=params.n_bins),
                     expected_calibration_error(conf, correct, n_bins=params.n_bins),
                     nll_at_temperature(test_logits, test_targets, t), float(correct.mean()))
-for name, (_, ece, nll, acc) in report.items():
-    print(f"{name:<22} test ECE {ece:.4f}   test NLL {nll:.4f} nats   accuracy {acc:.4f}")
+pd.DataFrame({name: {"test ECE": ece, "test NLL (nats)": nll, "accuracy": acc}
+              for name, (_, ece, nll, acc) in report.items()}).T.round(4)
 
 # %% [markdown]
 # A reliability diagram draws the same bins: bars at the diagonal mean
@@ -354,14 +363,16 @@ plt.show()
 # is already nearly calibrated it may leave the ECE a little worse.
 
 # %%
-print(f"{'k':>8}{'fitted T':>10}{'ECE at T=1':>12}{'ECE at fitted T':>17}")
+by_k = {}
 for kk in (1e-3, 1e-2, 1e-1, 1.0):
     v_probs, v_targets = prediction_table(mle.with_k(kk), corpus.valid)
     t = fit_temperature(v_probs.log(), v_targets)
     eces = [expected_calibration_error(
         *confidence_and_correct(torch.softmax(v_probs.log() / tt, dim=1), v_targets),
         n_bins=params.n_bins) for tt in (1.0, t)]
-    print(f"{kk:>8g}{t:>10.3f}{eces[0]:>12.4f}{eces[1]:>17.4f}")
+    by_k[kk] = {"fitted T": t, "ECE at T = 1": eces[0], "ECE at the fitted T": eces[1]}
+pd.DataFrame(by_k).T.rename_axis("k").style.format("{:.4f}").format(
+    "{:.3f}", subset="fitted T").format_index("{:g}")
 
 # %% [markdown]
 # ## Explore: the next word after a prefix

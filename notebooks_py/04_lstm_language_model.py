@@ -100,7 +100,7 @@ pre = pretrained_model(config, progress=True)
 model, vocab, corpus = pre.model, pre.vocab, pre.corpus
 how = "loaded from the cache" if pre.from_cache else "trained now"
 print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
-      f"{pre.history['train_time_s']:.0f} s for {pre.history['steps']} steps")
+      f"{pre.record.train_time_s:.0f} s for {pre.record.steps} steps")
 
 # %% [markdown]
 # How big is it? [Chapter 1](../book/01_foundation_models.md) compared models by their parameter count $N$ and
@@ -112,7 +112,7 @@ print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
 from utils.data import published_model, training_flops
 
 n_params = model.num_parameters()
-tokens = pre.history["tokens"]
+tokens = pre.record.tokens
 flops = training_flops(n_params, tokens)
 gpt3 = published_model("GPT-3")
 sizes = pd.DataFrame(
@@ -136,9 +136,9 @@ sizes.style.format("{:.2e}")
 # Both count `<eos>` as a token, as training does.
 
 # %% mystnb={"figure": {"caption": "Left: the training loss (mean cross-entropy in nats) at each optimizer step. Right: the validation perplexity after each epoch.", "name": "fig-tiny-curves"}}
-train_loss = np.array(pre.history["train_loss"])
-steps = np.linspace(1, pre.history["steps"], len(train_loss))
-valid = pre.history["valid"]
+train_loss = np.array(pre.record.train_loss)
+steps = np.linspace(1, pre.record.steps, len(train_loss))
+valid = pre.record.valid
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
 left.plot(steps, train_loss)
 left.set_xlabel("optimizer step")

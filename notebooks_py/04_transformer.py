@@ -296,7 +296,6 @@ import copy
 from utils.adapt_and_evaluate import (
     AdaptConfig,
     SentimentClassifier,
-    encode_sentences,
     predict_proba,
     train_classifier,
 )
@@ -304,20 +303,16 @@ from utils.data import sentiment_task
 
 accuracy = {name: [] for name in models}
 for s in range(params.n_seeds):
-    train, test = sentiment_task(corpus_config, n_train=params.budget, n_test=500,
-                                 seed=params.seed + s)
-    train_x, train_len = encode_sentences([x for x, _ in train], vocab)
-    test_x, test_len = encode_sentences([x for x, _ in test], vocab)
-    train_y = torch.tensor([y for _, y in train])
-    test_y = torch.tensor([y for _, y in test])
+    train, test = sentiment_task(dataclasses.replace(corpus_config, seed=params.seed + s),
+                                 n_train=params.budget, n_test=500)
     for name, pre in models.items():
         pooling = "mean" if name == "BERT-like" else "last"
         torch.manual_seed(params.seed + s)  # the new head's initial weights
         classifier = SentimentClassifier(copy.deepcopy(pre.model), pooling=pooling)
-        train_classifier(classifier, train_x, train_len, train_y,
+        train_classifier(classifier, train.tokens, train.lengths, train.labels,
                          AdaptConfig(mode="finetune", pooling=pooling, seed=params.seed + s))
-        predicted = predict_proba(classifier, test_x, test_len).argmax(-1)
-        accuracy[name].append(float((predicted == test_y).float().mean()))
+        predicted = predict_proba(classifier, test.tokens, test.lengths).argmax(-1)
+        accuracy[name].append(float((predicted == test.labels).float().mean()))
 for name, values in accuracy.items():
     print(f"{name:10} fine-tuned on {params.budget} reviews: accuracy "
           f"{np.mean(values):.1%} (seeds: {', '.join(f'{v:.1%}' for v in values)})")

@@ -101,9 +101,10 @@ if params.max_budget <= params.min_budget:
 # rest of the test words never occur in a labelled review.
 
 # %%
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from utils.adapt_and_evaluate import (
     AdaptConfig,
@@ -124,9 +125,10 @@ for name, _polarity, words in SENTIMENT_CLUSTERS:
     print(f"{name:<9} train: {', '.join(w for w in words if w in train_words):<30} test: "
           + ", ".join(w + ("*" if w in shared else "") for w in words if w in test_words))
 print(f"* also in labelled reviews: {len(shared)} of {len(test_words)} test words")
-examples, _ = sentiment_task(pretrained.config.corpus, n_train=3, n_test=1, seed=params.seed,
-                             test_overlap=params.test_overlap, label_noise=params.label_noise)
-for sentence, label in examples:
+task_corpus = replace(pretrained.config.corpus, label_noise=params.label_noise)
+examples, _ = sentiment_task(replace(task_corpus, seed=params.seed), n_train=3, n_test=1,
+                             test_overlap=params.test_overlap)
+for sentence, label in zip(examples.texts, examples.labels.tolist(), strict=True):
     print(f"  {' '.join(sentence):<34} label {label}")
 ceiling = scratch_ceiling(params.test_overlap)
 print(f"a model that knows only the labelled words can expect at most {ceiling:.1%} "
@@ -210,7 +212,7 @@ plt.show()
 
 # %%
 focus = min(budgets, key=lambda b: abs(b - params.focus_budget))  # the nearest curve budget
-by_key = {(r["mode"], r["budget"], r["seed"]): r["accuracy"] for r in rows}
+by_key = {(r["mode"], r["budget"], r["seed"]): r["accuracy"] for r in rows.to_dict("records")}
 for mode in ("frozen", "finetune"):
     gains = [by_key[(mode, focus, s)] - by_key[("scratch", focus, s)] for s in seeds]
     print(f"{mode} - scratch at {focus} labels: "
@@ -249,7 +251,6 @@ for b in budgets:
 
 # %%
 from utils.adapt_and_evaluate import (
-    encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -265,21 +266,16 @@ from utils.evaluate import (
 )
 
 best_mode = max(("frozen", "finetune"), key=lambda m: summary[(m, focus)]["mean"])
-train, test = sentiment_task(pretrained.config.corpus, n_train=max(budgets),
-                             n_test=params.n_test, seed=seeds[0],
-                             test_overlap=params.test_overlap, label_noise=params.label_noise)
+train, test = sentiment_task(replace(task_corpus, seed=seeds[0]), n_train=max(budgets),
+                             n_test=params.n_test, test_overlap=params.test_overlap)
 train = train[:focus]  # the curve's nested budgets: the first `focus` reviews
-tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
-labels = torch.tensor([y for _, y in train])
-test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-test_labels = torch.tensor([y for _, y in test])
+test_labels = test.labels
 probs = {}
 for mode in (best_mode, "scratch"):
-    model = make_classifier(mode, pretrained, pooling=params.pooling, seed=seeds[0])
-    train_classifier(model, tokens, lengths, labels, AdaptConfig(
-        mode=mode, pooling=params.pooling, epochs=params.epochs, min_steps=params.min_steps,
-        lr=params.lr, encoder_lr=params.encoder_lr, seed=seeds[0]))
-    probs[mode] = predict_proba(model, test_tokens, test_lengths)  # (n_test, 2)
+    run = replace(config, mode=mode, seed=seeds[0])  # the curve's run at this budget
+    model = make_classifier(pretrained, run)
+    train_classifier(model, train.tokens, train.lengths, train.labels, run)
+    probs[mode] = predict_proba(model, test.tokens, test.lengths)  # (n_test, 2)
 for mode, p in probs.items():
     print(f"--- {mode}, {focus} labels\n"
           + classification_report(test_labels, p.argmax(dim=-1), names=["negative", "positive"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from utils.misuse.backdoor import (  # noqa: F401
     PoisonConfig,
+    PoisonedPretrainConfig,
     backdoor_experiment,
     poisoned_pretrained,
 )
@@ -50,6 +51,7 @@ from utils.misuse.watermark import (  # noqa: F401
 __all__ = [
     "DEFAULT_TRIGGER",
     "PoisonConfig",
+    "PoisonedPretrainConfig",
     "WatermarkConfig",
     "WatermarkedSample",
     "add_trigger",
