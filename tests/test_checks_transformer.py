@@ -65,7 +65,7 @@ def right_einsum(q, k, v):
 
 @pytest.mark.parametrize("answer", [right_vectorised, right_float32_numpy, right_loop,
                                     right_einsum])
-@pytest.mark.parametrize("seed", [0, 3, 17])
+@pytest.mark.parametrize("seed", [0, 3, 17, 2**31 - 1])  # the last: the top of the grader's range
 def test_right_attention_passes(answer, seed):
     assert check_causal_attention(answer, seed=seed).passed
 

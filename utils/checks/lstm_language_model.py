@@ -288,9 +288,9 @@ def _judge_sample(case: Case, output: Any) -> str | None:
          "your samples are uniform over the vocabulary: take the softmax over the last "
          "dimension (the vocabulary), dim=-1"),
     ]
-    for wrong, message in diagnoses:
-        if _tv(frequencies, wrong) <= _TOLERANCE:
-            return message
+    distance, message = min((_tv(frequencies, wrong), message) for wrong, message in diagnoses)
+    if distance <= _TOLERANCE:  # the closest mistake: two may both lie within the tolerance
+        return message
     return (f"at T = {temperature:g} your word frequencies over {_DRAWS} draws are not those of "
             "softmax(logits / T)")
 

@@ -166,7 +166,8 @@ def _table_mistakes(table: np.ndarray, counts: np.ndarray) -> str | None:
         return ("your whole table sums to 1: that is the joint P(history, word). Divide by "
                 "the count of the history, c(h), so each row sums to 1")
     if not np.allclose(row_sums[seen], 1.0, atol=1e-6):
-        if np.allclose(table.sum(axis=0), 1.0, atol=1e-6):
+        columns_seen = counts.sum(axis=0) > 0  # a word never seen may have a column of 0
+        if np.allclose(table.sum(axis=0)[columns_seen], 1.0, atol=1e-6):
             return ("your columns sum to 1, not your rows. Row h is the history: normalise "
                     "along each row")
         bad = int(np.abs(row_sums - 1).argmax())

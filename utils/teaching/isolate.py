@@ -39,7 +39,7 @@ __all__ = ["IsolationUnavailable", "Limits", "Outcome", "isolation_mode", "run_i
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]
 UID_BASE = 2**20  # sandbox users: UID_BASE + the grading process's pid (no account, no home)
-_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG = 36, 1
 
 
 class IsolationUnavailable(RuntimeError):
@@ -149,6 +149,12 @@ def _become_subreaper() -> None:
     """Orphans of a sandbox become our children, so we can find, kill and reap them."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _die_with_the_grader() -> None:
+    """In the child before exec: if the grading process dies, so does the sandbox (and with
+    ``unshare --kill-child``, its whole namespace)."""
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _kill_children() -> None:
@@ -265,7 +271,8 @@ def run_isolated(program: list[str], request: bytes, limits: Limits, hide: list[
     deadline = start + limits.timeout_s
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, start_new_session=True,
-                               env=_environment("/tmp", None), cwd="/")
+                               env=_environment("/tmp", None), cwd="/",
+                               preexec_fn=_die_with_the_grader)
     feeder = threading.Thread(target=_feed, args=(process, request), daemon=True)
     feeder.start()
     chunks, size, cap = [], 0, limits.output_mb * 2**20

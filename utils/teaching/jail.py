@@ -35,7 +35,7 @@ _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME = 1024, 2048, 1 << 21
 _ST_RELATIME = 4096
 _MNT_DETACH = 2
-_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP = 38, 24
+_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_PDEATHSIG = 38, 24, 1
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 _STAGE = "/dev/shm"  # where the views are staged before the folders above them are hidden
 
@@ -142,6 +142,9 @@ def drop_privileges(uid: int | None, gid: int | None) -> None:
         os.setresuid(uid, uid, uid)
         if os.getuid() != uid or os.geteuid() != uid:
             raise OSError("could not switch to the sandbox user")
+    # A change of user clears the parent-death signal `unshare --kill-child` set: set it again,
+    # so that if the grader dies, this process and with it the whole namespace die too.
+    _libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)
 
 
 def main(config: dict) -> None:
