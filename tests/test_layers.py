@@ -34,6 +34,9 @@ LONG_MODULES = {
         "one module per lab (ARCHITECTURE.md), as above",
     "utils/checks/misuse.py":
         "one module per lab (ARCHITECTURE.md), as above",
+    "utils/teaching/isolate.py":
+        "the sandbox's one process lifecycle (jail, feed, capped read, kill and reap), which "
+        "the threat model reads as a whole",
     "utils/data/corpus/grammar.py":
         "the word lists and one transition table per sentence family; a family's words "
         "and probabilities read best side by side",
