@@ -270,4 +270,5 @@ for name, matrix in embeddings.items():
 # What to take away: self-supervision turns raw text into as many labelled
 # pairs as it has words; predicting those pairs well forces a model to group
 # words by how they behave; and a comparison with the same network untrained
-# shows that the grouping was learnt from the text, not built in.
+# shows that the grouping was learnt from the text, not built in. Chapter 5
+# puts that grouping to work on a task with labels.
