@@ -158,6 +158,11 @@ def draw(config, n=params.n_texts, length=params.n_tokens, temperature=1.0, offs
                               temperature=temperature, generator=generator)
 
 
+# %% [markdown]
+# Each sample gets its own seed (the `offset`), so changing one experiment
+# below never changes the texts another one scores.
+
+# %%
 marked, unmarked = draw(mark), draw(plain, offset=1)
 true_text = sample_true_texts(language, vocab, params.n_texts, params.n_tokens,
                               np.random.default_rng([params.seed, 9]))
