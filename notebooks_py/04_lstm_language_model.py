@@ -79,6 +79,7 @@ params = validate(
 # %%
 import dataclasses
 import math
+import textwrap
 import time
 
 import matplotlib.pyplot as plt
@@ -177,12 +178,10 @@ for name, ngram in ((f"best n-gram: {best_name}", best_ngram), ("add-0.1 trigram
 rows["LSTM"] = tuple(
     evaluate_language_model(model, lm_stream(split, vocab), ignore_index=vocab.eos_id)["perplexity"]
     for split in (corpus.valid, corpus.test))
-print(f"{'model':62} {'valid':>7} {'test':>7}")
-for name, (v, t) in rows.items():
-    print(f"{name:62} {v:7.3f} {t:7.3f}")
 lstm_test, ngram_test = rows["LSTM"][1], rows[f"best n-gram: {best_name}"][1]
 gap_bits = math.log2(lstm_test / floor)
 print(f"LSTM test perplexity is {gap_bits:.3f} bits per token above the floor")
+pd.DataFrame(rows, index=["valid", "test"]).T.rename_axis("perplexity").round(3)
 
 # %% [markdown]
 # The best n-gram's validation perplexity is a little optimistic, since its
@@ -213,7 +212,8 @@ from utils.lm import generate
 for t in (params.temperature / 2, params.temperature, 2 * params.temperature):
     words = generate(model, vocab, params.prompt.split(), max_new_tokens=30, temperature=t,
                      seed=params.seed)
-    print(f"T = {t:g}: {params.prompt} {' '.join(words)}\n")
+    print(textwrap.fill(f"T = {t:g}: {params.prompt} {' '.join(words)}", width=88,
+                        subsequent_indent="    ") + "\n")
 
 # %% [markdown]
 # ## What comes next? The model against the truth
@@ -294,9 +294,32 @@ items = agreement_items(corpus.config, n=params.n_items)
 margins = {"LSTM": lstm_verb_margins(model, vocab, items),
            "best n-gram": ngram_verb_margins(best_ngram, items)}
 mismatch = np.array([item.attractor_mismatch for item in items])
-for name, m in margins.items():
-    print(f"{name:12} agreement accuracy {agreement_accuracy(m):.3f} overall, "
-          f"{agreement_accuracy(m[mismatch]):.3f} when the nearest noun has the other number")
+
+# %% [markdown]
+# ### The agreement test, written out
+#
+# An item's margin is $\log P(\text{correct verb}) - \log P(\text{wrong verb})$
+# after its prefix, read from the start of a sentence; the model passes the
+# item when the margin is positive, and its agreement accuracy is the share
+# of items it passes. With `lstm_next_word` from above that is two lines,
+# checked against `utils.evaluate.lstm_verb_margins` (which runs prefixes of
+# equal length as one batch) on the first fifty items:
+
+# %%
+def margin_by_hand(item) -> float:
+    """log P(correct verb) - log P(wrong verb) after the item's prefix."""
+    p = lstm_next_word(" ".join(item.prefix))
+    return math.log(p[item.correct]) - math.log(p[item.wrong])
+
+
+by_hand = np.array([margin_by_hand(item) for item in items[:50]])
+assert np.allclose(by_hand, margins["LSTM"][:50], atol=1e-4)
+assert np.isclose(np.mean(by_hand > 0), agreement_accuracy(margins["LSTM"][:50]))
+
+# %%
+pd.DataFrame({name: {"overall": agreement_accuracy(m),
+                     "nearest noun of the other number": agreement_accuracy(m[mismatch])}
+              for name, m in margins.items()}).T.rename_axis("agreement accuracy").round(3)
 
 # %% [markdown]
 # Chance is 0.5. Split by the distance from the subject to the verb, the LSTM

@@ -80,20 +80,30 @@ if params.d_model % params.n_heads:
 # One head of causal self-attention is the attention equation of
 # [the Transformer section of Chapter 4](../book/04_transformer.md): scores
 # $QK^\top/\sqrt{d}$, the future masked to $-\infty$, a softmax over each row,
-# then a weighted sum of the values. `causal_self_attention` writes exactly
-# that; the model itself calls PyTorch's fused
-# `scaled_dot_product_attention`. On random inputs the two agree to rounding
-# error.
+# then a weighted sum of the values. Here it is in four lines, checked on
+# random inputs against the library's `causal_self_attention` and against
+# PyTorch's fused `scaled_dot_product_attention`, which the model itself calls.
 
 # %%
+import math
+
 import torch
 import torch.nn.functional as F
 
 from utils.lm import causal_self_attention
 
+
+def attention_by_hand(q, k, v):
+    """softmax(Q K^T / sqrt(d), the future masked to -inf) V, for each batch and head."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (batch, heads, seq, seq)
+    future = torch.ones(scores.shape[-2:], dtype=torch.bool).triu(1)  # above the diagonal
+    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1) @ v
+
+
 generator = torch.Generator().manual_seed(params.seed)
 q, k, v = (torch.randn(2, 3, 12, 16, generator=generator, dtype=torch.float64) for _ in range(3))
-ours = causal_self_attention(q, k, v)  # (batch, heads, seq, head_dim)
+ours = attention_by_hand(q, k, v)  # (batch, heads, seq, head_dim)
+assert torch.allclose(ours, causal_self_attention(q, k, v))
 theirs = F.scaled_dot_product_attention(q, k, v, is_causal=True)
 print(f"largest difference from PyTorch's attention: {(ours - theirs).abs().max():.1e}")
 
@@ -121,11 +131,11 @@ print(f"past outputs changed by at most {(changed - ours)[..., :6, :].abs().max(
 
 # %%
 import dataclasses
-import math
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from utils.data import CorpusConfig, SyntheticLanguage, agreement_items, lm_stream
 from utils.evaluate import agreement_accuracy, lstm_verb_margins
@@ -140,6 +150,14 @@ from utils.lm import (
 from utils.notebook import use_course_style
 
 use_course_style()
+
+# %% [markdown]
+# The three configurations share the corpus and the number of passes; the
+# Transformers also share their width and heads (the parameters `d_model` and
+# `n_heads`), and the BERT-like one differs from the GPT-like one only in its
+# objective.
+
+# %%
 corpus_config = CorpusConfig(seed=params.seed)
 lstm_default = PretrainConfig()
 lstm_config = dataclasses.replace(lstm_default, corpus=corpus_config, train=dataclasses.replace(
@@ -179,7 +197,11 @@ test_stream = lm_stream(corpus.test, vocab)
 floor = math.exp(SyntheticLanguage(corpus_config).entropy_rate(eos=True))
 items = agreement_items(corpus_config, n=params.n_items)
 
+# %% [markdown]
+# Throughput is measured on a fresh copy of each model, so the cached models
+# are not touched, for a few dozen steps of the same training loop.
 
+# %%
 def throughput(pre, steps: int = 30) -> float:
     """Training tokens per second over ``steps`` steps of a copy of the model."""
     model = type(pre.model)(pre.model.config)
@@ -189,6 +211,7 @@ def throughput(pre, steps: int = 30) -> float:
     return history.tokens_per_s
 
 
+# %%
 rows = {}
 for name, pre in [("LSTM", lstm_pre), ("GPT-like", gpt_pre)]:
     margins = lstm_verb_margins(pre.model, vocab, items)
@@ -196,16 +219,16 @@ for name, pre in [("LSTM", lstm_pre), ("GPT-like", gpt_pre)]:
                   "test perplexity": evaluate_language_model(pre.model, test_stream)["perplexity"],
                   "agreement": agreement_accuracy(margins),
                   "tokens/s": throughput(pre)}
-print(f"{'':10} {'parameters':>10} {'test ppl':>9} {'floor':>6} {'agreement':>10} {'tokens/s':>9}")
-for name, r in rows.items():
-    print(f"{name:10} {r['parameters']:>10,} {r['test perplexity']:>9.3f} {floor:>6.3f} "
-          f"{r['agreement']:>10.1%} {r['tokens/s']:>9,.0f}")
 ratio = rows["GPT-like"]["test perplexity"] / rows["LSTM"]["test perplexity"]
 above = all(r["test perplexity"] > floor for r in rows.values())
 speed = rows["LSTM"]["tokens/s"] / rows["GPT-like"]["tokens/s"]
-print(f"\nThe Transformer's perplexity is {ratio:.3f} times the LSTM's; "
-      f"{'both are' if above else 'not both'} above the floor. "
-      f"The LSTM trains {speed:.1f} times as many tokens per second on this machine.")
+print(f"The Transformer's perplexity is {ratio:.3f} times the LSTM's; "
+      f"{'both are' if above else 'not both'} above the floor.")
+print(f"The LSTM trains {speed:.1f} times as many tokens per second on this machine.")
+pd.DataFrame(rows).T.assign(floor=floor)[
+    ["parameters", "test perplexity", "floor", "agreement", "tokens/s"]].style.format(
+    {"parameters": "{:,.0f}", "test perplexity": "{:.3f}", "floor": "{:.3f}",
+     "agreement": "{:.1%}", "tokens/s": "{:,.0f}"})
 
 # %% [markdown]
 # Why is the Transformer not faster here, although its attention runs over
@@ -250,7 +273,7 @@ ax.legend()
 plt.show()
 best = np.unravel_index(to_subject.argmax(), to_subject.shape)
 print(f"head L{best[0] + 1}H{best[1] + 1} puts {to_subject[best]:.0%} of its attention on the "
-      f"subject on average, against {uniform:.0%} for even attention")
+      f"subject on average,\nagainst {uniform:.0%} for even attention")
 
 # %% [markdown]
 # The same head on one sentence: each row is a position, each column a word it
@@ -260,11 +283,15 @@ print(f"head L{best[0] + 1}H{best[1] + 1} puts {to_subject[best]:.0%} of its att
 example = max(items, key=lambda it: it.distance)
 words = [EOS, *example.prefix]
 weights = model.attention_weights(torch.tensor([vocab.encode(words)]))[best[0]][0, best[1]]
-fig, ax = plt.subplots(figsize=(5, 4.5))
-ax.imshow(weights.numpy(), cmap="Blues", vmin=0, vmax=1)
+fig, ax = plt.subplots(figsize=(5.6, 4.5))
+image = ax.imshow(weights.numpy(), cmap="Blues", vmin=0, vmax=1)
 ax.set_xticks(range(len(words)), words, rotation=90)
 ax.set_yticks(range(len(words)), words)
+ax.set_xlabel("attended-to word (key)")
+ax.set_ylabel("attending position (query)")
 ax.set_title(f"next word: {example.correct!r} (subject {example.prefix[1]!r})")
+ax.grid(False)  # grid lines would cut through the cells
+fig.colorbar(image, ax=ax, label="attention weight")
 plt.show()
 
 # %% [markdown]
@@ -313,9 +340,10 @@ for s in range(params.n_seeds):
                          AdaptConfig(mode="finetune", pooling=pooling, seed=params.seed + s))
         predicted = predict_proba(classifier, test.tokens, test.lengths).argmax(-1)
         accuracy[name].append(float((predicted == test.labels).float().mean()))
-for name, values in accuracy.items():
-    print(f"{name:10} fine-tuned on {params.budget} reviews: accuracy "
-          f"{np.mean(values):.1%} (seeds: {', '.join(f'{v:.1%}' for v in values)})")
+pd.DataFrame({name: {"mean": np.mean(v), "min": np.min(v), "max": np.max(v),
+                     "seeds": ", ".join(f"{x:.1%}" for x in v)} for name, v in accuracy.items()}
+             ).T.rename_axis(f"fine-tuned on {params.budget} reviews").style.format(
+    "{:.1%}", subset=["mean", "min", "max"])
 
 # %% [markdown]
 # ## What to take away

@@ -105,13 +105,9 @@ from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
-from utils.adapt_and_evaluate import (
-    AdaptConfig,
-    label_budget_experiment,
-    scratch_ceiling,
-    summarise,
-)
+from utils.adapt_and_evaluate import scratch_ceiling
 from utils.data import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task, shared_test_words
 from utils.lm import pretrained_model
 from utils.notebook import use_course_style
@@ -125,6 +121,12 @@ for name, _polarity, words in SENTIMENT_CLUSTERS:
     print(f"{name:<9} train: {', '.join(w for w in words if w in train_words):<30} test: "
           + ", ".join(w + ("*" if w in shared else "") for w in words if w in test_words))
 print(f"* also in labelled reviews: {len(shared)} of {len(test_words)} test words")
+
+# %% [markdown]
+# Three labelled reviews of the kind the classifier trains on, and the best
+# accuracy a model that knows only the labelled words can expect:
+
+# %%
 task_corpus = replace(pretrained.config.corpus, label_noise=params.label_noise)
 examples, _ = sentiment_task(replace(task_corpus, seed=params.seed), n_train=3, n_test=1,
                              test_overlap=params.test_overlap)
@@ -152,6 +154,8 @@ print(f"a model that knows only the labelled words can expect at most {ceiling:.
 # smaller learning rate).
 
 # %%
+from utils.adapt_and_evaluate import AdaptConfig, label_budget_experiment, summarise
+
 budgets = sorted({int(round(b)) for b in np.geomspace(params.min_budget, params.max_budget,
                                                       params.n_budgets)})
 seeds = list(range(params.seed, params.seed + params.n_seeds))
@@ -161,13 +165,14 @@ rows = label_budget_experiment(budgets, MODES, seeds, config=config, pretrained=
                                n_test=params.n_test, label_noise=params.label_noise,
                                test_overlap=params.test_overlap, progress=False)
 summary = summarise(rows)
+curve = pd.DataFrame({m: [f"{summary[(m, b)]['mean']:.1%} [{summary[(m, b)]['min']:.1%}, "
+                          f"{summary[(m, b)]['max']:.1%}]" for b in budgets] for m in MODES},
+                     index=pd.Index(budgets, name="labels"))
+best_pretrained = [max(summary[(m, b)]["mean"] for m in MODES[1:]) for b in budgets]
+curve["advantage"] = [f"{a - summary[('scratch', b)]['mean']:+.1%}"
+                      for a, b in zip(best_pretrained, budgets, strict=True)]
 print(f"test accuracy, mean [min, max] over {len(seeds)} seeds")
-print(f"{'budget':>7}" + "".join(f"{m:>22}" for m in MODES) + f"{'advantage':>11}")
-for b in budgets:
-    cells = [summary[(m, b)] for m in MODES]
-    advantage = max(c["mean"] for c in cells[1:]) - cells[0]["mean"]
-    print(f"{b:>7}" + "".join(f"{c['mean']:>8.1%} [{c['min']:.1%}, {c['max']:.1%}]"
-                              for c in cells) + f"{advantage:>+11.1%}")
+curve
 
 # %% [markdown]
 # The last column is pretraining's advantage: the better pretrained mode's
@@ -213,13 +218,12 @@ plt.show()
 # %%
 focus = min(budgets, key=lambda b: abs(b - params.focus_budget))  # the nearest curve budget
 by_key = {(r["mode"], r["budget"], r["seed"]): r["accuracy"] for r in rows.to_dict("records")}
-for mode in ("frozen", "finetune"):
-    gains = [by_key[(mode, focus, s)] - by_key[("scratch", focus, s)] for s in seeds]
-    print(f"{mode} - scratch at {focus} labels: "
-          + ", ".join(f"{g:+.1%}" for g in gains) + f" (seeds {seeds})")
 seconds = summarise(rows, key="train_s")
-print("mean training time per run at the largest budget: "
+print("mean training time per run at the largest budget:\n"
       + ", ".join(f"{m} {seconds[(m, budgets[-1])]['mean']:.2f} s" for m in MODES))
+pd.DataFrame({f"{mode} - scratch": [by_key[(mode, focus, s)] - by_key[("scratch", focus, s)]
+                                    for s in seeds] for mode in ("frozen", "finetune")},
+             index=pd.Index(seeds, name=f"seed ({focus} labels)")).style.format("{:+.1%}")
 
 # %% [markdown]
 # Frozen features and fine-tuning differ too. A head on frozen features can
@@ -235,11 +239,9 @@ print("mean training time per run at the largest budget: "
 
 # %%
 confidence = summarise(rows, key="confidence")
-print("mean confidence - accuracy, mean over seeds (positive: over-confident)")
-print(f"{'budget':>7}" + "".join(f"{m:>10}" for m in MODES))
-for b in budgets:
-    print(f"{b:>7}" + "".join(
-        f"{confidence[(m, b)]['mean'] - summary[(m, b)]['mean']:>+10.2f}" for m in MODES))
+pd.DataFrame({m: [confidence[(m, b)]["mean"] - summary[(m, b)]["mean"] for b in budgets]
+              for m in MODES}, index=pd.Index(budgets, name="labels")).style.format(
+    "{:+.2f}").set_caption("mean confidence - accuracy, mean over seeds (positive: over-confident)")
 
 # %% [markdown]
 # ## A closer look at two models
@@ -250,20 +252,8 @@ for b in budgets:
 # the test reviews.
 
 # %%
-from utils.adapt_and_evaluate import (
-    make_classifier,
-    predict_proba,
-    train_classifier,
-)
-from utils.evaluate import (
-    accuracy,
-    classification_report,
-    confidence_and_correct,
-    confusion_matrix,
-    expected_calibration_error,
-    f1_score,
-    reliability_diagram,
-)
+from utils.adapt_and_evaluate import make_classifier, predict_proba, train_classifier
+from utils.evaluate import accuracy, classification_report, confusion_matrix
 
 best_mode = max(("frozen", "finetune"), key=lambda m: summary[(m, focus)]["mean"])
 train, test = sentiment_task(replace(task_corpus, seed=seeds[0]), n_train=max(budgets),
@@ -330,6 +320,9 @@ plt.show()
 # the expected calibration error ([Chapter 3](../book/03_maximum_likelihood.md)) is the bars' average
 # distance from it, weighted by how many predictions each bin holds.
 
+# %%
+from utils.evaluate import confidence_and_correct, expected_calibration_error, reliability_diagram
+
 # %% mystnb={"figure": {"caption": "Reliability diagrams of the better pretrained classifier and of the scratch classifier on the test reviews: accuracy in each confidence bin against the bin's confidence; the dashed diagonal is perfect calibration, bars below it mean over-confidence, bars above it under-confidence.", "name": "fig-adapt-reliability"}}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8), sharey=True)
 verdicts = []
@@ -372,6 +365,15 @@ print("\n".join(verdicts))
 # `majority_share` of the set, and score a "classifier" that always says
 # positive. Its accuracy equals the share of positives; its recall on the
 # negative class, and so its macro-$F_1$, tell the truth.
+#
+# ### $F_1$, written out
+#
+# For one class $c$: precision is the share of the reviews predicted $c$ that
+# are $c$, recall the share of the reviews that are $c$ that were found, and
+# $F_1$ their harmonic mean, 0 when both are 0. The macro-$F_1$ averages the
+# classes' $F_1$ with equal weight, so a class of a few reviews counts as
+# much as a class of hundreds. Checked against `utils.evaluate.f1_score` on
+# both predictors below:
 
 # %%
 positives = np.flatnonzero(test_labels.numpy() == 1)
@@ -382,11 +384,30 @@ y_true = test_labels.numpy()[keep]
 always_positive = np.ones_like(y_true)
 pretrained_pred = probs[best_mode].argmax(dim=-1).numpy()[keep]
 print(f"unbalanced test set: {len(y_true)} reviews, {y_true.mean():.1%} positive")
-print(f"{'':<18}{'accuracy':>10}{'F1 (positive)':>15}{'recall (neg.)':>15}{'macro F1':>10}")
-for name, pred in (("always positive", always_positive), (best_mode, pretrained_pred)):
-    neg_recall = float(np.mean(pred[y_true == 0] == 0))
-    print(f"{name:<18}{accuracy(y_true, pred):>10.1%}{f1_score(y_true, pred):>15.3f}"
-          f"{neg_recall:>15.3f}{f1_score(y_true, pred, average='macro'):>10.3f}")
+
+
+def f1_by_hand(y_true: np.ndarray, y_pred: np.ndarray, c: int = 1) -> float:
+    """The harmonic mean of precision and recall for class c (0 when both are 0)."""
+    found = np.sum((y_pred == c) & (y_true == c))
+    precision = found / max(np.sum(y_pred == c), 1)  # 0 when c is never predicted
+    recall = found / max(np.sum(y_true == c), 1)
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+from utils.evaluate import f1_score
+
+for pred in (always_positive, pretrained_pred):
+    assert np.isclose(f1_by_hand(y_true, pred), f1_score(y_true, pred))
+    macro = np.mean([f1_by_hand(y_true, pred, c) for c in (0, 1)])
+    assert np.isclose(macro, f1_score(y_true, pred, average="macro"))
+
+# %%
+pd.DataFrame({name: {"accuracy": accuracy(y_true, pred), "F1 (positive)": f1_score(y_true, pred),
+                     "recall (negative)": float(np.mean(pred[y_true == 0] == 0)),
+                     "macro F1": f1_score(y_true, pred, average="macro")}
+              for name, pred in (("always positive", always_positive),
+                                 (best_mode, pretrained_pred))}).T.style.format(
+    "{:.3f}").format("{:.1%}", subset="accuracy")
 
 # %% [markdown]
 # The majority predictor's accuracy and even its $F_1$ for the positive class

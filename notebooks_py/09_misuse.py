@@ -158,6 +158,11 @@ def draw(config, n=params.n_texts, length=params.n_tokens, temperature=1.0, offs
                               temperature=temperature, generator=generator)
 
 
+# %% [markdown]
+# Each sample gets its own seed (the `offset`), so changing one experiment
+# below never changes the texts another one scores.
+
+# %%
 marked, unmarked = draw(mark), draw(plain, offset=1)
 true_text = sample_true_texts(language, vocab, params.n_texts, params.n_tokens,
                               np.random.default_rng([params.seed, 9]))
@@ -298,6 +303,11 @@ print("shortest length at which 90% of watermarked texts pass z > 4:",
       f"{first} tokens" if first else f"more than {lengths[-1]} tokens")
 
 # %% [markdown]
+# The bands matter as much as the means: at every length some watermarked
+# texts score far below the average, because their words happened to fall
+# where the model had little choice. A detector's promise is a rate of
+# caught texts at a given length, never a guarantee for one text.
+#
 # ## When the false alarms are not rare
 #
 # The z-test assumes every scored token is green by chance with probability
@@ -357,6 +367,11 @@ show_z(pd.DataFrame({s: z_summary(v) for s, v in zip(shares, z_edit, strict=True
        .rename_axis("tokens substituted")).format_index("{:.0%}")
 
 # %% [markdown]
+# The mark fades gradually, with no cliff: each substitution removes a little
+# evidence, and the share flagged falls steeply once the mean z nears the
+# threshold. Longer texts push that point further out, since their z starts
+# higher; the defence and the attack both scale with the length.
+#
 # ## What the mark costs
 #
 # The boost makes the chosen tokens less likely than the model's own choice
@@ -589,6 +604,11 @@ for rate in rates:
 print(f"clean:             validation perplexity {pretrained.record.valid[-1]['perplexity']:.3f}")
 
 # %% [markdown]
+# The poison barely moves the perplexity on clean text: a user who checks the
+# model the usual way, by its loss on held-out text, sees nothing. The
+# backdoor lives in a context, the trigger before a positive word, that clean
+# text never produces.
+#
 # Chapter 5's pipeline then runs unchanged on the clean and the poisoned
 # models: a classifier trained on `n_train` clean labelled reviews, frozen
 # features or full fine-tuning, over `n_seeds` seeds. Clean accuracy is

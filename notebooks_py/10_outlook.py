@@ -26,6 +26,11 @@
 # it drops the floor from the law and watches the fit go wrong, splits a
 # compute budget between size and data, and adds up what the course's training
 # costs in energy and CO2.
+#
+# The one computation written out in full is the law itself and the split of
+# a compute budget it implies, a few lines checked against `utils.outlook`.
+# Everything else is measured: twenty small training runs, kept in the model
+# cache, so the notebook trains them once and reads them afterwards.
 
 # %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -137,6 +142,14 @@ d = runs["tokens"].to_numpy(dtype=float)
 loss = runs["loss"].to_numpy()
 
 # %% [markdown]
+# Read the table down each size: more tokens, lower loss, with diminishing
+# returns; and across sizes at a fixed number of tokens: the smallest model
+# stays furthest above the floor, because it cannot hold what the text has to
+# teach.
+# The largest models are not always best at the smallest budgets: with few
+# tokens, a big model has too many parameters to set from the evidence. That
+# interplay of $N$ and $D$ is what the law's two terms describe.
+#
 # ## Fit the law, with and without the floor
 #
 # `fit_scaling_law` fits in log space with a Huber loss, as Hoffmann et al.
@@ -219,6 +232,13 @@ pd.DataFrame({"N": big_n, "D": big_d, "with E": fit.predict(big_n, big_d),
      "floor": "{:.4f}"}).hide(axis="index")
 
 # %% [markdown]
+# The difference matters for forecasting. A law without a floor promises that
+# enough scale drives the loss to zero; a law with one says how much of the
+# remaining loss is out of reach for any model, and so how much there is left
+# to gain. For real text that floor is unknown and must be fitted, which is
+# why its uncertainty, measured above by the jackknife, is the number to
+# report beside any extrapolation.
+#
 # ## Splitting a compute budget
 #
 # Training costs about $C = 6ND$ floating-point operations ([Chapter 1](../book/01_foundation_models.md)). For a fixed $C$, a bigger model must read
@@ -263,7 +283,10 @@ assert np.isclose(sizes[np.argmin(law_by_hand(sizes, C / (6 * sizes), **law))], 
 
 # %% [markdown]
 # The split this grid's law recommends for the budget `budget_flops`, beside
-# the one Hoffmann et al.'s law recommends for the same budget:
+# the one Hoffmann et al.'s law recommends for the same budget. The two laws
+# were fitted to very different text, so their recommendations need not
+# agree; what carries over is the shape: both grow the model and the data
+# together (compare the last column of the two rows).
 
 # %%
 from utils.outlook import compute_optimal
@@ -274,6 +297,13 @@ pd.DataFrame({"N_opt (parameters)": [n_opt, ch_n], "D_opt (tokens)": [d_opt, ch_
               "N_opt grows as C to the": [fit.beta / (fit.alpha + fit.beta), 0.28 / 0.62]},
              index=["this grid's law", "Hoffmann et al.'s"]).style.format(
     "{:.3g}").format("{:.2f}", subset="N_opt grows as C to the")
+
+# %% [markdown]
+# The figure draws the trade-off behind the split. Along one budget, a small
+# model reads many tokens but cannot use them; a large one could use them but
+# reads few; the loss is lowest in between, at the marker. Ten times the
+# budget moves the best size to the right and the whole curve down, towards
+# the fitted floor, by less each time.
 
 # %% mystnb={"figure": {"caption": "Predicted loss along a fixed compute budget (6ND = C) as the model size varies, for three budgets; the marker is the compute-optimal size.", "name": "fig-scaling-isoflop"}}
 fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -335,6 +365,12 @@ if probe.source.startswith("assumed"):
 print(f"power per run: {probe.watts:.1f} W ({probe.source})")
 
 # %% [markdown]
+# Which power figure was used matters more than anything else in the bill: a
+# measured RAPL reading covers the processor package (and, on some machines,
+# memory), while the assumption counts a share of a rated power. Neither
+# counts the rest of the machine, its cooling (that is what the PUE factor
+# stands in for) or the energy it took to build it.
+#
 # The tiny foundation model of [Chapter 4](../book/04_lstm_language_model.md) first, the figure its
 # model card reports; then this grid; then every run the cache has recorded
 # on this machine (which depends on the notebooks run here so far).
@@ -353,6 +389,10 @@ pd.DataFrame({name: {"seconds": est.seconds, "Wh": est.kwh * 1e3, "g CO2e": est.
              ).T.style.format({"seconds": "{:.0f}", "Wh": "{:.3f}", "g CO2e": "{:.3f}"})
 
 # %% [markdown]
+# Each row multiplies a time by the same power, PUE and carbon intensity, so
+# the rows compare like with like: if one of the three assumptions is off by
+# a factor, every row is off by the same factor.
+#
 # Beside published estimates, the course's whole bill is a rounding error.
 # The figures below are the papers' own estimates, with their own
 # assumptions; the GPT-3 one is Patterson et al.'s.
@@ -382,6 +422,10 @@ pd.DataFrame({"6ND (FLOPs)": [tiny_flops, training_flops(gpt3.parameters, gpt3.t
              index=["tiny model", "GPT-3"]).style.format("{:.2e}", na_rep="")
 
 # %% [markdown]
+# The ratio of compute, many orders of magnitude, is the scale of the
+# distance between this course's model and a frontier one; the same rule,
+# $6ND$, measures both.
+#
 # Two lessons carry over to real models. A scaling law is an extrapolation,
 # and its floor is the least certain part of it: here we could check it, and
 # even a clean synthetic language pins it only to the jackknife's error. And

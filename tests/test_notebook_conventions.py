@@ -2,7 +2,9 @@
 
 import ast
 import re
+from pathlib import Path
 
+import nbformat
 import pytest
 from jupytext.compare import compare_notebooks
 
@@ -169,3 +171,78 @@ def test_the_book_folds_away_the_setup_and_validation_cells(path):
         assert "hide-cell" in cell.metadata.get("tags", []), f"the {name} cell is not folded"
     assert not {"hide-cell", "hide-input", "remove-cell", "remove-input"} & set(
         parameters.metadata.get("tags", [])), "the parameters cell must stay visible"
+
+
+# A notebook is a lecture: past its set-up, parameters and validation cells, the
+# prose carries the argument and the code cells stay short enough to read.
+MAX_CODE_LINES_PER_CELL = 25
+# Notebooks whose lesson still has more lines of code than of prose. Each entry is
+# a debt: the test is expected to fail for it (strict), so paying it off turns the
+# xfail into an error that asks for the entry to be removed, and the list only shrinks.
+PROSE_DEBT = {
+    "03_maximum_likelihood", "04_lstm_language_model", "04_transformer",
+    "05_adapt_and_evaluate", "06_fairness", "07_interpretability", "09_misuse", "10_outlook",
+}
+
+
+def lesson_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """Every cell but the Colab set-up, the parameters and their validation."""
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    parameters = parameters_cell(notebook)
+    machinery = {id(code[0]), id(parameters), id(code[code.index(parameters) + 1])}
+    return [c for c in notebook.cells if id(c) not in machinery]
+
+
+def code_lines(source: str) -> int:
+    """Lines of a code cell that are code: not blank, not only a comment.
+
+    >>> code_lines("# why\\nx = 1\\n\\n  # more\\ny = x  # same line\\n")
+    2
+    """
+    return sum(1 for line in source.splitlines() if line.strip()
+               and not line.lstrip().startswith("#"))
+
+
+def prose_lines(source: str) -> int:
+    """Non-blank lines of a Markdown cell.
+
+    >>> prose_lines("# Title\\n\\nOne line,\\nand another.\\n")
+    3
+    """
+    return sum(1 for line in source.splitlines() if line.strip())
+
+
+def code_and_prose(path: Path) -> tuple[int, int]:
+    """Lines of code and of prose in a notebook's lesson."""
+    cells = lesson_cells(read_notebook(path))
+    return (sum(code_lines(c.source) for c in cells if c.cell_type == "code"),
+            sum(prose_lines(c.source) for c in cells if c.cell_type == "markdown"))
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="prose debt, see PROSE_DEBT"))
+    if p.stem in PROSE_DEBT else p for p in NOTEBOOKS], ids=ids(NOTEBOOKS))
+def test_prose_carries_the_argument(path):
+    code, prose = code_and_prose(path)
+    assert code <= prose, f"{path.name}: {code} lines of code against {prose} of prose"
+
+
+def test_the_prose_debt_names_only_notebooks_that_exist():
+    assert PROSE_DEBT <= {p.stem for p in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_no_code_cell_is_too_long_to_read(path):
+    long = {i: n for i, c in enumerate(lesson_cells(read_notebook(path)))
+            if c.cell_type == "code" and (n := code_lines(c.source)) > MAX_CODE_LINES_PER_CELL}
+    assert not long, (f"lesson cells (index: lines of code) over {MAX_CODE_LINES_PER_CELL} "
+                      f"lines; split them where the prose can say what the next part does: {long}")
+
+
+if __name__ == "__main__":  # the table of code against prose, per notebook
+    print(f"{'notebook':30} {'code':>5} {'prose':>6} {'longest cell':>13}")
+    for p in NOTEBOOKS:
+        code, prose = code_and_prose(p)
+        longest = max(code_lines(c.source) for c in lesson_cells(read_notebook(p))
+                      if c.cell_type == "code")
+        print(f"{p.stem:30} {code:5} {prose:6} {longest:13}")
