@@ -234,3 +234,29 @@ def test_without_root_a_user_namespace_hides_cuts_and_drops_every_capability(
     assert seen["secret"] is False and seen["unmount"] == -1
     assert seen["network"] == 101  # ENETUNREACH: not even a loopback
     assert seen["caps"] == "0" * 16 and seen["nnp"] == "1"
+
+
+def test_a_sandbox_dies_with_its_grader():
+    import subprocess
+    import sys
+
+    if isolation_mode() != "root":
+        pytest.skip("finds the sandbox by its own uid, which only root gives it")
+    grader = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        from utils.teaching.isolate import Limits, run_isolated
+        run_isolated(["-c", "import os, time\\nprint(os.getuid(), flush=True)\\ntime.sleep(300)"],
+                     b"", Limits(timeout_s=200))
+    """)])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _sandboxes_of(grader.pid):
+        time.sleep(0.2)
+    assert _sandboxes_of(grader.pid), "the sandbox never started"
+    grader.kill()
+    grader.wait()
+    time.sleep(1)
+    assert _sandboxes_of(grader.pid) == []
+
+
+def _sandboxes_of(grader_pid: int) -> list[int]:
+    """Processes running as the sandbox user of the grading process ``grader_pid``."""
+    return _processes_of(isolate.UID_BASE + grader_pid)
