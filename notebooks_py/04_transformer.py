@@ -24,6 +24,13 @@
 # training speed on this CPU, what its attention heads look at, and a
 # BERT-like twin pretrained by masked-word prediction and fine-tuned on
 # [Chapter 5](../book/05_adapt_and_evaluate.md)'s review task.
+#
+# The one piece written out in full is attention itself, in four lines,
+# because everything else in the network (embeddings, feed-forward layers,
+# residual connections, layer norms) is familiar from earlier chapters. The
+# comparisons that follow are controlled: all three models read the same
+# sentences in the same order, and the LSTM, the course's own model, is the
+# baseline each Transformer must beat.
 
 # %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -108,6 +115,12 @@ theirs = F.scaled_dot_product_attention(q, k, v, is_causal=True)
 print(f"largest difference from PyTorch's attention: {(ours - theirs).abs().max():.1e}")
 
 # %% [markdown]
+# Each row of the softmax is a distribution over the positions a token may
+# look at, so each output is a weighted average of value vectors; dividing by
+# $\sqrt{d}$ keeps the scores' spread the same whatever the head's width, so
+# the softmax does not saturate as $d$ grows. The comparison with PyTorch runs
+# in double precision, so the difference printed is rounding, nothing more.
+#
 # The mask is what makes the model a language model: the output at position
 # $t$ must not depend on any later token. Change the last six tokens' keys
 # and values and the first six outputs stay exactly the same.
@@ -121,6 +134,9 @@ print(f"past outputs changed by at most {(changed - ours)[..., :6, :].abs().max(
       f"later outputs by up to {(changed - ours)[..., 6:, :].abs().max():.2f}")
 
 # %% [markdown]
+# The past outputs do not move at all, not even by rounding: a masked score is
+# $-\infty$, its weight exactly zero, so a later token contributes nothing.
+#
 # ## Three models, one corpus, one budget
 #
 # The LSTM is the course's model ([Chapter 4](../book/04_lstm_language_model.md)), here trained for
@@ -295,6 +311,11 @@ fig.colorbar(image, ax=ax, label="attention weight")
 plt.show()
 
 # %% [markdown]
+# The head's share of attention on the subject is well above the even share,
+# which says the head looks there; it does not say the model needs that head
+# to agree the verb. Only an intervention, such as removing the head and
+# measuring agreement again, can show that.
+#
 # ## The BERT-like twin: fill in the blank, then classify
 #
 # The masked model never predicts the next word, so it has no perplexity in

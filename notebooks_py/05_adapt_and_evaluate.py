@@ -27,6 +27,12 @@
 # closely at two of them with a confusion matrix, per-class metrics and
 # reliability diagrams, and finally watch accuracy mislead on an unbalanced
 # test set.
+#
+# The algorithm written out here is the $F_1$ score, a few lines checked
+# against `utils.evaluate`, because it is the number that tells the truth
+# when accuracy does not. Every comparison runs over several seeds, with the
+# range shown, and the scratch model is the control for the pretrained ones:
+# the same classifier, the same labels, only without pretraining.
 
 # %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -226,6 +232,12 @@ pd.DataFrame({f"{mode} - scratch": [by_key[(mode, focus, s)] - by_key[("scratch"
              index=pd.Index(seeds, name=f"seed ({focus} labels)")).style.format("{:+.1%}")
 
 # %% [markdown]
+# A paired difference compares the two modes on the same seed: the same
+# labelled reviews, the same test reviews, so what differs is only the
+# encoder. That removes the luck of the draw that dominates the bands of the
+# figure: if every seed's difference has the same sign, the advantage is not
+# an accident of one sample, even when the bands overlap.
+#
 # Frozen features and fine-tuning differ too. A head on frozen features can
 # only draw a line through the features pretraining left; fine-tuning can
 # also reshape the encoder for the task, which needs enough labels to pay
@@ -244,12 +256,26 @@ pd.DataFrame({m: [confidence[(m, b)]["mean"] - summary[(m, b)]["mean"] for b in 
     "{:+.2f}").set_caption("mean confidence - accuracy, mean over seeds (positive: over-confident)")
 
 # %% [markdown]
+# A gap of zero is a calibrated mode. Read the scratch column from the top:
+# with few labels its confidence runs far ahead of its accuracy, and the gap
+# closes as labels arrive. The frozen head tends the other way, less sure
+# than it is right. The next section looks at one model of each kind bin by
+# bin.
+
+# %% [markdown]
 # ## A closer look at two models
 #
 # Take the better pretrained mode at the focus budget and, for contrast,
 # the scratch model at the same budget; retrain both with the first seed
 # (the same runs as in the curve) and keep their predicted probabilities on
 # the test reviews.
+#
+# Accuracy is one number for both classes together. The report below splits
+# it: for each class, precision (of the reviews predicted in the class, the
+# share that are), recall (of the reviews in the class, the share found),
+# their $F_1$, and the support, how many test reviews are in the class. A
+# model can reach a decent accuracy while failing one class badly; the
+# per-class rows show it.
 
 # %%
 from utils.adapt_and_evaluate import make_classifier, predict_proba, train_classifier
@@ -414,3 +440,15 @@ pd.DataFrame({name: {"accuracy": accuracy(y_true, pred), "F1 (positive)": f1_sco
 # look excellent; it has learned nothing, and the recall of the negative
 # class (0) and the macro-$F_1$ say so at once. Report per-class metrics or
 # their macro mean whenever the classes are unbalanced.
+#
+# ## What to take away
+#
+# - Pretraining pays most when labels are few: the pretrained modes lead the
+#   scratch model by the widest margin at the smallest budgets, and the
+#   scratch model cannot pass its ceiling however many labels it gets.
+# - Single runs mislead at small budgets; the range over seeds and the paired
+#   differences are the honest summary.
+# - Confidence is a separate question from accuracy, and the two modes err in
+#   opposite directions here; temperature scaling can correct either.
+# - On unbalanced data, report per-class metrics or macro-$F_1$, never
+#   accuracy alone.

@@ -182,6 +182,13 @@ pd.Series({"true floor (entropy rate)": entropy, "fitted floor E": fit.e,
            "lowest loss minus floor": loss.min() - entropy}).to_frame("nats").round(4)
 
 # %% [markdown]
+# The jackknife refits the law twenty times, each time without one of the
+# runs. If the fitted floor hardly moves, no single run decides it; if it
+# jumps when one run is left out, the floor rests on that run. Its standard
+# error is the honest width of the estimate, and the range of the refits
+# shows the extremes. Compare both with the distance between the fitted and
+# the true floor in the same table.
+#
 # Read the numbers above before the plots. The fit with $E$ puts the floor
 # near the truth, but only as firmly as the jackknife error says: the runs
 # stop a few hundredths of a nat above the floor, and several combinations of
@@ -407,6 +414,10 @@ pd.DataFrame({"MWh": [f.mwh for f in PUBLISHED_FOOTPRINTS],
     {"MWh": "{:,.0f}", "t CO2e": "{:,.1f}", "times the course": "{:.1e}"}, na_rep="")
 
 # %% [markdown]
+# The multiples are large because the course's bill is small, not because the
+# published figures are: the point is the order of magnitude, and each
+# published row carries its own paper's assumptions about power and grid.
+#
 # The 6ND rule puts compute on the same footing. The tiny model's record
 # holds its tokens; GPT-3's figures are those of [Chapter 1](../book/01_foundation_models.md).
 

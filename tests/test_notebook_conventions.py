@@ -181,7 +181,7 @@ MAX_CODE_LINES_PER_CELL = 25
 # xfail into an error that asks for the entry to be removed, and the list only shrinks.
 PROSE_DEBT = {
     "03_maximum_likelihood", "04_lstm_language_model", "04_transformer",
-    "05_adapt_and_evaluate", "06_fairness", "07_interpretability", "09_misuse", "10_outlook",
+    "05_adapt_and_evaluate", "06_fairness", "07_interpretability", "09_misuse",
 }
 
 
