@@ -29,10 +29,12 @@ def probe(code: str, limits: Limits = FAST, hide: list[Path] = (), stdin: bytes 
 
 
 def _processes_of(uid: int) -> list[int]:
+    """Live processes of ``uid`` (a zombie, dead and waiting to be reaped, runs nothing)."""
     found = []
     for entry in os.listdir("/proc"):
         try:
-            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid \
+                    and "State:\tZ" not in Path(f"/proc/{entry}/status").read_text():
                 found.append(int(entry))
         except FileNotFoundError:
             pass
