@@ -42,6 +42,9 @@ UID_BASE = 2**20  # sandbox users: UID_BASE + the grading process's pid (no acco
 _PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG = 36, 1
 
 
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: a forked child must not dlopen
+
+
 class IsolationUnavailable(RuntimeError):
     """Neither root nor user namespaces: the grader will not run student code here."""
 
@@ -147,14 +150,13 @@ def _command(program: list[str], hide: list[Path], limits: Limits, scratch: str 
 
 def _become_subreaper() -> None:
     """Orphans of a sandbox become our children, so we can find, kill and reap them."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def _die_with_the_grader() -> None:
     """In the child before exec: if the grading process dies, so does the sandbox (and with
     ``unshare --kill-child``, its whole namespace)."""
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _kill_children() -> None:
