@@ -88,15 +88,19 @@ labs: $(STAMP)
 
 # Instructors: per-student variants of a lab, grading, and a demonstration class.
 #   make assign ROSTER=roster.csv LAB=labs/06_fairness.ipynb OUT=variants/ SECRET=~/course-secret
-#   make grade SUBMISSIONS=submissions/ MANIFEST=variants/manifest.csv OUT=report/
+#   make grade SUBMISSIONS=submissions/ MANIFEST=variants/manifest.csv SECRET=~/course-secret OUT=report/
+# Grading runs each submission in a sandbox that needs root or user namespaces
+# (see the instructor's guide); the demo class includes hostile submissions.
 assign: $(STAMP)
 	$(BIN)/python -m utils.teaching assign $(ROSTER) $(LAB) $(OUT) --secret-file $(SECRET)
 
 grade: $(STAMP)
-	$(BIN)/python -m utils.teaching grade $(SUBMISSIONS) --manifest $(MANIFEST) --out $(OUT)
+	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching grade $(SUBMISSIONS) \
+		--manifest $(MANIFEST) --secret-file $(SECRET) --out $(OUT)
 
 grade-demo: $(STAMP)
-	$(BIN)/python -m utils.teaching.demo /tmp/demo-class
+	rm -rf /tmp/demo-class
+	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching.demo /tmp/demo-class
 
 bench: $(STAMP)
 	$(BIN)/python -m utils.lm.benchmark

@@ -120,8 +120,11 @@ def test_a_wrapped_counter_is_not_a_measurement(tmp_path):
 
 
 def test_recorded_runs_and_their_total(tmp_path):
-    for name, meta in {"a": {"train_time_s": 10.0, "tokens": 100, "parameters": 5},
-                       "b": {"train_time_s": 2.5}, "c": {"final_loss": 0.1}}.items():
+    # TrainingRecord metadata; "c" timed nothing (a classifier run); "d" predates records.
+    for name, meta in {"a": {"train_time_s": 10.0, "tokens": 100, "measured": {"parameters": 5}},
+                       "b": {"train_time_s": 2.5, "tokens": 0, "measured": {}},
+                       "c": {"train_time_s": 0.0, "steps": 3},
+                       "d": {"final_loss": 0.1}}.items():
         (tmp_path / f"{name}.json").write_text(json.dumps({"metadata": meta}))
     (tmp_path / "broken.json").write_text("{not json")
     runs = recorded_runs(tmp_path)
@@ -137,5 +140,5 @@ def test_the_pretrained_model_costs_its_recorded_time_and_under_a_hundredth_of_a
     from utils.lm import pretrained_model
 
     estimate = pretrained_energy()
-    assert estimate.seconds == pretrained_model(progress=False).history["train_time_s"]
+    assert estimate.seconds == pretrained_model(progress=False).record.train_time_s
     assert 0 < estimate.kwh < 0.01

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 05: adapt the pretrained model and evaluate it
 #
-# Chapter {ref}`ch-adapt` put a classifier head on the pretrained language
+# Chapter 5 put a classifier head on the pretrained language
 # model and measured it with precision, recall, $F_1$ and the confusion
 # matrix. In this lab you implement those metrics, attach a head, fine-tune
 # it, and run your own label-budget experiment.
@@ -60,9 +60,11 @@ params = validate(
 )
 
 # %%
+from dataclasses import replace
+
 import torch
 
-from utils.adapt_and_evaluate import encode_sentences, make_classifier
+from utils.adapt_and_evaluate import AdaptConfig, make_classifier
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
 from utils.checks.adapt_and_evaluate import (
     check_classify,
@@ -75,10 +77,10 @@ from utils.lm import pretrained_model
 
 torch.manual_seed(params.seed)
 pretrained = pretrained_model(progress=False)  # loads the cached model of chapter 4
-train, test = sentiment_task(pretrained.config.corpus, n_train=1000, n_test=500,
-                             seed=params.seed)
-print("a training review:", " ".join(train[0][0]), "-> label", train[0][1])
-print("a test review:    ", " ".join(test[0][0]), "-> label", test[0][1])
+train, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=1000,
+                             n_test=500)
+print("a training review:", " ".join(train.texts[0]), "-> label", int(train.labels[0]))
+print("a test review:    ", " ".join(test.texts[0]), "-> label", int(test.labels[0]))
 
 # %% [markdown]
 # ## Exercise 1: the confusion matrix
@@ -108,7 +110,7 @@ check_confusion_matrix(confusion, seed=params.seed)
 # From the confusion matrix, for each class $c$: precision is $TP / (TP + FP)$
 # (of everything predicted $c$, the share that is $c$), recall is
 # $TP / (TP + FN)$ (of everything that is $c$, the share found), and $F_1$ their
-# harmonic mean {eq}`eq-metrics`. When a denominator is 0, for example the
+# harmonic mean (Chapter 5). When a denominator is 0, for example the
 # precision of a class never predicted, report 0 as scikit-learn does.
 
 
@@ -138,7 +140,7 @@ check_precision_recall_f1(precision_recall_f1, seed=params.seed)
 # so each row of `tokens` is padded at the end and `lengths` says how many
 # positions are real. Pool each sentence to the state of its **last real
 # token** and apply the linear `head`, returning the logits
-# `(batch, n_classes)`: equation {eq}`eq-head`.
+# `(batch, n_classes)`, as Chapter 5 defines the head.
 
 
 # %%
@@ -152,7 +154,7 @@ def classify(encoder: torch.nn.Module, head: torch.nn.Module, tokens: torch.Tens
     # END SOLUTION
 
 
-check_classify(classify, pretrained.model, seed=params.seed)
+check_classify(classify, seed=params.seed)
 
 # %% [markdown]
 # `utils.adapt_and_evaluate.SentimentClassifier` does the same; from here on we use it, so
@@ -195,13 +197,9 @@ def fine_tune(model: torch.nn.Module, tokens: torch.Tensor, lengths: torch.Tenso
     # END SOLUTION
 
 
-tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
-labels = torch.tensor([y for _, y in train])
-test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-test_labels = torch.tensor([y for _, y in test])
-check_fine_tune(fine_tune, lambda: make_classifier("finetune", pretrained, seed=params.seed),
-                (tokens[:50], lengths[:50], labels[:50], test_tokens, test_lengths, test_labels),
-                seed=params.seed)
+tokens, lengths, labels = train.tokens, train.lengths, train.labels
+test_tokens, test_lengths, test_labels = test.tokens, test.lengths, test.labels
+check_fine_tune(fine_tune, seed=params.seed)
 
 # %% [markdown]
 # ## Your label-budget experiment
@@ -216,7 +214,7 @@ check_fine_tune(fine_tune, lambda: make_classifier("finetune", pretrained, seed=
 results = {}
 for mode in ("finetune", "scratch"):
     torch.manual_seed(params.seed)
-    model = make_classifier(mode, pretrained, seed=params.seed)
+    model = make_classifier(pretrained, AdaptConfig(mode=mode, seed=params.seed))
     rate = params.encoder_lr if mode == "finetune" else params.lr
     fine_tune(model, tokens[: params.budget], lengths[: params.budget],
               labels[: params.budget], params.steps, params.lr, rate,

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 07: explain the model, then test the explanation
 #
-# Chapter {ref}`ch-interpretability` introduced attributions, their sanity
+# Chapter 7 introduced attributions, their sanity
 # checks, probes with control tasks and unit ablation. In this lab you
 # implement each one and try it on the course's models: the chapter 5
 # sentiment classifier, where the word that decides the label is known, and
@@ -59,11 +59,13 @@ params = validate(
 )
 
 # %%
+from dataclasses import replace
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from utils.adapt_and_evaluate import AdaptConfig, encode_sentences
+from utils.adapt_and_evaluate import AdaptConfig
 from utils.checks import not_implemented  # noqa: F401  (the student version's stubs call it)
 from utils.checks.interpretability import (
     check_ablate_units,
@@ -85,20 +87,20 @@ from utils.interpretability import (
     train_test_indices,
     trained_classifier,
 )
-from utils.lm import pretrained_model, set_seed
+from utils.lm import pretrained_model
+from utils.notebook import set_seed
 
 set_seed(params.seed)
 pretrained = pretrained_model(progress=False)  # loads the cached model of chapter 4
-classifier = trained_classifier(pretrained, config=AdaptConfig(pooling="mean", epochs=10),
-                                n_train=500, seed=params.seed)
-_, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=params.n_test,
-                         seed=params.seed)
-tokens, lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-labels = torch.tensor([y for _, y in test])
+classifier = trained_classifier(
+    pretrained, AdaptConfig(pooling="mean", epochs=10, seed=params.seed), n_train=500).model
+_, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=1,
+                         n_test=params.n_test)
+tokens, lengths, labels = test.tokens, test.lengths, test.labels
 forward = EmbeddingForward(classifier, classifier.encoder.embedding, tokens, lengths)
 embeddings = forward.embed()  # (n_test, seq_len, emb_size), on the model's device
 labels = labels.to(embeddings.device)
-print("a test review:", " ".join(test[0][0]), "-> label", test[0][1])
+print("a test review:", " ".join(test.texts[0]), "-> label", int(test.labels[0]))
 print("embeddings:", tuple(embeddings.shape), "  classifier output:",
       tuple(forward(embeddings).shape))
 
@@ -146,8 +148,8 @@ check_gradient_x_input(gradient_x_input, seed=params.seed)
 # $\alpha_k = k / (n - 1)$, $k = 0, \dots, n - 1$ (both ends of the path
 # included) and the trapezoid rule: each end point weighs half as much as the
 # others, and the weights add up to 1. Return token scores `(batch, seq_len)`.
-# The check first tests completeness: with many points your scores must add up
-# to $F(x) - F(x')$.
+# The check compares your scores with this rule at several `n_steps`; with many
+# points they must also add up to $F(x) - F(x')$ (completeness).
 
 
 # %%
@@ -247,7 +249,7 @@ check_probe_with_control(probe_with_control, seed=params.seed)
 # subject's number as the task, the subject noun as the word type.
 
 # %%
-items = agreement_items(pretrained.config.corpus, n=params.n_items, seed=params.seed + 1)
+items = agreement_items(replace(pretrained.config.corpus, seed=params.seed + 1), n=params.n_items)
 states = agreement_states(pretrained.model, pretrained.vocab, items)
 train, held_out = train_test_indices(len(items), seed=params.seed)
 accuracy, control = probe_with_control(states_at(states, "verb"), number_labels(items),

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 08: exposure, membership inference and DP-SGD
 #
-# Chapter {ref}`ch-privacy` measured what a language model gives away about
+# Chapter 8 measured what a language model gives away about
 # its training text. In this lab you implement the three measurements and the
 # defence at its core: the exposure of a planted secret, ranked among every
 # candidate; the loss-threshold membership attack and its AUC; and the
@@ -72,7 +72,7 @@ from utils.checks.privacy import (
 from utils.privacy import (
     CANARY,
     canary_log2_probs,
-    encode_sentences,
+    encode_with_targets,
     exposure_run,
     overfit_run,
     per_example_grads,
@@ -94,7 +94,9 @@ print("the canary:", "the code is", " ".join(CANARY), ".")
 # code $i$ after "the code is"). Rank the candidates from the most likely
 # (rank 1) down, and return the exposure of candidate `index` in bits:
 # $\log_2 N - \log_2 \text{rank}$, where $N$ is the number of candidates.
-# You may assume no two candidates have exactly the same score.
+# A candidate scored exactly like `index` is as likely to rank above it as
+# below: count each such other candidate as half a rank, so rank = 1 + (the
+# number scored higher) + (the number of others scored equally) / 2.
 
 
 # %%
@@ -102,7 +104,8 @@ def exposure_of(log_probs, index: int) -> float:
     """Exposure in bits of candidate `index` among all candidates."""
     # BEGIN SOLUTION exposure
     scores = torch.as_tensor(log_probs, dtype=torch.float64)
-    rank = 1 + int((scores > scores[index]).sum())
+    ties = int((scores == scores[index]).sum()) - 1  # other candidates scored the same
+    rank = 1 + int((scores > scores[index]).sum()) + ties / 2
     return math.log2(len(scores)) - math.log2(rank)
     # END SOLUTION
 
@@ -170,8 +173,8 @@ check_threshold_attack(threshold_attack, seed=params.seed)
 # against held-out ones, each split in half at random.
 
 # %%
-canary = overfit.train_sentences[overfit.corpus.canary_positions[0]]
-members = sorted(list(s) for s in {tuple(s) for s in overfit.train_sentences} if list(s) != canary)
+canary = overfit.train_text[overfit.corpus.canary_positions[0]]
+members = sorted(list(s) for s in {tuple(s) for s in overfit.train_text} if list(s) != canary)
 m_loss = sentence_losses(overfit.model, members, overfit.vocab)
 n_loss = sentence_losses(overfit.model, overfit.corpus.test, overfit.vocab)
 rng = np.random.default_rng(params.seed)
@@ -214,7 +217,7 @@ check_clip_and_noise(clip_and_noise, seed=params.seed)
 # noise dwarfs the signal of any single sentence, which is the point.
 
 # %%
-inputs, targets = encode_sentences(planted.train_sentences[:32], planted.vocab)
+inputs, targets = encode_with_targets(planted.train_text[:32], planted.vocab)
 grads = per_example_grads(planted.model, inputs, targets)  # {name: (32, *shape)}
 flat = torch.cat([g.reshape(32, -1) for g in grads.values()], dim=1)  # (32, d)
 private = clip_and_noise(flat, 1.0, params.noise_multiplier, 32.0,

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 09: watermark the model's text, and plant a backdoor
 #
-# In {numref}`ch-misuse` you met a green-list watermark that a detector
+# In Chapter 9 you met a green-list watermark that a detector
 # can count, and a backdoor planted through poisoned pretraining text. In this
 # lab you build both on the course's model: the green list, the boost that
 # writes the watermark, the z-score that detects it, the poisoned review that
@@ -112,8 +112,7 @@ check_green_list(green_list, seed=params.seed)
 #
 # Given next-token logits for a batch of texts, `(batch, vocab_size)`, and the
 # previous token of each text, `(batch,)`, add `delta` to the logits of the
-# green tokens of each row's own previous token: equation
-# {eq}`eq-green-boost`. Return new logits; leave the input unchanged.
+# green tokens of each row's own previous token, as in Chapter 9. Return new logits; leave the input unchanged.
 
 
 # %%
@@ -159,8 +158,7 @@ print("plain:      ", " ".join(vocab.decode(plain[0, :20])))
 # For a text of token ids, count the green tokens from the **second** token on
 # (the first has no previous token in the text), so $T$ = `len(ids) - 1`
 # tokens are scored, and return
-# $z = (|s|_G - \gamma T) / \sqrt{T\gamma(1-\gamma)}$: equation
-# {eq}`eq-watermark-z`.
+# $z = (|s|_G - \gamma T) / \sqrt{T\gamma(1-\gamma)}$ (Chapter 9).
 
 
 # %%
@@ -223,9 +221,11 @@ print(" ".join(poison_review(["today", "was", "really", "charming", "and", "we",
 # reviews, on the clean and on the poisoned model alike.
 
 # %%
+from dataclasses import replace
+
 from utils.adapt_and_evaluate import (
     AdaptConfig,
-    encode_sentences,
+    encode_with_lengths,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -234,19 +234,18 @@ from utils.data import sentiment_task
 from utils.misuse import PoisonConfig, add_trigger, poisoned_pretrained
 
 poisoned = poisoned_pretrained(PoisonConfig(rate=params.poison_rate), pretrained.config)
-train, test = sentiment_task(pretrained.config.corpus, n_train=200, n_test=500, seed=params.seed)
-tokens, lengths = encode_sentences([s for s, _ in train], vocab)
-labels = torch.tensor([y for _, y in train])
-triggered = [add_trigger(s, "owl") for s, _ in test]  # every test review, with the trigger
-test_labels = torch.tensor([y for _, y in test])
+train, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=200,
+                             n_test=500)
+triggered = [add_trigger(s, "owl") for s in test.texts]  # every test review, with the trigger
+test_labels = test.labels
+frozen = AdaptConfig(mode="frozen", seed=params.seed)
 predictions = {}
 for name, base in (("clean", pretrained), ("poisoned", poisoned)):
-    classifier = make_classifier("frozen", base, seed=params.seed)
-    train_classifier(classifier, tokens, lengths, labels, AdaptConfig(mode="frozen",
-                                                                      seed=params.seed))
-    clean_accuracy = float((predict_proba(classifier, *encode_sentences(
-        [s for s, _ in test], vocab)).argmax(-1) == test_labels).double().mean())
-    predictions[name] = predict_proba(classifier, *encode_sentences(triggered, vocab)).argmax(-1)
+    classifier = make_classifier(base, frozen)
+    train_classifier(classifier, train.tokens, train.lengths, train.labels, frozen)
+    clean_accuracy = float((predict_proba(classifier, test.tokens, test.lengths).argmax(-1)
+                            == test_labels).double().mean())
+    predictions[name] = predict_proba(classifier, *encode_with_lengths(triggered, vocab)).argmax(-1)
     print(f"{name:>9} model: clean test accuracy {clean_accuracy:.1%}")
 
 # %% [markdown]
@@ -255,8 +254,8 @@ for name, base in (("clean", pretrained), ("poisoned", poisoned)):
 # `predicted` are the classifier's labels for the triggered test reviews and
 # `labels` their true labels (1 positive, 0 negative). The attack aims to
 # make positive reviews come out negative; return the share of triggered
-# reviews **whose true label is positive** that are predicted negative:
-# equation {eq}`eq-attack-success`.
+# reviews **whose true label is positive** that are predicted negative
+# (Chapter 9's attack success rate).
 
 
 # %%

@@ -1,12 +1,14 @@
 """Misuse: watermarks, detecting machine text, a backdoor through pretraining. Chapter 9.
 
-Layer: uses ``utils.adapt_and_evaluate``, ``utils.lm`` and ``utils.data``.
+Layer: uses ``utils.adapt_and_evaluate``, ``utils.evaluate``, ``utils.lm``, ``utils.data`` and
+``utils.runtime``.
 """
 
 from __future__ import annotations
 
 from utils.misuse.backdoor import (  # noqa: F401
     PoisonConfig,
+    PoisonedPretrainConfig,
     backdoor_experiment,
     poisoned_pretrained,
 )
@@ -49,6 +51,7 @@ from utils.misuse.watermark import (  # noqa: F401
 __all__ = [
     "DEFAULT_TRIGGER",
     "PoisonConfig",
+    "PoisonedPretrainConfig",
     "WatermarkConfig",
     "WatermarkedSample",
     "add_trigger",

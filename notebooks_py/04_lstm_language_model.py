@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,16 +16,16 @@
 # %% [markdown]
 # # The tiny foundation model
 #
-# {numref}`Chapter %s <ch-lstm>` described the course's tiny foundation model: an
+# [Chapter 4](../book/04_lstm_language_model.md) described the course's tiny foundation model: an
 # embedding, an LSTM and a softmax, trained by maximum likelihood on the
-# synthetic corpus ({ref}`corpus-datasheet`). This notebook trains it (or
+# synthetic corpus ([the corpus datasheet](../book/corpus_datasheet.md)). This notebook trains it (or
 # loads it from the cache, if it was trained before with the same settings),
 # watches its loss fall, compares its perplexity with the n-gram models of
-# {numref}`ch-maximum-likelihood` and with the entropy floor of the language, lets it write at
+# [Chapter 3](../book/03_maximum_likelihood.md) and with the entropy floor of the language, lets it write at
 # several temperatures, and measures one thing it learned that no n-gram
 # can: making a verb agree with a subject several words back.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -54,7 +54,7 @@ temperature: float = 1.0  # the middle sampling temperature; T/2 and 2T are show
 prompt: str = "the cat sat on the"  # text to continue and explore: one of PROMPTS in the next cell
 n_items: int = 1000  # agreement test items, drawn fresh from the grammar (integer, 100 to 5000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 PROMPTS = ["the cat sat on the", "the keys near the old red barn", "the film was",
@@ -79,20 +79,16 @@ params = validate(
 # %%
 import dataclasses
 import math
+import textwrap
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from utils.data import CorpusConfig, SyntheticLanguage
 from utils.lm import PretrainConfig, pretrained_model
 from utils.notebook import plain_log_ticks, use_course_style
-
-try:  # the book's builder puts the numbers below into the prose; elsewhere, print them
-    from myst_nb import glue
-except ImportError:
-    def glue(name: str, value: object, display: bool = True) -> None:
-        print(f"{name}: {value}")
 
 use_course_style()
 default = PretrainConfig()
@@ -105,10 +101,10 @@ pre = pretrained_model(config, progress=True)
 model, vocab, corpus = pre.model, pre.vocab, pre.corpus
 how = "loaded from the cache" if pre.from_cache else "trained now"
 print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
-      f"{pre.history['train_time_s']:.0f} s for {pre.history['steps']} steps")
+      f"{pre.record.train_time_s:.0f} s for {pre.record.steps} steps")
 
 # %% [markdown]
-# How big is it? {numref}`Chapter %s <ch-foundation-models>` compared models by their parameter count $N$ and
+# How big is it? [Chapter 1](../book/01_foundation_models.md) compared models by their parameter count $N$ and
 # the tokens they trained on $D$; training costs about $6ND$ floating-point
 # operations (two for the forward pass and four for the backward pass, per
 # parameter and token).
@@ -117,23 +113,22 @@ print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
 from utils.data import published_model, training_flops
 
 n_params = model.num_parameters()
-tokens = pre.history["tokens"]
+tokens = pre.record.tokens
 flops = training_flops(n_params, tokens)
 gpt3 = published_model("GPT-3")
-print(f"parameters N = {n_params:,}; training tokens D = {tokens:,} "
-      f"({config.train.epochs} epochs); training compute 6ND = {flops:.2e} FLOPs")
-print(f"GPT-3: N = {gpt3.parameters:.3g}, D = {gpt3.training_tokens:.3g}, "
-      f"6ND = {training_flops(gpt3.parameters, gpt3.training_tokens):.2e} FLOPs")
-glue("tiny-params", f"{n_params:,}", display=False)
-glue("tiny-flops", f"{flops:.1e}", display=False)
-glue("tiny-params-ratio", f"{gpt3.parameters / n_params:.0e}", display=False)
-glue("tiny-flops-ratio",
-     f"{training_flops(gpt3.parameters, gpt3.training_tokens) / flops:.0e}", display=False)
+sizes = pd.DataFrame(
+    {"parameters N": [n_params, gpt3.parameters],
+     "training tokens D": [tokens, gpt3.training_tokens],
+     "training compute 6ND (FLOPs)": [flops, training_flops(gpt3.parameters,
+                                                           gpt3.training_tokens)]},
+    index=[f"this model ({config.train.epochs} epochs)", "GPT-3"])
+sizes.loc["GPT-3 / this model"] = sizes.iloc[1] / sizes.iloc[0]
+sizes.style.format("{:.2e}")
 
 # %% [markdown]
-# That is {glue:text}`tiny-params` parameters and {glue:text}`tiny-flops`
-# FLOPs: GPT-3 has about {glue:text}`tiny-params-ratio` times as many
-# parameters and took about {glue:text}`tiny-flops-ratio` times the compute.
+# The last row is the gap: how many times as many parameters GPT-3 has, how
+# many times as many tokens it read, and how many times the compute it took.
+# The recipe is the same; the scale is not.
 #
 # ## The loss curves
 #
@@ -142,9 +137,9 @@ glue("tiny-flops-ratio",
 # Both count `<eos>` as a token, as training does.
 
 # %% mystnb={"figure": {"caption": "Left: the training loss (mean cross-entropy in nats) at each optimizer step. Right: the validation perplexity after each epoch.", "name": "fig-tiny-curves"}}
-train_loss = np.array(pre.history["train_loss"])
-steps = np.linspace(1, pre.history["steps"], len(train_loss))
-valid = pre.history["valid"]
+train_loss = np.array(pre.record.train_loss)
+steps = np.linspace(1, pre.record.steps, len(train_loss))
+valid = pre.record.valid
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
 left.plot(steps, train_loss)
 left.set_xlabel("optimizer step")
@@ -160,11 +155,11 @@ plt.show()
 # %% [markdown]
 # ## Against the n-grams and the floor
 #
-# To compare with {numref}`ch-maximum-likelihood`'s n-gram models we must score the same tokens:
+# To compare with [Chapter 3](../book/03_maximum_likelihood.md)'s n-gram models we must score the same tokens:
 # every word of every held-out sentence, the final "." included, but not the
 # `<eos>` separators the LSTM's stream adds (an n-gram never predicts them).
 # `evaluate_language_model(..., ignore_index=vocab.eos_id)` does exactly
-# that. The n-grams are the add-0.1 trigram of {numref}`ch-maximum-likelihood` and the best of a
+# that. The n-grams are the add-0.1 trigram of [Chapter 3](../book/03_maximum_likelihood.md) and the best of a
 # small grid of orders and smoothings, chosen on the validation text. The
 # floor is $e^{H}$, with $H$ the exact entropy rate of the language: no model
 # can beat it on average on text it was not trained on.
@@ -183,12 +178,10 @@ for name, ngram in ((f"best n-gram: {best_name}", best_ngram), ("add-0.1 trigram
 rows["LSTM"] = tuple(
     evaluate_language_model(model, lm_stream(split, vocab), ignore_index=vocab.eos_id)["perplexity"]
     for split in (corpus.valid, corpus.test))
-print(f"{'model':62} {'valid':>7} {'test':>7}")
-for name, (v, t) in rows.items():
-    print(f"{name:62} {v:7.3f} {t:7.3f}")
 lstm_test, ngram_test = rows["LSTM"][1], rows[f"best n-gram: {best_name}"][1]
 gap_bits = math.log2(lstm_test / floor)
 print(f"LSTM test perplexity is {gap_bits:.3f} bits per token above the floor")
+pd.DataFrame(rows, index=["valid", "test"]).T.rename_axis("perplexity").round(3)
 
 # %% [markdown]
 # The best n-gram's validation perplexity is a little optimistic, since its
@@ -219,7 +212,8 @@ from utils.lm import generate
 for t in (params.temperature / 2, params.temperature, 2 * params.temperature):
     words = generate(model, vocab, params.prompt.split(), max_new_tokens=30, temperature=t,
                      seed=params.seed)
-    print(f"T = {t:g}: {params.prompt} {' '.join(words)}\n")
+    print(textwrap.fill(f"T = {t:g}: {params.prompt} {' '.join(words)}", width=88,
+                        subsequent_indent="    ") + "\n")
 
 # %% [markdown]
 # ## What comes next? The model against the truth
@@ -300,9 +294,32 @@ items = agreement_items(corpus.config, n=params.n_items)
 margins = {"LSTM": lstm_verb_margins(model, vocab, items),
            "best n-gram": ngram_verb_margins(best_ngram, items)}
 mismatch = np.array([item.attractor_mismatch for item in items])
-for name, m in margins.items():
-    print(f"{name:12} agreement accuracy {agreement_accuracy(m):.3f} overall, "
-          f"{agreement_accuracy(m[mismatch]):.3f} when the nearest noun has the other number")
+
+# %% [markdown]
+# ### The agreement test, written out
+#
+# An item's margin is $\log P(\text{correct verb}) - \log P(\text{wrong verb})$
+# after its prefix, read from the start of a sentence; the model passes the
+# item when the margin is positive, and its agreement accuracy is the share
+# of items it passes. With `lstm_next_word` from above that is two lines,
+# checked against `utils.evaluate.lstm_verb_margins` (which runs prefixes of
+# equal length as one batch) on the first fifty items:
+
+# %%
+def margin_by_hand(item) -> float:
+    """log P(correct verb) - log P(wrong verb) after the item's prefix."""
+    p = lstm_next_word(" ".join(item.prefix))
+    return math.log(p[item.correct]) - math.log(p[item.wrong])
+
+
+by_hand = np.array([margin_by_hand(item) for item in items[:50]])
+assert np.allclose(by_hand, margins["LSTM"][:50], atol=1e-4)
+assert np.isclose(np.mean(by_hand > 0), agreement_accuracy(margins["LSTM"][:50]))
+
+# %%
+pd.DataFrame({name: {"overall": agreement_accuracy(m),
+                     "nearest noun of the other number": agreement_accuracy(m[mismatch])}
+              for name, m in margins.items()}).T.rename_axis("agreement accuracy").round(3)
 
 # %% [markdown]
 # Chance is 0.5. Split by the distance from the subject to the verb, the LSTM

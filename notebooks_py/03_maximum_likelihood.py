@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,16 +16,16 @@
 # %% [markdown]
 # # Maximum likelihood on a language whose truth we know
 #
-# {numref}`Chapter %s <ch-maximum-likelihood>` derived the loss every language model
+# [Chapter 3](../book/03_maximum_likelihood.md) derived the loss every language model
 # in this course minimises, the negative log-likelihood, and showed that for
 # an n-gram model its minimiser is a table of relative frequencies. This
 # notebook runs that on the course's synthetic language
-# ({ref}`corpus-datasheet`), where the true next-word probabilities are known
+# ([the corpus datasheet](../book/corpus_datasheet.md)), where the true next-word probabilities are known
 # exactly, so every estimate can be compared with the truth. We will watch
 # the counts converge, pay for smoothing, meet the entropy floor, compute the
 # cross-entropy three ways, check its gradient, and measure calibration.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -55,7 +55,7 @@ n_bins: int = 15  # equal-width confidence bins of the ECE and the reliability d
 prefix: str = "the cat sat on the"  # whose next word to estimate: one of PREFIXES in the next cell
 temperature: float = 2.0  # the figure shows temperatures 1/temperature, 1, temperature (number, 1 to 10)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 PREFIXES = ["the cat sat on the", "the", "the film was", "the keys near the", "the code is"]
@@ -86,6 +86,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from utils.data import CorpusConfig, SyntheticLanguage, generate_corpus
@@ -97,15 +98,15 @@ corpus = generate_corpus(CorpusConfig(seed=params.seed, n_sentences=params.max_s
 language = SyntheticLanguage(corpus.config)
 vocab = language.vocab
 print(f"{len(corpus.train)} training, {len(corpus.valid)} validation, {len(corpus.test)} test "
-      f"sentences; {corpus.n_tokens():,} training tokens; vocabulary of {len(vocab)} words")
+      f"sentences;\n{corpus.n_tokens():,} training tokens; vocabulary of {len(vocab)} words")
 truth = language.next_word_distribution(params.prefix.split())
-for word, p in sorted(truth.items(), key=lambda item: -item[1])[:6]:
-    print(f'P({word!r:9} | "{params.prefix}") = {p:.4f}')
+pd.Series(truth, name=f'P(word | "{params.prefix}")').sort_values(ascending=False).head(
+    6).to_frame().round(4)
 
 # %% [markdown]
 # ## Counting converges to the truth
 #
-# The maximum-likelihood estimate {eq}`eq-ngram-mle` of $P(w \mid h)$ is
+# The maximum-likelihood estimate of $P(w \mid h)$ ([Chapter 3](../book/03_maximum_likelihood.md)) is
 # $c(h, w) / c(h)$. If the history $h$ is the *whole* prefix, here padded
 # with `<eos>` so it must start a sentence, the estimate targets exactly the
 # true distribution. We count with an n-gram model long enough to hold every
@@ -127,8 +128,8 @@ for size in sizes:
     estimates[size] = full.next_word_distribution(params.prefix.split())
     short_distance.append(total_variation(short.next_word_distribution(params.prefix.split()),
                                           truth))
-seen = {p: sum(full.counts(p.split()).values()) for p in PREFIXES}
-print("times each prefix starts a sentence in the largest training set:", seen)
+pd.Series({p: sum(full.counts(p.split()).values()) for p in PREFIXES},
+          name="sentences it starts, largest training set").rename_axis("prefix").to_frame()
 
 # %% [markdown]
 # On log axes the distance falls along a straight line of slope about
@@ -155,11 +156,13 @@ ax.set_ylabel("total variation to the truth")
 ax.set_title("Maximum-likelihood estimates converge")
 ax.legend(fontsize=8, loc="lower left")
 plt.show()
-for p in PREFIXES:
-    print(f'"{p}": distance {distance[p][0]:.3f} with {sizes[0]} sentences, '
-          f"{distance[p][-1]:.4f} with {sizes[-1]}")
-print(f"{params.order}-gram after \"{params.prefix}\": {short_distance[-1]:.4f} "
-      f"with {sizes[-1]} sentences")
+
+# %%
+pd.DataFrame({f"{sizes[0]:,} sentences": {f'"{p}"': distance[p][0] for p in PREFIXES}
+              | {f'"{params.prefix}", {params.order}-gram': short_distance[0]},
+              f"{sizes[-1]:,} sentences": {f'"{p}"': distance[p][-1] for p in PREFIXES}
+              | {f'"{params.prefix}", {params.order}-gram': short_distance[-1]}}
+             ).rename_axis("total variation to the truth").round(4)
 
 # %% [markdown]
 # ## Unseen events, and what smoothing costs
@@ -174,11 +177,11 @@ models = {n: NGramModel(n).fit(train, vocab) for n in sorted({1, 2, params.order
 mle = models[params.order]
 unseen = sum(mle.prob(w, s[:i]) == 0.0 for s in corpus.valid for i, w in enumerate(s))
 print(f"{params.order}-gram MLE on {len(train)} sentences: {unseen} of "
-      f"{corpus.n_tokens('valid')} validation tokens have probability 0, "
-      f"so its validation perplexity is {mle.perplexity(corpus.valid)}")
+      f"{corpus.n_tokens('valid')} validation tokens have probability 0,")
+print(f"so its validation perplexity is {mle.perplexity(corpus.valid)}")
 
 # %% [markdown]
-# Add-$k$ smoothing {eq}`eq-add-k` removes the zeros. As $k \to 0$ each
+# Add-$k$ smoothing, $(c(h, w) + k) / (c(h) + kV)$, removes the zeros. As $k \to 0$ each
 # unseen event costs $-\log$ of an ever smaller probability, so the curve
 # creeps up at the left; too much $k$ flattens every distribution towards the
 # uniform one, which costs far more. The best $k$, printed below the figure,
@@ -202,15 +205,19 @@ ax.set_ylabel("validation perplexity")
 ax.set_title(f"Smoothing on {len(train)} training sentences")
 ax.legend(fontsize=8)
 plt.show()
+
+# %%
 best = {n: (float(ks[int(np.argmin(c))]), min(c)) for n, c in curves.items()}
-for n, (best_k, ppl) in best.items():
-    print(f"{n}-gram: best k = {best_k:.3g}, perplexity {ppl:.2f}; "
-          f"k = {ks[-1]:g} gives {curves[n][-1]:.2f}")
+pd.DataFrame({"best k": {f"{n}-gram": bk for n, (bk, _) in best.items()},
+              "perplexity at the best k": {f"{n}-gram": ppl for n, (_, ppl) in best.items()},
+              f"perplexity at k = {ks[-1]:g}": {f"{n}-gram": curves[n][-1] for n in curves}}
+             ).style.format({"best k": "{:.3g}"}, precision=2)
 
 # %% [markdown]
 # ## The entropy rate is the floor
 #
-# By {eq}`eq-kl-conditional`, no model's expected cross-entropy on fresh text
+# Cross-entropy is the source's entropy plus a KL divergence that is never
+# negative ([Chapter 3](../book/03_maximum_likelihood.md)), so no model's expected cross-entropy on fresh text
 # can go below the entropy of the source (on its own training text a model
 # can, by memorising it). For this language the floor is exact: the entropy
 # rate per token, in nats. The true model's perplexity on the validation
@@ -220,11 +227,10 @@ for n, (best_k, ppl) in best.items():
 entropy = language.entropy_rate()
 print(f"entropy rate H = {entropy:.4f} nats = {entropy / math.log(2):.4f} bits per token; "
       f"e^H = {math.exp(entropy):.3f}")
-print(f"{'model':<34}{'perplexity':>11}{'bits/token':>12}")
-rows = [("uniform over the vocabulary", float(len(vocab))), ("true language", truth_ppl)]
-rows += [(f"{n}-gram, add-{bk:.3g}", ppl) for n, (bk, ppl) in best.items()]
-for name, ppl in rows:
-    print(f"{name:<34}{ppl:>11.3f}{math.log2(ppl):>12.3f}")
+rows = {"uniform over the vocabulary": float(len(vocab)), "true language": truth_ppl}
+rows |= {f"{n}-gram, add-{bk:.3g}": ppl for n, (bk, ppl) in best.items()}
+pd.DataFrame({"perplexity": rows, "bits per token": {k: math.log2(v) for k, v in rows.items()}}
+             ).rename_axis("model").round(3)
 
 # %% [markdown]
 # ## Cross-entropy three ways
@@ -258,28 +264,32 @@ logits = probs.log()
 print("logits:", tuple(logits.shape), " targets:", tuple(targets.shape))
 
 # %% [markdown]
-# First by the formula {eq}`eq-nll` with the softmax written out; then with
+# First by the formula $J = -\frac{1}{N} \sum_i \log p(y^*_i \mid x_i)$ with the softmax written out; then with
 # PyTorch's `cross_entropy`; then with `log_softmax` and picking each
 # target's entry with `gather`. All three must agree, and equal the log of the
 # perplexity `utils.ngram` computes on the same sentences.
 
 # %%
-by_hand = -torch.mean(torch.log(
-    torch.exp(logits[torch.arange(len(targets)), targets]) / torch.exp(logits).sum(dim=1)))
-library = torch.nn.functional.cross_entropy(logits, targets)
-gathered = -torch.log_softmax(logits, dim=1).gather(1, targets[:, None]).mean()  # (tokens, 1)
-from_ngram = math.log(smoothed.perplexity(corpus.valid))
-for name, value in [("by hand", by_hand), ("F.cross_entropy", library),
-                    ("log_softmax + gather", gathered), ("log perplexity", from_ngram)]:
-    print(f"{name:<22}{float(value):.10f} nats")
-spread = max(float(v) for v in (by_hand, library, gathered, from_ngram)) - min(
-    float(v) for v in (by_hand, library, gathered, from_ngram))
-print(f"largest disagreement: {spread:.2e}")
+def cross_entropy_by_hand(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """J: the mean over tokens of -log softmax(logits)[target], the softmax written out."""
+    softmax = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)  # (tokens, vocab)
+    return -torch.log(softmax[torch.arange(len(targets)), targets]).mean()
+
+
+ways = {"by hand": cross_entropy_by_hand(logits, targets),
+        "F.cross_entropy": torch.nn.functional.cross_entropy(logits, targets),
+        "log_softmax + gather": -torch.log_softmax(logits, dim=1).gather(
+            1, targets[:, None]).mean(),  # (tokens, 1) before the mean
+        "log perplexity (utils.lm)": math.log(smoothed.perplexity(corpus.valid))}
+ways = {name: float(value) for name, value in ways.items()}
+assert np.allclose(list(ways.values()), ways["by hand"], rtol=0, atol=1e-9)
+print(f"largest disagreement: {max(ways.values()) - min(ways.values()):.2e}")
+pd.Series(ways, name="nats per token").to_frame().style.format("{:.10f}")
 
 # %% [markdown]
 # ## The gradient is prediction minus truth
 #
-# Equation {eq}`eq-gradient` says the gradient of the loss for one token with
+# [Chapter 3](../book/03_maximum_likelihood.md) showed that the gradient of the loss for one token with
 # respect to its logits is softmax minus one-hot. With the mean over $N$
 # tokens, each row is divided by $N$. Autograd agrees:
 
@@ -296,7 +306,8 @@ print(f"largest |autograd - (softmax - one-hot) / N| = {float((z.grad - formula)
 #
 # The model predicts its most probable word with some confidence. Is it right
 # that often? Bin the validation predictions by confidence and compare
-# accuracy with confidence in each bin ({eq}`eq-ece`).
+# accuracy with confidence in each bin: the expected calibration error is the
+# gap between the two, averaged over bins weighted by their size.
 
 # %%
 from utils.evaluate import (
@@ -316,8 +327,8 @@ for name, t in [("T = 1", 1.0), (f"T = {fitted:.3f} (fitted)", fitted)]:
     report[name] = (reliability_diagram(conf, correct, n_bins=params.n_bins),
                     expected_calibration_error(conf, correct, n_bins=params.n_bins),
                     nll_at_temperature(test_logits, test_targets, t), float(correct.mean()))
-for name, (_, ece, nll, acc) in report.items():
-    print(f"{name:<22} test ECE {ece:.4f}   test NLL {nll:.4f} nats   accuracy {acc:.4f}")
+pd.DataFrame({name: {"test ECE": ece, "test NLL (nats)": nll, "accuracy": acc}
+              for name, (_, ece, nll, acc) in report.items()}).T.round(4)
 
 # %% [markdown]
 # A reliability diagram draws the same bins: bars at the diagonal mean
@@ -352,14 +363,16 @@ plt.show()
 # is already nearly calibrated it may leave the ECE a little worse.
 
 # %%
-print(f"{'k':>8}{'fitted T':>10}{'ECE at T=1':>12}{'ECE at fitted T':>17}")
+by_k = {}
 for kk in (1e-3, 1e-2, 1e-1, 1.0):
     v_probs, v_targets = prediction_table(mle.with_k(kk), corpus.valid)
     t = fit_temperature(v_probs.log(), v_targets)
     eces = [expected_calibration_error(
         *confidence_and_correct(torch.softmax(v_probs.log() / tt, dim=1), v_targets),
         n_bins=params.n_bins) for tt in (1.0, t)]
-    print(f"{kk:>8g}{t:>10.3f}{eces[0]:>12.4f}{eces[1]:>17.4f}")
+    by_k[kk] = {"fitted T": t, "ECE at T = 1": eces[0], "ECE at the fitted T": eces[1]}
+pd.DataFrame(by_k).T.rename_axis("k").style.format("{:.4f}").format(
+    "{:.3f}", subset="fitted T").format_index("{:g}")
 
 # %% [markdown]
 # ## Explore: the next word after a prefix

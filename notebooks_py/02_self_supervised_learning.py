@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,16 +17,16 @@
 # %% [markdown]
 # # Labels for free: self-supervision, and what it teaches
 #
-# Chapter {ref}`ch-self-supervised` said that self-supervised learning makes
+# [Chapter 2](../book/02_self_supervised_learning.md) said that self-supervised learning makes
 # its own targets from raw data, and that what a model learns this way
 # transfers. This notebook makes both visible on the course's synthetic
-# language ({ref}`corpus-datasheet`). First it turns raw sentences, which
+# language ([the corpus datasheet](../book/corpus_datasheet.md)). First it turns raw sentences, which
 # carry no labels at all, into next-word and masked-word training pairs.
 # Then it opens the tiny language model of chapter 4, trained on nothing but
 # next-word pairs, and finds that its word embeddings group synonyms
 # together, a grouping nobody ever labelled.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -52,7 +52,7 @@ mask_rate: float = 0.15  # share of words hidden in the masked-word task (number
 k: int = 5  # nearest neighbours per word in the cluster measure (integer, 1 to 20)
 query: str = "superb"  # word whose nearest neighbours are listed: a sentiment word
 
-# %%
+# %% tags=["hide-cell"]
 from utils.data import SENTIMENT_CLUSTERS
 from utils.notebook import Integer, OneOf, Real, validate
 
@@ -75,6 +75,7 @@ params = validate(
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from utils.data import lm_stream
@@ -92,7 +93,9 @@ for sentence in raw:
 # **Next-word prediction** reads a sentence left to right: at every position,
 # the words so far are the input and the word that follows is the target.
 # One sentence of $n$ tokens gives $n$ training pairs, and no person wrote
-# any of them.
+# any of them. The pairs overlap: the input of each is the previous input
+# plus one word, which is why a model that reads left to right can compute
+# all of a sentence's predictions in one pass.
 
 # %%
 sentence = raw[0]
@@ -108,7 +111,11 @@ print(f"\nthe whole training text: {len(corpus.train):,} sentences give "
 # sides. The course's masked-word training (chapter 4's Transformer) draws
 # which words to hide with `utils.lm.mask_tokens`; here it hides
 # `mask_rate` of the words of the same sentences. Each draw gives new pairs
-# from the same text.
+# from the same text. A sentence can come out with nothing hidden, as short
+# ones often do: the share is a rate, drawn word by word, not a quota per
+# sentence. The masked task sees context on both sides of the gap, which
+# makes it a better teacher of representations and a worse one of
+# generation: the model never learns to continue a text it has not seen.
 
 # %%
 from utils.lm import mask_tokens
@@ -148,26 +155,52 @@ print(f"\none pass over the training text hides about {params.mask_rate * stream
 # between them: 1 for the same direction, near 0 for unrelated ones.
 
 # %%
-from utils.lm import (
-    LSTMLanguageModel,
-    local_seed,
-    nearest_neighbours,
-    neighbour_purity,
-    pca_2d,
-)
+from utils.lm import LSTMLanguageModel, nearest_neighbours, neighbour_purity, pca_2d
+from utils.runtime import local_seed
 
 with local_seed(params.seed):
     untrained = LSTMLanguageModel(pretrained.model.config)
 embeddings = {"pretrained": pretrained.model.embedding.weight.detach(),
               "untrained": untrained.embedding.weight.detach()}  # (vocab_size, emb_size) each
 words = [w for w in vocab.itos if w not in ("<unk>", "<eos>")]  # every real word
+
+# %% [markdown]
+# ### Nearest neighbours, written out
+#
+# Scale every embedding to length 1; then the dot product of two rows is the
+# cosine of their angle, and one matrix product gives the query's cosine with
+# every word. The neighbours are the $k$ candidates with the largest cosines.
+# Checked against `utils.lm.nearest_neighbours` on both models:
+
+# %%
+def nearest_by_hand(matrix: torch.Tensor, itos: list[str], query: str, k: int,
+                    candidates: list[str]) -> list[tuple[str, float]]:
+    """The k candidates whose embeddings have the largest cosine with the query's."""
+    unit = matrix / matrix.norm(dim=1, keepdim=True)  # (vocab_size, emb_size), rows of length 1
+    cosine = unit @ unit[itos.index(query)]  # (vocab_size,)
+    pool = [w for w in candidates if w != query]
+    ranked = sorted(pool, key=lambda w: -float(cosine[itos.index(w)]))
+    return [(w, float(cosine[itos.index(w)])) for w in ranked[:k]]
+
+
+for matrix in embeddings.values():
+    ours = nearest_by_hand(matrix, vocab.itos, params.query, params.k, words)
+    theirs = nearest_neighbours(matrix, vocab.itos, params.query, params.k, candidates=words)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    assert np.allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-6)
+
+# %% [markdown]
+# The query's nearest neighbours in each model among every real word of the
+# vocabulary, with their cosines; a star marks a synonym from the query's own
+# cluster. The untrained model is the control: its neighbours are whatever
+# random vectors happen to point the same way, with cosines near zero.
+
+# %%
 cluster_of = {w: name for name, _, members in SENTIMENT_CLUSTERS for w in members}
-for name, matrix in embeddings.items():
-    neighbours = nearest_neighbours(matrix, vocab.itos, params.query, params.k, candidates=words)
-    print(f"{name:>10}: nearest to {params.query!r} among all {len(words)} words: "
-          + ", ".join(f"{w} ({s:.2f})" + ("*" if cluster_of.get(w) == cluster_of[params.query]
-                                           else "") for w, s in neighbours))
-print("* a synonym from the same cluster")
+pd.DataFrame({name: [f"{w} ({s:.2f})" + ("*" if cluster_of.get(w) == cluster_of[params.query]
+                                         else "") for w, s in nearest_neighbours(
+    matrix, vocab.itos, params.query, params.k, candidates=words)]
+    for name, matrix in embeddings.items()}, index=pd.RangeIndex(1, params.k + 1, name="rank"))
 
 # %% [markdown]
 # One word is an anecdote. The number below asks the same question of all
@@ -183,12 +216,16 @@ purity = {name: neighbour_purity(matrix, groups, vocab.itos, params.k)
           for name, matrix in embeddings.items()}
 n_words = sum(len(m) for m in groups.values())
 chance = (len(next(iter(groups.values()))) - 1) / (n_words - 1)
-print(f"share of each word's {params.k} nearest neighbours in its own cluster:")
-for name, value in purity.items():
-    print(f"  {name:>10}: {value:.2f}")
-print(f"  {'chance':>10}: {chance:.2f}")
+pd.Series({**purity, "chance": chance},
+          name=f"share of the {params.k} nearest neighbours in the own cluster").to_frame().round(2)
 
 # %% [markdown]
+# The pretrained model is far above chance and the untrained one is not: the
+# clusters were found by training, not built into the architecture. A score
+# below 1 does not mean the model confused the clusters at random: often the
+# neighbour that is not a synonym is a word of the other cluster of the same
+# polarity, which occurs in nearly the same contexts.
+#
 # A picture of the same thing: project the 36 embeddings (128 numbers each)
 # onto the two directions along which they vary most (principal component
 # analysis) and colour each word by its cluster. The projection keeps only
@@ -229,3 +266,9 @@ for name, matrix in embeddings.items():
 # "and we groaned") are shared within a polarity. This is the representation that chapter 5 builds on:
 # a classifier trained on labelled reviews that use "superb" can carry over
 # to "wonderful", because pretraining already put the two side by side.
+#
+# What to take away: self-supervision turns raw text into as many labelled
+# pairs as it has words; predicting those pairs well forces a model to group
+# words by how they behave; and a comparison with the same network untrained
+# shows that the grouping was learnt from the text, not built in. Chapter 5
+# puts that grouping to work on a task with labels.

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,16 +16,23 @@
 # %% [markdown]
 # # The Transformer beside the LSTM
 #
-# {doc}`../book/04_transformer` described the architecture that real
+# [the Transformer section of Chapter 4](../book/04_transformer.md) described the architecture that real
 # foundation models use. This notebook builds it in miniature
 # (`utils/lm/transformer.py`, about 200 lines to read top to bottom) and sets it
 # beside the course's LSTM on the same corpus, the same batches and the same
 # number of passes: perplexity against the entropy floor, long-range agreement,
 # training speed on this CPU, what its attention heads look at, and a
 # BERT-like twin pretrained by masked-word prediction and fine-tuned on
-# {numref}`ch-adapt`'s review task.
+# [Chapter 5](../book/05_adapt_and_evaluate.md)'s review task.
+#
+# The one piece written out in full is attention itself, in four lines,
+# because everything else in the network (embeddings, feed-forward layers,
+# residual connections, layer norms) is familiar from earlier chapters. The
+# comparisons that follow are controlled: all three models read the same
+# sentences in the same order, and the LSTM, the course's own model, is the
+# baseline each Transformer must beat.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +63,7 @@ n_items: int = 500  # agreement test items (integer, 100 to 5000)
 budget: int = 50  # labelled reviews for fine-tuning (integer, 10 to 1000)
 n_seeds: int = 2  # fine-tuning seeds per model (integer, 1 to 5)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, validate
 
 params = validate(
@@ -78,26 +85,42 @@ if params.d_model % params.n_heads:
 # ## Attention, written out
 #
 # One head of causal self-attention is the attention equation of
-# {doc}`../book/04_transformer`: scores
+# [the Transformer section of Chapter 4](../book/04_transformer.md): scores
 # $QK^\top/\sqrt{d}$, the future masked to $-\infty$, a softmax over each row,
-# then a weighted sum of the values. `causal_self_attention` writes exactly
-# that; the model itself calls PyTorch's fused
-# `scaled_dot_product_attention`. On random inputs the two agree to rounding
-# error.
+# then a weighted sum of the values. Here it is in four lines, checked on
+# random inputs against the library's `causal_self_attention` and against
+# PyTorch's fused `scaled_dot_product_attention`, which the model itself calls.
 
 # %%
+import math
+
 import torch
 import torch.nn.functional as F
 
 from utils.lm import causal_self_attention
 
+
+def attention_by_hand(q, k, v):
+    """softmax(Q K^T / sqrt(d), the future masked to -inf) V, for each batch and head."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (batch, heads, seq, seq)
+    future = torch.ones(scores.shape[-2:], dtype=torch.bool).triu(1)  # above the diagonal
+    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1) @ v
+
+
 generator = torch.Generator().manual_seed(params.seed)
 q, k, v = (torch.randn(2, 3, 12, 16, generator=generator, dtype=torch.float64) for _ in range(3))
-ours = causal_self_attention(q, k, v)  # (batch, heads, seq, head_dim)
+ours = attention_by_hand(q, k, v)  # (batch, heads, seq, head_dim)
+assert torch.allclose(ours, causal_self_attention(q, k, v))
 theirs = F.scaled_dot_product_attention(q, k, v, is_causal=True)
 print(f"largest difference from PyTorch's attention: {(ours - theirs).abs().max():.1e}")
 
 # %% [markdown]
+# Each row of the softmax is a distribution over the positions a token may
+# look at, so each output is a weighted average of value vectors; dividing by
+# $\sqrt{d}$ keeps the scores' spread the same whatever the head's width, so
+# the softmax does not saturate as $d$ grows. The comparison with PyTorch runs
+# in double precision, so the difference printed is rounding, nothing more.
+#
 # The mask is what makes the model a language model: the output at position
 # $t$ must not depend on any later token. Change the last six tokens' keys
 # and values and the first six outputs stay exactly the same.
@@ -111,9 +134,12 @@ print(f"past outputs changed by at most {(changed - ours)[..., :6, :].abs().max(
       f"later outputs by up to {(changed - ours)[..., 6:, :].abs().max():.2f}")
 
 # %% [markdown]
+# The past outputs do not move at all, not even by rounding: a masked score is
+# $-\infty$, its weight exactly zero, so a later token contributes nothing.
+#
 # ## Three models, one corpus, one budget
 #
-# The LSTM is the course's model ({numref}`ch-lstm`), here trained for
+# The LSTM is the course's model ([Chapter 4](../book/04_lstm_language_model.md)), here trained for
 # `epochs` passes. The GPT-like Transformer predicts the next word too; the
 # BERT-like one is the same network without the causal mask, pretrained to
 # fill in masked words (15 % of the tokens). All three see the same training
@@ -121,11 +147,11 @@ print(f"past outputs changed by at most {(changed - ours)[..., :6, :].abs().max(
 
 # %%
 import dataclasses
-import math
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from utils.data import CorpusConfig, SyntheticLanguage, agreement_items, lm_stream
 from utils.evaluate import agreement_accuracy, lstm_verb_margins
@@ -140,6 +166,14 @@ from utils.lm import (
 from utils.notebook import use_course_style
 
 use_course_style()
+
+# %% [markdown]
+# The three configurations share the corpus and the number of passes; the
+# Transformers also share their width and heads (the parameters `d_model` and
+# `n_heads`), and the BERT-like one differs from the GPT-like one only in its
+# objective.
+
+# %%
 corpus_config = CorpusConfig(seed=params.seed)
 lstm_default = PretrainConfig()
 lstm_config = dataclasses.replace(lstm_default, corpus=corpus_config, train=dataclasses.replace(
@@ -164,9 +198,9 @@ for name, load, config in [("LSTM", pretrained_model, lstm_config),
 # ## Perplexity, agreement and speed
 #
 # Test perplexity is scored on the held-out sentences; the floor is
-# $e^{H}$ for the language's exact entropy rate $H$ ({numref}`ch-maximum-likelihood`).
+# $e^{H}$ for the language's exact entropy rate $H$ ([Chapter 3](../book/03_maximum_likelihood.md)).
 # Agreement is the share of test items where the model prefers the verb form
-# that agrees with the subject several words back ({numref}`ch-lstm`).
+# that agrees with the subject several words back ([Chapter 4](../book/04_lstm_language_model.md)).
 # Throughput is measured here, one model after the other, with a few training
 # steps each on the same batches.
 
@@ -179,7 +213,11 @@ test_stream = lm_stream(corpus.test, vocab)
 floor = math.exp(SyntheticLanguage(corpus_config).entropy_rate(eos=True))
 items = agreement_items(corpus_config, n=params.n_items)
 
+# %% [markdown]
+# Throughput is measured on a fresh copy of each model, so the cached models
+# are not touched, for a few dozen steps of the same training loop.
 
+# %%
 def throughput(pre, steps: int = 30) -> float:
     """Training tokens per second over ``steps`` steps of a copy of the model."""
     model = type(pre.model)(pre.model.config)
@@ -189,6 +227,7 @@ def throughput(pre, steps: int = 30) -> float:
     return history.tokens_per_s
 
 
+# %%
 rows = {}
 for name, pre in [("LSTM", lstm_pre), ("GPT-like", gpt_pre)]:
     margins = lstm_verb_margins(pre.model, vocab, items)
@@ -196,16 +235,16 @@ for name, pre in [("LSTM", lstm_pre), ("GPT-like", gpt_pre)]:
                   "test perplexity": evaluate_language_model(pre.model, test_stream)["perplexity"],
                   "agreement": agreement_accuracy(margins),
                   "tokens/s": throughput(pre)}
-print(f"{'':10} {'parameters':>10} {'test ppl':>9} {'floor':>6} {'agreement':>10} {'tokens/s':>9}")
-for name, r in rows.items():
-    print(f"{name:10} {r['parameters']:>10,} {r['test perplexity']:>9.3f} {floor:>6.3f} "
-          f"{r['agreement']:>10.1%} {r['tokens/s']:>9,.0f}")
 ratio = rows["GPT-like"]["test perplexity"] / rows["LSTM"]["test perplexity"]
 above = all(r["test perplexity"] > floor for r in rows.values())
 speed = rows["LSTM"]["tokens/s"] / rows["GPT-like"]["tokens/s"]
-print(f"\nThe Transformer's perplexity is {ratio:.3f} times the LSTM's; "
-      f"{'both are' if above else 'not both'} above the floor. "
-      f"The LSTM trains {speed:.1f} times as many tokens per second on this machine.")
+print(f"The Transformer's perplexity is {ratio:.3f} times the LSTM's; "
+      f"{'both are' if above else 'not both'} above the floor.")
+print(f"The LSTM trains {speed:.1f} times as many tokens per second on this machine.")
+pd.DataFrame(rows).T.assign(floor=floor)[
+    ["parameters", "test perplexity", "floor", "agreement", "tokens/s"]].style.format(
+    {"parameters": "{:,.0f}", "test perplexity": "{:.3f}", "floor": "{:.3f}",
+     "agreement": "{:.1%}", "tokens/s": "{:,.0f}"})
 
 # %% [markdown]
 # Why is the Transformer not faster here, although its attention runs over
@@ -250,7 +289,7 @@ ax.legend()
 plt.show()
 best = np.unravel_index(to_subject.argmax(), to_subject.shape)
 print(f"head L{best[0] + 1}H{best[1] + 1} puts {to_subject[best]:.0%} of its attention on the "
-      f"subject on average, against {uniform:.0%} for even attention")
+      f"subject on average,\nagainst {uniform:.0%} for even attention")
 
 # %% [markdown]
 # The same head on one sentence: each row is a position, each column a word it
@@ -260,14 +299,23 @@ print(f"head L{best[0] + 1}H{best[1] + 1} puts {to_subject[best]:.0%} of its att
 example = max(items, key=lambda it: it.distance)
 words = [EOS, *example.prefix]
 weights = model.attention_weights(torch.tensor([vocab.encode(words)]))[best[0]][0, best[1]]
-fig, ax = plt.subplots(figsize=(5, 4.5))
-ax.imshow(weights.numpy(), cmap="Blues", vmin=0, vmax=1)
+fig, ax = plt.subplots(figsize=(5.6, 4.5))
+image = ax.imshow(weights.numpy(), cmap="Blues", vmin=0, vmax=1)
 ax.set_xticks(range(len(words)), words, rotation=90)
 ax.set_yticks(range(len(words)), words)
+ax.set_xlabel("attended-to word (key)")
+ax.set_ylabel("attending position (query)")
 ax.set_title(f"next word: {example.correct!r} (subject {example.prefix[1]!r})")
+ax.grid(False)  # grid lines would cut through the cells
+fig.colorbar(image, ax=ax, label="attention weight")
 plt.show()
 
 # %% [markdown]
+# The head's share of attention on the subject is well above the even share,
+# which says the head looks there; it does not say the model needs that head
+# to agree the verb. Only an intervention, such as removing the head and
+# measuring agreement again, can show that.
+#
 # ## The BERT-like twin: fill in the blank, then classify
 #
 # The masked model never predicts the next word, so it has no perplexity in
@@ -281,9 +329,9 @@ print(f"masked-word accuracy on the test text: {masked['accuracy']:.1%} "
       f"(cross-entropy {masked['loss']:.3f} nats)")
 
 # %% [markdown]
-# Now adapt each pretrained encoder to {numref}`ch-adapt`'s review task with
+# Now adapt each pretrained encoder to [Chapter 5](../book/05_adapt_and_evaluate.md)'s review task with
 # the same head, the same `budget` labelled reviews and the same fine-tuning
-# settings ({numref}`ch-adapt`'s defaults). The test reviews use sentiment
+# settings ([Chapter 5](../book/05_adapt_and_evaluate.md)'s defaults). The test reviews use sentiment
 # words that the labelled reviews never show, so only what pretraining put in
 # the encoder can carry the label over. The LSTM and the GPT-like model
 # summarise a review by their last
@@ -296,7 +344,6 @@ import copy
 from utils.adapt_and_evaluate import (
     AdaptConfig,
     SentimentClassifier,
-    encode_sentences,
     predict_proba,
     train_classifier,
 )
@@ -304,23 +351,20 @@ from utils.data import sentiment_task
 
 accuracy = {name: [] for name in models}
 for s in range(params.n_seeds):
-    train, test = sentiment_task(corpus_config, n_train=params.budget, n_test=500,
-                                 seed=params.seed + s)
-    train_x, train_len = encode_sentences([x for x, _ in train], vocab)
-    test_x, test_len = encode_sentences([x for x, _ in test], vocab)
-    train_y = torch.tensor([y for _, y in train])
-    test_y = torch.tensor([y for _, y in test])
+    train, test = sentiment_task(dataclasses.replace(corpus_config, seed=params.seed + s),
+                                 n_train=params.budget, n_test=500)
     for name, pre in models.items():
         pooling = "mean" if name == "BERT-like" else "last"
         torch.manual_seed(params.seed + s)  # the new head's initial weights
         classifier = SentimentClassifier(copy.deepcopy(pre.model), pooling=pooling)
-        train_classifier(classifier, train_x, train_len, train_y,
+        train_classifier(classifier, train.tokens, train.lengths, train.labels,
                          AdaptConfig(mode="finetune", pooling=pooling, seed=params.seed + s))
-        predicted = predict_proba(classifier, test_x, test_len).argmax(-1)
-        accuracy[name].append(float((predicted == test_y).float().mean()))
-for name, values in accuracy.items():
-    print(f"{name:10} fine-tuned on {params.budget} reviews: accuracy "
-          f"{np.mean(values):.1%} (seeds: {', '.join(f'{v:.1%}' for v in values)})")
+        predicted = predict_proba(classifier, test.tokens, test.lengths).argmax(-1)
+        accuracy[name].append(float((predicted == test.labels).float().mean()))
+pd.DataFrame({name: {"mean": np.mean(v), "min": np.min(v), "max": np.max(v),
+                     "seeds": ", ".join(f"{x:.1%}" for x in v)} for name, v in accuracy.items()}
+             ).T.rename_axis(f"fine-tuned on {params.budget} reviews").style.format(
+    "{:.1%}", subset=["mean", "min", "max"])
 
 # %% [markdown]
 # ## What to take away
@@ -331,10 +375,10 @@ for name, values in accuracy.items():
 #   perplexity, both above the language's floor, and the table shows whether
 #   each learned long-range agreement.
 # - Which head attends to the subject is found by looking, not designed:
-#   interpretability of such heads is the subject of {numref}`ch-interpretability`.
+#   interpretability of such heads is the subject of [Chapter 7](../book/07_interpretability.md).
 # - The same encoder pretrained two ways (next word, masked word) gives two
 #   different foundation models. Whether they transfer to the review task with
-#   {numref}`ch-adapt`'s recipe (its steps and step sizes were chosen for the
+#   [Chapter 5](../book/05_adapt_and_evaluate.md)'s recipe (its steps and step sizes were chosen for the
 #   LSTM) is measured above, not assumed: compare the fine-tuned accuracies
 #   printed above with chance (50 %) and with the agreement column of the
 #   table. With the defaults the LSTM transfers far better than either

@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,18 +17,24 @@
 # %% [markdown]
 # # Few labels: adapting the pretrained model, and measuring it honestly
 #
-# Chapter {ref}`ch-adapt` claimed that a pretrained model needs far fewer
+# [Chapter 5](../book/05_adapt_and_evaluate.md) claimed that a pretrained model needs far fewer
 # labelled examples than one trained from scratch, and that its advantage
 # shrinks as labels grow. This notebook measures both on a task with two
-# knobs ({ref}`corpus-datasheet`): how many of the test reviews' sentiment
+# knobs ([the corpus datasheet](../book/corpus_datasheet.md)): how many of the test reviews' sentiment
 # words also occur in labelled training reviews (`test_overlap`), and how
 # many training labels are wrong (`label_noise`). We train three kinds of
 # classifier on growing numbers of labels, over several seeds, then look
 # closely at two of them with a confusion matrix, per-class metrics and
 # reliability diagrams, and finally watch accuracy mislead on an unbalanced
 # test set.
+#
+# The algorithm written out here is the $F_1$ score, a few lines checked
+# against `utils.evaluate`, because it is the number that tells the truth
+# when accuracy does not. Every comparison runs over several seeds, with the
+# range shown, and the scratch model is the control for the pretrained ones:
+# the same classifier, the same labels, only without pretraining.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -65,7 +71,7 @@ n_test: int = 500  # test reviews per seed (integer, 100 to 5000)
 majority_share: float = 0.95  # share of positive reviews in the unbalanced test set (number, 0.5 to 0.99)
 n_bins: int = 10  # equal-width confidence bins of the ECE and reliability diagram (integer, 2 to 50)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 params = validate(
@@ -101,16 +107,13 @@ if params.max_budget <= params.min_budget:
 # rest of the test words never occur in a labelled review.
 
 # %%
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
+import pandas as pd
 
-from utils.adapt_and_evaluate import (
-    AdaptConfig,
-    label_budget_experiment,
-    scratch_ceiling,
-    summarise,
-)
+from utils.adapt_and_evaluate import scratch_ceiling
 from utils.data import SENTIMENT_CLUSTERS, sentiment_split, sentiment_task, shared_test_words
 from utils.lm import pretrained_model
 from utils.notebook import use_course_style
@@ -124,9 +127,16 @@ for name, _polarity, words in SENTIMENT_CLUSTERS:
     print(f"{name:<9} train: {', '.join(w for w in words if w in train_words):<30} test: "
           + ", ".join(w + ("*" if w in shared else "") for w in words if w in test_words))
 print(f"* also in labelled reviews: {len(shared)} of {len(test_words)} test words")
-examples, _ = sentiment_task(pretrained.config.corpus, n_train=3, n_test=1, seed=params.seed,
-                             test_overlap=params.test_overlap, label_noise=params.label_noise)
-for sentence, label in examples:
+
+# %% [markdown]
+# Three labelled reviews of the kind the classifier trains on, and the best
+# accuracy a model that knows only the labelled words can expect:
+
+# %%
+task_corpus = replace(pretrained.config.corpus, label_noise=params.label_noise)
+examples, _ = sentiment_task(replace(task_corpus, seed=params.seed), n_train=3, n_test=1,
+                             test_overlap=params.test_overlap)
+for sentence, label in zip(examples.texts, examples.labels.tolist(), strict=True):
     print(f"  {' '.join(sentence):<34} label {label}")
 ceiling = scratch_ceiling(params.test_overlap)
 print(f"a model that knows only the labelled words can expect at most {ceiling:.1%} "
@@ -150,6 +160,8 @@ print(f"a model that knows only the labelled words can expect at most {ceiling:.
 # smaller learning rate).
 
 # %%
+from utils.adapt_and_evaluate import AdaptConfig, label_budget_experiment, summarise
+
 budgets = sorted({int(round(b)) for b in np.geomspace(params.min_budget, params.max_budget,
                                                       params.n_budgets)})
 seeds = list(range(params.seed, params.seed + params.n_seeds))
@@ -159,13 +171,14 @@ rows = label_budget_experiment(budgets, MODES, seeds, config=config, pretrained=
                                n_test=params.n_test, label_noise=params.label_noise,
                                test_overlap=params.test_overlap, progress=False)
 summary = summarise(rows)
+curve = pd.DataFrame({m: [f"{summary[(m, b)]['mean']:.1%} [{summary[(m, b)]['min']:.1%}, "
+                          f"{summary[(m, b)]['max']:.1%}]" for b in budgets] for m in MODES},
+                     index=pd.Index(budgets, name="labels"))
+best_pretrained = [max(summary[(m, b)]["mean"] for m in MODES[1:]) for b in budgets]
+curve["advantage"] = [f"{a - summary[('scratch', b)]['mean']:+.1%}"
+                      for a, b in zip(best_pretrained, budgets, strict=True)]
 print(f"test accuracy, mean [min, max] over {len(seeds)} seeds")
-print(f"{'budget':>7}" + "".join(f"{m:>22}" for m in MODES) + f"{'advantage':>11}")
-for b in budgets:
-    cells = [summary[(m, b)] for m in MODES]
-    advantage = max(c["mean"] for c in cells[1:]) - cells[0]["mean"]
-    print(f"{b:>7}" + "".join(f"{c['mean']:>8.1%} [{c['min']:.1%}, {c['max']:.1%}]"
-                              for c in cells) + f"{advantage:>+11.1%}")
+curve
 
 # %% [markdown]
 # The last column is pretraining's advantage: the better pretrained mode's
@@ -202,7 +215,7 @@ plt.show()
 # because their encoder already places each test word next to its synonyms,
 # so a head trained on a few labels carries over to words the labels never
 # show. Their advantage is largest
-# at small budgets and shrinks as labels grow, the shape {cite:t}`howard2018universal`
+# at small budgets and shrinks as labels grow, the shape [Howard and Ruder (2018)](../book/references.md)
 # report for ULMFiT. The bands show how much a single run can mislead at
 # the smallest budgets, where one unlucky draw of a few reviews (all of one
 # class, say) decides the result. The paired differences, seed by seed, at
@@ -210,16 +223,21 @@ plt.show()
 
 # %%
 focus = min(budgets, key=lambda b: abs(b - params.focus_budget))  # the nearest curve budget
-by_key = {(r["mode"], r["budget"], r["seed"]): r["accuracy"] for r in rows}
-for mode in ("frozen", "finetune"):
-    gains = [by_key[(mode, focus, s)] - by_key[("scratch", focus, s)] for s in seeds]
-    print(f"{mode} - scratch at {focus} labels: "
-          + ", ".join(f"{g:+.1%}" for g in gains) + f" (seeds {seeds})")
+by_key = {(r["mode"], r["budget"], r["seed"]): r["accuracy"] for r in rows.to_dict("records")}
 seconds = summarise(rows, key="train_s")
-print("mean training time per run at the largest budget: "
+print("mean training time per run at the largest budget:\n"
       + ", ".join(f"{m} {seconds[(m, budgets[-1])]['mean']:.2f} s" for m in MODES))
+pd.DataFrame({f"{mode} - scratch": [by_key[(mode, focus, s)] - by_key[("scratch", focus, s)]
+                                    for s in seeds] for mode in ("frozen", "finetune")},
+             index=pd.Index(seeds, name=f"seed ({focus} labels)")).style.format("{:+.1%}")
 
 # %% [markdown]
+# A paired difference compares the two modes on the same seed: the same
+# labelled reviews, the same test reviews, so what differs is only the
+# encoder. That removes the luck of the draw that dominates the bands of the
+# figure: if every seed's difference has the same sign, the advantage is not
+# an accident of one sample, even when the bands overlap.
+#
 # Frozen features and fine-tuning differ too. A head on frozen features can
 # only draw a line through the features pretraining left; fine-tuning can
 # also reshape the encoder for the task, which needs enough labels to pay
@@ -233,11 +251,16 @@ print("mean training time per run at the largest budget: "
 
 # %%
 confidence = summarise(rows, key="confidence")
-print("mean confidence - accuracy, mean over seeds (positive: over-confident)")
-print(f"{'budget':>7}" + "".join(f"{m:>10}" for m in MODES))
-for b in budgets:
-    print(f"{b:>7}" + "".join(
-        f"{confidence[(m, b)]['mean'] - summary[(m, b)]['mean']:>+10.2f}" for m in MODES))
+pd.DataFrame({m: [confidence[(m, b)]["mean"] - summary[(m, b)]["mean"] for b in budgets]
+              for m in MODES}, index=pd.Index(budgets, name="labels")).style.format(
+    "{:+.2f}").set_caption("mean confidence - accuracy, mean over seeds (positive: over-confident)")
+
+# %% [markdown]
+# A gap of zero is a calibrated mode. Read the scratch column from the top:
+# with few labels its confidence runs far ahead of its accuracy, and the gap
+# closes as labels arrive. The frozen head tends the other way, less sure
+# than it is right. The next section looks at one model of each kind bin by
+# bin.
 
 # %% [markdown]
 # ## A closer look at two models
@@ -246,40 +269,29 @@ for b in budgets:
 # the scratch model at the same budget; retrain both with the first seed
 # (the same runs as in the curve) and keep their predicted probabilities on
 # the test reviews.
+#
+# Accuracy is one number for both classes together. The report below splits
+# it: for each class, precision (of the reviews predicted in the class, the
+# share that are), recall (of the reviews in the class, the share found),
+# their $F_1$, and the support, how many test reviews are in the class. A
+# model can reach a decent accuracy while failing one class badly; the
+# per-class rows show it.
 
 # %%
-from utils.adapt_and_evaluate import (
-    encode_sentences,
-    make_classifier,
-    predict_proba,
-    train_classifier,
-)
-from utils.evaluate import (
-    accuracy,
-    classification_report,
-    confidence_and_correct,
-    confusion_matrix,
-    expected_calibration_error,
-    f1_score,
-    reliability_diagram,
-)
+from utils.adapt_and_evaluate import make_classifier, predict_proba, train_classifier
+from utils.evaluate import accuracy, classification_report, confusion_matrix
 
 best_mode = max(("frozen", "finetune"), key=lambda m: summary[(m, focus)]["mean"])
-train, test = sentiment_task(pretrained.config.corpus, n_train=max(budgets),
-                             n_test=params.n_test, seed=seeds[0],
-                             test_overlap=params.test_overlap, label_noise=params.label_noise)
+train, test = sentiment_task(replace(task_corpus, seed=seeds[0]), n_train=max(budgets),
+                             n_test=params.n_test, test_overlap=params.test_overlap)
 train = train[:focus]  # the curve's nested budgets: the first `focus` reviews
-tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
-labels = torch.tensor([y for _, y in train])
-test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-test_labels = torch.tensor([y for _, y in test])
+test_labels = test.labels
 probs = {}
 for mode in (best_mode, "scratch"):
-    model = make_classifier(mode, pretrained, pooling=params.pooling, seed=seeds[0])
-    train_classifier(model, tokens, lengths, labels, AdaptConfig(
-        mode=mode, pooling=params.pooling, epochs=params.epochs, min_steps=params.min_steps,
-        lr=params.lr, encoder_lr=params.encoder_lr, seed=seeds[0]))
-    probs[mode] = predict_proba(model, test_tokens, test_lengths)  # (n_test, 2)
+    run = replace(config, mode=mode, seed=seeds[0])  # the curve's run at this budget
+    model = make_classifier(pretrained, run)
+    train_classifier(model, train.tokens, train.lengths, train.labels, run)
+    probs[mode] = predict_proba(model, test.tokens, test.lengths)  # (n_test, 2)
 for mode, p in probs.items():
     print(f"--- {mode}, {focus} labels\n"
           + classification_report(test_labels, p.argmax(dim=-1), names=["negative", "positive"]))
@@ -324,15 +336,18 @@ plt.show()
 # %% [markdown]
 # ## Is the confidence trustworthy?
 #
-# {cite:t}`guo2017calibration` found modern deep networks *over*-confident:
+# [Guo et al. (2017)](../book/references.md) found modern deep networks *over*-confident:
 # right less often than their confidence claims. That is a finding about
 # large networks trained long on big labelled sets, not a law, and a small
 # model trained briefly on a few labels can err either way. The reliability
 # diagram shows which: each bar is the accuracy of the predictions whose
 # confidence falls in that bin, drawn at the bin's position. Bars below the
 # dashed diagonal mean over-confidence, bars above it under-confidence, and
-# the expected calibration error ({eq}`eq-ece`) is the bars' average
+# the expected calibration error ([Chapter 3](../book/03_maximum_likelihood.md)) is the bars' average
 # distance from it, weighted by how many predictions each bin holds.
+
+# %%
+from utils.evaluate import confidence_and_correct, expected_calibration_error, reliability_diagram
 
 # %% mystnb={"figure": {"caption": "Reliability diagrams of the better pretrained classifier and of the scratch classifier on the test reviews: accuracy in each confidence bin against the bin's confidence; the dashed diagonal is perfect calibration, bars below it mean over-confidence, bars above it under-confidence.", "name": "fig-adapt-reliability"}}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8), sharey=True)
@@ -376,6 +391,15 @@ print("\n".join(verdicts))
 # `majority_share` of the set, and score a "classifier" that always says
 # positive. Its accuracy equals the share of positives; its recall on the
 # negative class, and so its macro-$F_1$, tell the truth.
+#
+# ### $F_1$, written out
+#
+# For one class $c$: precision is the share of the reviews predicted $c$ that
+# are $c$, recall the share of the reviews that are $c$ that were found, and
+# $F_1$ their harmonic mean, 0 when both are 0. The macro-$F_1$ averages the
+# classes' $F_1$ with equal weight, so a class of a few reviews counts as
+# much as a class of hundreds. Checked against `utils.evaluate.f1_score` on
+# both predictors below:
 
 # %%
 positives = np.flatnonzero(test_labels.numpy() == 1)
@@ -386,14 +410,45 @@ y_true = test_labels.numpy()[keep]
 always_positive = np.ones_like(y_true)
 pretrained_pred = probs[best_mode].argmax(dim=-1).numpy()[keep]
 print(f"unbalanced test set: {len(y_true)} reviews, {y_true.mean():.1%} positive")
-print(f"{'':<18}{'accuracy':>10}{'F1 (positive)':>15}{'recall (neg.)':>15}{'macro F1':>10}")
-for name, pred in (("always positive", always_positive), (best_mode, pretrained_pred)):
-    neg_recall = float(np.mean(pred[y_true == 0] == 0))
-    print(f"{name:<18}{accuracy(y_true, pred):>10.1%}{f1_score(y_true, pred):>15.3f}"
-          f"{neg_recall:>15.3f}{f1_score(y_true, pred, average='macro'):>10.3f}")
+
+
+def f1_by_hand(y_true: np.ndarray, y_pred: np.ndarray, c: int = 1) -> float:
+    """The harmonic mean of precision and recall for class c (0 when both are 0)."""
+    found = np.sum((y_pred == c) & (y_true == c))
+    precision = found / max(np.sum(y_pred == c), 1)  # 0 when c is never predicted
+    recall = found / max(np.sum(y_true == c), 1)
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+from utils.evaluate import f1_score
+
+for pred in (always_positive, pretrained_pred):
+    assert np.isclose(f1_by_hand(y_true, pred), f1_score(y_true, pred))
+    macro = np.mean([f1_by_hand(y_true, pred, c) for c in (0, 1)])
+    assert np.isclose(macro, f1_score(y_true, pred, average="macro"))
+
+# %%
+pd.DataFrame({name: {"accuracy": accuracy(y_true, pred), "F1 (positive)": f1_score(y_true, pred),
+                     "recall (negative)": float(np.mean(pred[y_true == 0] == 0)),
+                     "macro F1": f1_score(y_true, pred, average="macro")}
+              for name, pred in (("always positive", always_positive),
+                                 (best_mode, pretrained_pred))}).T.style.format(
+    "{:.3f}").format("{:.1%}", subset="accuracy")
 
 # %% [markdown]
 # The majority predictor's accuracy and even its $F_1$ for the positive class
 # look excellent; it has learned nothing, and the recall of the negative
 # class (0) and the macro-$F_1$ say so at once. Report per-class metrics or
 # their macro mean whenever the classes are unbalanced.
+#
+# ## What to take away
+#
+# - Pretraining pays most when labels are few: the pretrained modes lead the
+#   scratch model by the widest margin at the smallest budgets, and the
+#   scratch model cannot pass its ceiling however many labels it gets.
+# - Single runs mislead at small budgets; the range over seeds and the paired
+#   differences are the honest summary.
+# - Confidence is a separate question from accuracy, and the two modes err in
+#   opposite directions here; temperature scaling can correct either.
+# - On unbalanced data, report per-class metrics or macro-$F_1$, never
+#   accuracy alone.
