@@ -52,9 +52,9 @@ class GeneratorConfig:
     images: ImageConfig = field(default_factory=_default_images)
     max_patterns: int = 256
     text_len: int = 12
-    d_model: int = 48
+    d_model: int = 64
     n_layers: int = 2
-    steps: int = 300
+    steps: int = 400
     batch_size: int = 64
     lr: float = 3e-3
     seed: int = 0
