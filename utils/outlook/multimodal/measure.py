@@ -94,14 +94,20 @@ def swap_objects(text: str) -> str:
 
 def binding_accuracy(model: TinyClip, images: np.ndarray, captions: list[str]
                      ) -> dict[str, float]:
-    """Share of two-object images whose true caption beats each swap (chance: 0.5)."""
+    """Share of two-object images whose true caption beats each swap (chance: 0.5).
+
+    Images whose swap reads the same as the truth (two objects of one colour,
+    colours swapped) are left out of that swap's share.
+    """
     out = {}
+    image_e, true_e = embed(model, images, captions)
     for name, swap in (("attributes swapped", swap_attributes),
                        ("order swapped", swap_objects)):
-        image_e, true_e = embed(model, images, captions)
-        _, swapped_e = embed(model, None, [swap(c) for c in captions])
+        swapped = [swap(c) for c in captions]
+        differs = torch.tensor([a != b for a, b in zip(captions, swapped, strict=True)])
+        _, swapped_e = embed(model, None, swapped)
         wins = (image_e * true_e).sum(-1) > (image_e * swapped_e).sum(-1)
-        out[name] = float(wins.float().mean())
+        out[name] = float(wins[differs].float().mean())
     return out
 
 
