@@ -14,6 +14,7 @@
 #     name: python3
 # ---
 
+# %%
 
 # %% [markdown]
 # # Beyond text: a tiny CLIP, and text to image, measured against known truth
@@ -76,7 +77,7 @@ params = validate(
 # that "a red circle" is a true description as well. Three colour–shape
 # combinations never occur in training: they are kept for the test.
 
-# %%
+# %% mystnb={"figure": {"caption": "Eight training images (16 \u00d7 16 pixels, enlarged) with their captions from the grammar.", "name": "fig-mm-samples"}}
 import dataclasses
 import time
 
@@ -322,7 +323,7 @@ transfer_table
 # heads, for a few single-object images: where the model looks to decide what
 # the image shows.
 
-# %%
+# %% mystnb={"figure": {"caption": "Top: five test images. Bottom: the <cls> token's attention over the 4 \u00d7 4 grid of patches in the last layer, averaged over heads (brighter is more).", "name": "fig-mm-attention"}}
 from utils.outlook.multimodal import patchify
 
 model = models["balanced", seeds[0]].model
@@ -362,7 +363,7 @@ print("share of <cls> attention on patches that hold part of the object:",
 # chance: the rate at which a real training image drawn for a random prompt
 # happens to match, one in twelve.
 
-# %%
+# %% mystnb={"figure": {"caption": "One generated image for each of the twelve prompts (first seed); red square, green triangle and yellow circle were never seen in training.", "name": "fig-mm-generated"}}
 from utils.outlook.multimodal import GeneratorConfig, caption_holds, trained_generator
 
 prompts = [f"a {c} {s}" for c, s in combinations()] * 10

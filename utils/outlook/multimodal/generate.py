@@ -42,7 +42,8 @@ _PALETTE = torch.tensor(list(COLOURS.values()))  # (4, 3)
 
 
 def _default_images() -> ImageConfig:
-    return ImageConfig(n=3000, kinds=(("single", 1.0),), held_out=HELD_OUT)
+    # Single objects, each caption naming both colour and shape: a prompt is an instruction.
+    return ImageConfig(n=3000, kinds=(("single", 1.0),), held_out=HELD_OUT, partial=0.0)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class GeneratorConfig:
     text_len: int = 12
     d_model: int = 64
     n_layers: int = 2
-    steps: int = 400
-    batch_size: int = 64
+    steps: int = 300
+    batch_size: int = 48
     lr: float = 3e-3
     seed: int = 0
 

@@ -43,7 +43,7 @@ class ClipTrainConfig:
     images: ImageConfig = field(default_factory=_default_images)
     model: ClipConfig = field(default_factory=ClipConfig)
     steps: int = 300
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 0.05
     seed: int = 0
