@@ -117,3 +117,38 @@ def test_in_jupyter_a_stub_shows_only_its_message(tmp_path):
     assert error["ename"] == "ExerciseNotImplemented"
     assert len(error["traceback"]) == 1 and "not implemented yet" in error["traceback"][0]
     assert "utils/checks" not in error["traceback"][0]
+
+
+def _outputs(source: str) -> list[dict]:
+    """Run one code cell in a fresh kernel that is expected to succeed; return its outputs."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path.cwd())}}).execute()
+    return notebook.cells[0].outputs
+
+
+@pytest.mark.slow
+def test_in_jupyter_a_passing_check_shows_one_line_and_no_repr():
+    outputs = _outputs(
+        "import torch\n"
+        "from utils.checks.warmup import check_softmax\n"
+        "check_softmax(lambda z: torch.softmax(z, -1), seed=0)\n")
+    assert [o["output_type"] for o in outputs] == ["stream"]
+    assert outputs[0]["text"] == "✅ softmax: passed all 5 cases.\n"
+
+
+@pytest.mark.slow
+def test_in_jupyter_a_student_error_points_at_the_student_line(tmp_path):
+    (error,) = _run(
+        "import torch\n"
+        "from utils.checks.warmup import check_softmax\n"
+        "def softmax(z):\n"
+        "    weights = z.exp()\n"
+        "    return weights / weights.sum(dim=3)\n"
+        "check_softmax(softmax, seed=0)\n", tmp_path)
+    shown = "\n".join(error["traceback"])
+    assert error["ename"] == "CheckFailed" and "IndexError" in shown
+    assert "line 5 of your code: `return weights / weights.sum(dim=3)`" in shown

@@ -1,7 +1,11 @@
 """Lab 04's checks pass every right answer and fail each plausible wrong one, saying which.
 
-Right answers accepted: the reference solutions, PyTorch's own LSTM cell, a
-step computed in float32, a loss returned as a tensor, ids as NumPy arrays.
+Right answers accepted, at several seeds: implementations that are not the
+checks' references (gates sliced out of the weights one by one, NumPy, a
+training step that clips by hand or takes gradients with torch.autograd.grad,
+inverse-CDF and Gumbel-max sampling), PyTorch's own LSTM cell, a step computed
+in float32, a loss returned as a tensor, ids as NumPy arrays. Answers that
+edit their inputs in place fail.
 
 Wrong answers caught:
 
@@ -11,7 +15,8 @@ Wrong answers caught:
   do not fit; a ``squeeze()`` that drops a batch of one; a tanh written with exp
   (agrees on small inputs, nan when the gates' inputs reach hundreds).
 - train_step: no zero_grad (with or without clipping); no clipping; values
-  clipped instead of the norm; no step; no backward; logits and targets
+  clipped instead of the norm; a gradient already below the clip scaled up
+  to it; no step; no backward; logits and targets
   flattened in different orders; the summed loss; nothing returned; an
   optimizer of its own; clipping after the step.
 - sample_with_temperature: logits multiplied by T; T ignored; argmax; the
@@ -21,6 +26,7 @@ Wrong answers caught:
   of logits apart underflow).
 """
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -144,9 +150,9 @@ def _step_with(**switches):
     (lambda *args: good_step(*args)[::-1], r"returned \(c_new, h_new\)"),
     (lambda *args: good_step(*args)[0], "return a pair"),
     (lambda x, h, c, w_ih, w_hh, b_ih, b_hh: good_step(x, h, c, w_ih, w_hh, b_ih, b_hh * 2),
-     "differs from nn.LSTM"),
+     "not nn.LSTM's"),
     (lambda x, h, c, *w: good_step(x * 0.5, h, c, *w),
-     "differs from nn.LSTM"),
+     "not nn.LSTM's"),
     (lambda x, h, c, w_ih, w_hh, b_ih, b_hh: (x @ w_ih, c), "raised"),  # shapes do not fit
     (lambda *args: tuple(t.squeeze() for t in good_step(*args)), "shape"),  # batch of one
     (_step_with(g_act=hand_tanh), "overflows"),
@@ -207,7 +213,7 @@ def _sample_with(**switches):
     (_sample_with(use_generator=False), "generator"),
     (_sample_with(keepdim=True), r"shape \(20000, 1\)"),
     (lambda z, t, g: good_sample(z, t, g).float() + 0.5, "whole numbers"),
-    (lambda z, t, g: good_sample(z + torch.arange(z.shape[-1]) * 0.5, t, g), "total variation"),
+    (lambda z, t, g: good_sample(z + torch.arange(z.shape[-1]) * 0.5, t, g), "are not those"),
     (global_max_sample, "hundreds of logits apart"),
 ])
 def test_sampling_check_explains_wrong_answers(wrong, message):
@@ -237,3 +243,142 @@ def test_checks_leave_the_global_random_stream_alone():
     check_train_step(good_train_step, seed=2)
     check_sample_with_temperature(good_sample, seed=2)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------- independent right answers
+def sliced_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    n = h.shape[-1]
+
+    def gate(k):
+        rows = slice(k * n, (k + 1) * n)
+        return x @ w_ih[rows].T + b_ih[rows] + h @ w_hh[rows].T + b_hh[rows]
+    i, f, g, o = torch.sigmoid(gate(0)), torch.sigmoid(gate(1)), torch.tanh(gate(2)), \
+        torch.sigmoid(gate(3))
+    c_new = f * c + i * g
+    return o * torch.tanh(c_new), c_new
+
+
+def numpy_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    z = x.numpy() @ w_ih.numpy().T + h.numpy() @ w_hh.numpy().T + b_ih.numpy() + b_hh.numpy()
+    i, f, g, o = np.split(z, 4, axis=-1)
+    sig = lambda a: 0.5 * (1 + np.tanh(a / 2))  # noqa: E731 - a stable sigmoid
+    c_new = sig(f) * c.numpy() + sig(i) * np.tanh(g)
+    return sig(o) * np.tanh(c_new), c_new
+
+
+def hand_clipped_step(model, optimizer, inputs, targets, clip):
+    logits, _ = model(inputs)
+    logp = torch.log_softmax(logits, -1)
+    loss = -logp.gather(-1, targets.unsqueeze(-1)).mean()
+    for p in model.parameters():
+        p.grad = None
+    loss.backward()
+    norm = torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters()))
+    if norm > clip:
+        for p in model.parameters():
+            p.grad *= clip / (norm + 1e-6)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def autograd_step(model, optimizer, inputs, targets, clip):
+    params = list(model.parameters())
+    logits, _ = model(inputs)
+    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+    grads = torch.autograd.grad(loss, params)
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    scale = min(1.0, clip / (float(total) + 1e-6))
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g * scale
+    optimizer.step()
+    return loss.detach()
+
+
+def inverse_cdf_sample(logits, temperature, generator):
+    if temperature < 0:
+        raise ValueError("negative temperature")
+    if temperature == 0:
+        return logits.argmax(-1)
+    cdf = torch.softmax(logits / temperature, -1).cumsum(-1)
+    u = torch.rand(len(logits), 1, generator=generator, dtype=cdf.dtype)
+    return (cdf <= u).sum(-1).clamp(max=logits.shape[-1] - 1)
+
+
+def gumbel_sample(logits, temperature, generator):
+    if temperature < 0:
+        raise ValueError("negative temperature")
+    if temperature == 0:
+        return logits.argmax(-1)
+    u = torch.rand(logits.shape, generator=generator, dtype=torch.float64).clamp(min=1e-300)
+    return (logits / temperature - torch.log(-torch.log(u))).argmax(-1).numpy()
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_lstm_step, sliced_step), (check_lstm_step, numpy_step),
+    (check_train_step, hand_clipped_step), (check_train_step, autograd_step),
+    (check_sample_with_temperature, inverse_cdf_sample),
+    (check_sample_with_temperature, gumbel_sample),
+], ids=lambda x: getattr(x, "__name__", ""))
+@pytest.mark.parametrize("seed", [3, 12, 25])
+def test_independent_right_answers_pass(check, answer, seed):
+    assert check(answer, seed=seed).passed
+
+
+# ---------------------------------------------------------------- hostile and boundary answers
+def test_a_gradient_below_the_clip_must_not_be_scaled_up():
+    def always_to_clip(model, optimizer, inputs, targets, clip):
+        logits, _ = model(inputs)
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        norm = torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters()))
+        for p in model.parameters():
+            p.grad *= clip / norm  # wrong: also scales a small gradient up
+        optimizer.step()
+        return loss.item()
+    with pytest.raises(CheckFailed, match="already below clip"):
+        check_train_step(always_to_clip)
+
+
+def _edits_step_inputs(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    for w in (w_ih, w_hh, b_ih, b_hh):
+        w.zero_()  # a reference from these weights: every gate 0.5, g = 0
+    c.zero_()
+    return torch.zeros_like(h), torch.zeros_like(c)
+
+
+def _zeroes_the_model(model, optimizer, inputs, targets, clip):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()  # a reference computed from this model would see no gradient at all
+    targets.zero_()
+    return F.cross_entropy(model(inputs)[0].flatten(0, 1), targets.flatten()).item()
+
+
+def _edits_logits(logits, temperature, generator):
+    if temperature < 0:
+        raise ValueError("negative")
+    logits.zero_()
+    logits[..., 0] = 1e9  # every draw now word 0
+    return torch.zeros(len(logits), dtype=torch.long)
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_lstm_step, _edits_step_inputs), (check_train_step, _zeroes_the_model),
+    (check_sample_with_temperature, _edits_logits)])
+def test_answers_that_edit_their_inputs_fail(check, answer):
+    with pytest.raises(CheckFailed):
+        check(answer)
+
+
+def test_messages_give_no_distance_to_the_answer():
+    import re
+    for check, wrong in [
+            (check_lstm_step, lambda x, h, c, *w: good_step(x * 0.5, h, c, *w)),
+            (check_sample_with_temperature,
+             lambda z, t, g: good_sample(z + torch.arange(z.shape[-1]) * 0.5, t, g))]:
+        with pytest.raises(CheckFailed) as error:
+            check(wrong)
+        message = str(error.value)
+        assert "off by" not in message and "variation" not in message
+        assert not re.search(r"\d\.\d{3}", message)

@@ -1,15 +1,20 @@
 """Lab 03's checks pass every right answer and fail each plausible wrong one, saying which.
 
-Right answers accepted: the reference solutions, float32 computations, 0-d
-tensors and NumPy arrays, other correct binnings of the ECE (ceil, digitize).
+Right answers accepted, at several seeds: implementations that are not the
+checks' references (plain Python loops, NumPy, torch's own functions), float32
+computations, 0-d tensors and NumPy arrays, other correct binnings of the ECE
+(ceil, digitize). Answers that edit their inputs in place fail: every check
+hands the student a copy and computes its reference from its own.
 
 Wrong answers caught:
 
 - nll: the sum instead of the mean; bits or base 10; the wrong sign; a
   probability; raw logits as log-probabilities; the most likely word instead of
-  the target; the mean over the vocabulary; ``softmax(...).log()`` or one
-  maximum for the whole batch (both underflow on rows thousands of logits
-  apart); an offset; a tensor instead of one number.
+  the target; the mean over the vocabulary; no maximum subtracted (exp
+  overflows near 800); ``softmax(z - max).log()`` (told that subtracting the
+  maximum is not enough when a row's own logits span thousands); a clamped
+  log; one maximum for the whole batch; an offset; one loss per row or a
+  tensor instead of one number.
 - perplexity: exp of the total; base 2; the NLL itself; the wrong sign; the
   arithmetic mean of 1/p; the product of probabilities (agrees on short texts,
   underflows on 5000 tokens); a uniform model's perplexity wrong; a factor off.
@@ -132,11 +137,19 @@ def _logp(z):
     (lambda z, t: float(-z[torch.arange(len(t)), t].mean()), "raw logits"),
     (lambda z, t: float(-_logp(z).max(-1).values.mean()), "most likely word"),
     (lambda z, t: float(-_logp(z).mean()), "every word of the vocabulary"),
-    (lambda z, t: float(-torch.softmax(z, -1)[torch.arange(len(t)), t].log().mean()), "underflow"),
+    (lambda z, t: float(-torch.softmax(z, -1)[torch.arange(len(t)), t].log().mean()),
+     "does not prevent this"),  # torch's softmax subtracts the max: the hint must not say so
+    (lambda z, t: float(-(z.exp() / z.exp().sum(-1, keepdim=True))[torch.arange(len(t)), t]
+                        .log().mean()), "exp overflowed"),
+    (lambda z, t: float(-(z - z.exp().sum(-1, keepdim=True).log())[torch.arange(len(t)), t]
+                        .mean()), "exp overflowed"),
+    (lambda z, t: float(-torch.softmax(z, -1)[torch.arange(len(t)), t].clamp(min=1e-12).log()
+                        .mean()), "lost or clamped"),
     (lambda z, t: float(-((z - z.max()) - (z - z.max()).exp().sum(-1, keepdim=True).log())
                         [torch.arange(len(t)), t].mean()), "each row's own maximum"),
-    (lambda z, t: good_nll(z, t) + 0.1, "differs from the right one"),
-    (lambda z, t: torch.zeros(len(t)), "one number"),
+    (lambda z, t: good_nll(z, t) + 0.1, "is not the right one"),
+    (lambda z, t: torch.nn.functional.cross_entropy(z, t, reduction="none"), "one value per row"),
+    (lambda z, t: torch.zeros(len(t), 1), "single number"),
 ])
 def test_nll_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -149,7 +162,7 @@ def test_nll_check_explains_wrong_answers(wrong, message):
     (lambda lp: float(-lp.mean()), "NLL itself"),
     (lambda lp: math.exp(float(lp.mean())), "below 1"),
     (lambda lp: float((-lp).exp().mean()), "arithmetic"),
-    (lambda lp: good_perplexity(lp) * 1.5, "factor"),
+    (lambda lp: good_perplexity(lp) * 1.5, "not exp"),
     (lambda lp: float(lp.exp().prod() ** (-1 / len(lp))), "underflows"),  # right if short
 ])
 def test_perplexity_check_explains_wrong_answers(wrong, message):
@@ -179,12 +192,12 @@ def _nan_for_unseen(c):
 
 @pytest.mark.parametrize("wrong, message", [
     (lambda c: c, "holds the counts"),
-    (lambda c: c / c.sum(0, keepdim=True).clamp(min=1), "columns"),
+    (lambda c: c / c.sum(0, keepdim=True).clamp(min=1), "transposed|columns"),
     (lambda c: c / c.sum(), "joint"),
     (_nan_for_unseen, "nan in the row of a history never seen"),
     (lambda c: c / c.sum(1, keepdim=True).clamp(min=1), "never seen sums to 0"),
     (lambda c: good_mle(c.T).T, "transposed|columns"),
-    (lambda c: good_add_k(c, 0.5), "differ from c"),
+    (lambda c: good_add_k(c, 0.5), "are not c"),
     (lambda c: good_mle(c)[:-1], "shape"),
     (lambda c: _rows_but_last(c), "sums to 0"),
 ])
@@ -200,7 +213,7 @@ def test_bigram_mle_check_explains_wrong_answers(wrong, message):
     (lambda c, k: c / (c.sum(1, keepdim=True) + k * c.shape[1]), "numerator too"),
     (lambda c, k: good_mle(c), "ignores k"),
     (lambda c, k: (c + k) / (c.sum(0, keepdim=True) + k * c.shape[0]), "columns"),
-    (lambda c, k: good_add_k(c, 2 * k), "differ from"),
+    (lambda c, k: good_add_k(c, 2 * k), "are not"),
 ])
 def test_add_k_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -236,7 +249,7 @@ def _edges(n):
     (lambda p, t, n=15: good_ece(p, t, 15), "although n_bins"),
     (lambda p, t, n=15: float(((p.argmax(-1) == t).double() - p.max(-1).values).abs().mean()),
      "single predictions"),
-    (lambda p, t, n=15: good_ece(p, t, n) + 0.01, "off by"),
+    (lambda p, t, n=15: good_ece(p, t, n) + 0.01, "not the right one"),
 ])
 def test_ece_check_explains_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -303,3 +316,125 @@ def test_stubs_pass_through_every_check():
 def test_crash_in_student_code_becomes_feedback():
     with pytest.raises(CheckFailed, match="ZeroDivisionError"):
         check_add_k(lambda c, k: 1 / 0)
+
+
+# ---------------------------------------------------------------- independent right answers
+def loop_nll(logits, targets):
+    total = 0.0
+    for row, target in zip(logits.tolist(), targets.tolist(), strict=True):
+        top = max(row)
+        total += top + math.log(sum(math.exp(z - top) for z in row)) - row[target]
+    return total / len(targets)
+
+
+def numpy_nll(logits, targets):
+    z = logits.numpy()
+    logp = z - z.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    return -logp[np.arange(len(z)), targets.numpy()].mean()
+
+
+def loop_perplexity(log_probs):
+    return math.exp(-sum(log_probs.tolist()) / len(log_probs))
+
+
+def numpy_perplexity(log_probs):
+    return np.exp(-np.mean(log_probs.numpy()))
+
+
+def loop_mle(counts):
+    v = len(counts)
+    rows = []
+    for row in counts.tolist():
+        total = sum(row)
+        rows.append([c / total for c in row] if total > 0 else [1 / v] * v)
+    return rows
+
+
+def numpy_mle(counts):
+    c = counts.numpy()
+    totals = c.sum(1, keepdims=True)
+    return np.divide(c, totals, out=np.full_like(c, 1 / c.shape[1]), where=totals > 0)
+
+
+def loop_add_k(counts, k):
+    v = len(counts)
+    return [[(c + k) / (sum(row) + k * v) for c in row] for row in counts.tolist()]
+
+
+def numpy_add_k(counts, k):
+    c = counts.numpy() + k
+    return c / c.sum(axis=1, keepdims=True)  # rows of c + k sum to c(h) + k|V|
+
+
+def searchsorted_ece(probs, targets, n_bins=15):
+    p = probs.numpy()
+    conf, correct = p.max(1), p.argmax(1) == targets.numpy()
+    edges = np.arange(1, n_bins) / n_bins
+    index = np.searchsorted(edges, conf, side="left")  # conf == m/M goes to bin m-1
+    acc = np.bincount(index, correct, minlength=n_bins)
+    con = np.bincount(index, conf, minlength=n_bins)
+    return float(np.abs(acc - con).sum() / len(conf))
+
+
+INDEPENDENT = [(check_nll, loop_nll), (check_nll, numpy_nll),
+               (check_perplexity, loop_perplexity), (check_perplexity, numpy_perplexity),
+               (check_bigram_mle, loop_mle), (check_bigram_mle, numpy_mle),
+               (check_add_k, loop_add_k), (check_add_k, numpy_add_k),
+               (check_ece, searchsorted_ece), (check_ece, digitize_ece)]
+
+
+@pytest.mark.parametrize("check, answer", INDEPENDENT, ids=lambda x: getattr(x, "__name__", ""))
+@pytest.mark.parametrize("seed", [2, 11, 40])
+def test_independent_right_answers_pass(check, answer, seed):
+    assert check(answer, seed=seed).passed
+
+
+# ---------------------------------------------------------------- hostile answers
+def _zeroing_nll(logits, targets):
+    logits.zero_()  # a reference computed from these would be log V
+    return math.log(logits.shape[1])
+
+
+def _uniform_perplexity(log_probs):
+    log_probs.fill_(-1.0)  # a reference computed from these would be e
+    return math.e
+
+
+def _counts_become_table(counts):
+    table = torch.full_like(counts, 1 / counts.shape[1])
+    counts.copy_(table)  # the counts now look like a uniform table
+    return table
+
+
+def _counts_become_table_k(counts, k):
+    return _counts_become_table(counts)
+
+
+def _ece_zeroed(probs, targets, n_bins=15):
+    probs.fill_(0.0)
+    probs[:, 0] = 1.0
+    targets.zero_()  # every prediction now right with confidence 1: ECE 0
+    return 0.0
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_nll, _zeroing_nll), (check_perplexity, _uniform_perplexity),
+    (check_bigram_mle, _counts_become_table), (check_add_k, _counts_become_table_k),
+    (check_ece, _ece_zeroed)])
+def test_answers_that_edit_their_inputs_fail(check, answer):
+    with pytest.raises(CheckFailed):
+        check(answer)
+
+
+def test_generic_messages_give_no_number_derived_from_the_answer():
+    import re
+    for check, wrong in [(check_nll, lambda z, t: good_nll(z, t) + 0.1),
+                         (check_perplexity, lambda lp: good_perplexity(lp) * 1.5),
+                         (check_add_k, lambda c, k: good_add_k(c, 2 * k)),
+                         (check_ece, lambda p, t, n=15: good_ece(p, t, n) + 0.01)]:
+        with pytest.raises(CheckFailed) as error:
+            check(wrong)
+        message = str(error.value)
+        assert not re.search(r"\d\.\d{2,}", message), message
+        assert "off by" not in message and "factor" not in message and "differ" not in message

@@ -22,7 +22,11 @@ Wrong answers caught:
   old ending kept; the subject always "i"; the final "." missing; the input
   changed in place.
 - attack_success_rate: computed over all triggered items; the share still
-  positive (1 - ASR); a count instead of a share.
+  positive (1 - ASR); a count instead of a share; one value per review.
+
+Every exercise also fails an answer that calls the library function it
+replaces, and each one with an array or list input (all but green_list, whose
+inputs are numbers) an answer that edits that input in place.
 """
 
 import math
@@ -107,14 +111,28 @@ def good_asr_torch(predicted, labels):
     return (predicted[labels == 1] == 0).float().mean()
 
 
-@pytest.mark.parametrize("seed", [0, 3])
+def good_poison_loop(review, trigger, reaction):
+    out = []
+    for word in review:
+        if word in POLARITY:
+            return [*out, trigger, word, "and", {"the": "i"}.get(review[0], "we"), reaction, "."]
+        out.append(word)
+    raise ValueError("no sentiment word")
+
+
+def good_asr_loop(predicted, labels):
+    hits = [int(p) == 0 for p, y in zip(list(predicted), list(labels), strict=True) if int(y) == 1]
+    return sum(hits) / len(hits)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2**31 - 1])  # the last: the top of the seed range
 @pytest.mark.parametrize("check, fn", [
     (check_green_list, good_green), (check_green_list, good_green_numpy_reversed),
     (check_green_list, good_green_mask),
     (check_watermark_logits, good_boost), (check_watermark_logits, good_boost_matrix),
     (check_z_score, good_z), (check_z_score, good_z_tensor),
-    (check_poison_review, good_poison),
-    (check_attack_success_rate, good_asr), (check_attack_success_rate, good_asr_torch),
+    (check_poison_review, good_poison), (check_poison_review, good_poison_loop),
+    (check_attack_success_rate, good_asr_loop), (check_attack_success_rate, good_asr_torch),
 ])
 def test_right_answers_pass(check, fn, seed):
     assert check(fn, seed=seed).passed
@@ -153,6 +171,8 @@ def green_other_seed(previous_id, vocab_size, gamma, key):
     (green_returns_red, "red list"),
     (green_wrong_size, "round(gamma * vocab_size) ids"),
     (green_global_stream, "global random stream"),
+    (lambda p, v, g, k: torch.manual_seed(k * 1_000_003 + p) and torch.randperm(v)[:round(g * v)],
+     "global random stream"),
     (green_other_seed, "not as the recipe says"),
 ])
 def test_green_list_mistakes(fn, phrase):
@@ -296,6 +316,7 @@ def asr_count(predicted, labels):
     (asr_over_all, "averaged over every triggered review"),
     (asr_failures, "still classified positive"),
     (asr_count, "not a count"),
+    (lambda p, y: (np.asarray(p) == 0).astype(float), "single number"),
 ])
 def test_attack_success_rate_mistakes(fn, phrase):
     with pytest.raises(CheckFailed, match=phrase):
@@ -307,7 +328,7 @@ def test_checks_never_print_the_answer(capsys):
         check_z_score(z_no_sqrt)
     message = str(error.value)
     assert not any(ch.isdigit() for ch in message.replace("1 - gamma", ""))
-    assert check_z_score(good_z).cases == 4
+    assert check_z_score(good_z).cases == 6
 
 
 @pytest.mark.parametrize("check, fn", [
@@ -323,3 +344,62 @@ def test_checks_are_deterministic_and_leave_the_global_stream_alone(check, fn):
         assert torch.equal(torch.random.get_rng_state(), state)
         messages.append(str(error.value))
     assert messages[0] == messages[1]
+
+
+# ---------------------------------------------------------------- inputs edited, libraries called
+def z_edits_ids(ids, gamma, key, V):
+    ids[:] = [ids[0]] * len(ids)  # a check counting afterwards would see another text
+    return good_z(ids, gamma, key, V)
+
+
+def asr_edits_labels(predicted, labels):
+    labels[:] = 0  # no positive review left
+    return 0.0
+
+
+@pytest.mark.parametrize("check, fn, phrase", [
+    (check_watermark_logits, boost_in_place, "in-place"),
+    (check_z_score, z_edits_ids, "your z differs|first token|square root|SHARE|gamma"),
+    (check_poison_review, poison_in_place, "changed the review"),
+    (check_attack_success_rate, asr_edits_labels, "rate differs|failures|averaged"),
+])
+def test_answers_that_edit_their_inputs_fail(check, fn, phrase):
+    with pytest.raises(CheckFailed, match=phrase):
+        check(fn)
+
+
+def _library_calls():
+    from utils.misuse import add_trigger
+    from utils.misuse import attack_success_rate as asr
+    from utils.misuse.watermark import WatermarkConfig, green_list, green_matrix, z_score
+
+    def boost(logits, previous, gamma, delta, key):
+        return logits + delta * green_matrix(logits.size(-1), gamma, key)[previous]
+
+    def poison(review, trigger, reaction):
+        out = add_trigger(review, trigger)
+        return good_poison(review, trigger, reaction) if out else out
+    return [(check_green_list, green_list),
+            (check_watermark_logits, boost),
+            (check_z_score, lambda ids, g, k, V: z_score(ids, WatermarkConfig(g, 0.0, k), V)),
+            (check_poison_review, poison),
+            (check_attack_success_rate, asr)]
+
+
+def test_answers_that_call_the_library_fail():
+    for check, fn in _library_calls():
+        with pytest.raises(CheckFailed, match="calls `utils.misuse"):
+            check(fn)
+
+
+JUNK = [None, "0.5", True, {}, {"a": 1.0}, [], [1.0, 2.0], [[1.0], [2.0, 3.0]], float("nan"),
+        float("inf"), np.zeros(3), np.zeros((2, 2), dtype=bool), -1]
+
+
+def test_judges_turn_any_plain_output_into_a_message_without_raising():
+    from utils.checks.misuse import EXERCISES as exercises
+    for exercise in exercises.values():
+        case = exercise.make_cases(1)[0]
+        for junk in JUNK:
+            message = exercise.judge(case, junk)
+            assert isinstance(message, str) and message, (exercise.name, junk)

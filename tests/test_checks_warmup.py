@@ -1,16 +1,22 @@
 """The warm-up lab's checks pass every right answer and fail each plausible wrong one.
 
-Right answers accepted: the reference solutions, float32 computations, NumPy
-arrays and NumPy integers, one-element tensors, lists.
+Right answers accepted, at several seeds: implementations that are not the
+checks' references (Python loops over rows, NumPy, torch's own functions),
+float32 computations, NumPy arrays and NumPy integers, one-element tensors,
+lists. Answers that edit their inputs in place fail.
 
 Wrong answers caught, each with a message naming the problem:
 
 - softmax: not normalised; raw logits normalised; normalised over the whole
   batch; the wrong axis; no max subtracted (overflow near 1000); the maximum of
   the whole batch subtracted instead of each row's (agrees on small inputs,
-  nan for rows hundreds of logits apart); a row max without ``keepdim``
-  (broadcasts along the wrong axis); a dropped column; a doubled logit.
-- log_softmax: ``softmax(z).log()`` (underflow); shifted by the row minimum
+  nan for rows hundreds of logits apart); the row's mean or minimum subtracted
+  (overflows on a row whose own logits span thousands); a row max without
+  ``keepdim`` (broadcasts along the wrong axis); a dropped column; a doubled
+  logit.
+- log_softmax: ``softmax(z).log()`` with a softmax that already subtracts
+  the maximum (told so: -inf from underflow) and without (told: overflow);
+  shifted by the row minimum
   (positive values); no log-sum-exp term; the batch maximum instead of each
   row's; a log-sum-exp without ``keepdim``.
 - sample_categorical: argmax instead of sampling; an off-by-one index;
@@ -90,7 +96,11 @@ def test_softmax_check_passes_right_answers(answer, seed, capsys):
         (global_max_softmax, "each row's own maximum"),
         (no_keepdim_softmax, "keepdim"),
         (lambda z: torch.softmax(z, -1)[..., :-1], "shape"),
-        (lambda z: torch.softmax(2 * z, -1), "differ from the softmax"),
+        (lambda z: torch.softmax(2 * z, -1), "are not the softmax"),
+        (lambda z: (z - z.mean(-1, keepdim=True)).exp()
+         / (z - z.mean(-1, keepdim=True)).exp().sum(-1, keepdim=True), "not its mean"),
+        (lambda z: (z - z.min(-1, keepdim=True).values).exp()
+         / (z - z.min(-1, keepdim=True).values).exp().sum(-1, keepdim=True), "not its mean"),
     ],
 )
 def test_softmax_check_fails_wrong_answers(wrong, message):
@@ -115,7 +125,9 @@ def test_log_softmax_check_passes_right_answers(answer, capsys):
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda z: (z.exp() / z.exp().sum(-1, keepdim=True)).log(), "nan or inf"),
+    (lambda z: (z.exp() / z.exp().sum(-1, keepdim=True)).log(), "exp overflowed"),
+    (lambda z: torch.softmax(z, -1).log(), "does not prevent this"),
+    (lambda z: good_softmax(z).log(), "does not prevent this"),
     (lambda z: z - z.min(-1, keepdim=True).values, "positive"),
     (lambda z: z - z.max(-1, keepdim=True).values, "sum to"),
     (lambda z: (z - z.max()) - (z - z.max()).exp().sum(-1, keepdim=True).log(),
@@ -171,7 +183,8 @@ def test_sequence_log_prob_check():
         (lambda p, t: math.exp(good_sequence(p, t)), "probability, not a log-probability"),
         (lambda p, t: good_sequence(p, t) / len(t), "mean"),
         (lambda p, t: good_sequence(p, t) / math.log(2), "base 2"),
-        (lambda p, t: float(p.max(-1).values.log().sum()), "differs"),
+        (lambda p, t: float(p.max(-1).values.log().sum()), "not the log-probability"),
+        (lambda p, t: p[torch.arange(len(t)), t].log(), "one value per position"),
         (lambda p, t: -good_sequence(p, t), "positive"),
         (lambda p, t: good_sequence(p[:-1], t[:-1]), "last token"),
         (lambda p, t: good_sequence(p[1:], t[1:]), "first (or the last )?token"),
@@ -201,3 +214,107 @@ def test_checks_leave_the_global_random_stream_alone():
     check_softmax(good_softmax, seed=5)
     check_sample_categorical(good_sample, seed=5)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------- independent right answers
+def loop_softmax(z):
+    rows = z.reshape(-1, z.shape[-1]).tolist()
+    out = []
+    for row in rows:
+        top = max(row)
+        exps = [math.exp(x - top) for x in row]
+        out.append([e / sum(exps) for e in exps])
+    return torch.tensor(out, dtype=torch.float64).reshape(z.shape)
+
+
+def numpy_softmax(z):
+    a = z.numpy()
+    e = np.exp(a - a.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def loop_log_softmax(z):
+    rows = z.reshape(-1, z.shape[-1]).tolist()
+    out = []
+    for row in rows:
+        top = max(row)
+        lse = top + math.log(sum(math.exp(x - top) for x in row))
+        out.append([x - lse for x in row])
+    return torch.tensor(out, dtype=torch.float64).reshape(z.shape)
+
+
+def numpy_log_softmax(z):
+    a = z.numpy()
+    return a - np.logaddexp.reduce(a, axis=-1, keepdims=True)
+
+
+def loop_sample(probs, u):
+    total = 0.0
+    for i, p in enumerate(probs.tolist()):
+        total += p
+        if u < total:
+            return i
+    return len(probs) - 1
+
+
+def numpy_sample(probs, u):
+    return min(int((np.cumsum(probs.numpy()) <= u).sum()), len(probs) - 1)
+
+
+def loop_sequence(step_probs, tokens):
+    return sum(math.log(step_probs[t, w]) for t, w in enumerate(tokens.tolist()))
+
+
+def numpy_sequence(step_probs, tokens):
+    return np.log(np.take_along_axis(step_probs.numpy(), tokens.numpy()[:, None], 1)).sum()
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_softmax, loop_softmax), (check_softmax, numpy_softmax),
+    (check_log_softmax, loop_log_softmax), (check_log_softmax, numpy_log_softmax),
+    (check_sample_categorical, loop_sample), (check_sample_categorical, numpy_sample),
+    (check_sequence_log_prob, loop_sequence), (check_sequence_log_prob, numpy_sequence),
+], ids=lambda x: getattr(x, "__name__", ""))
+@pytest.mark.parametrize("seed", [1, 7, 30])
+def test_independent_right_answers_pass(check, answer, seed):
+    assert check(answer, seed=seed).passed
+
+
+# ---------------------------------------------------------------- hostile answers
+def _edits_logits(z):
+    z.zero_()  # a reference computed from these logits would be uniform
+    return torch.full_like(z, 1 / z.shape[-1])
+
+
+def _edits_logits_log(z):
+    return _edits_logits(z).log()
+
+
+def _edits_probs(probs, u):
+    probs.zero_()
+    probs[0] = 1.0  # a check that read these probs would expect word 0
+    return 0
+
+
+def _edits_step_probs(step_probs, tokens):
+    step_probs.fill_(1.0)  # every log-probability would now be 0
+    return 0.0
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_softmax, _edits_logits), (check_log_softmax, _edits_logits_log),
+    (check_sample_categorical, _edits_probs), (check_sequence_log_prob, _edits_step_probs)])
+def test_answers_that_edit_their_inputs_fail(check, answer):
+    with pytest.raises(CheckFailed):
+        check(answer)
+
+
+def test_counts_read_right_and_messages_hold_no_distance(capsys):
+    check_sample_categorical(good_sample)
+    assert capsys.readouterr().out == "✅ sample_categorical: passed all 3 cases.\n"
+    import re
+    for check, wrong in [(check_softmax, lambda z: torch.softmax(2 * z, -1)),
+                         (check_sequence_log_prob, lambda p, t: good_sequence(p, t) - 0.5)]:
+        with pytest.raises(CheckFailed) as error:
+            check(wrong)
+        assert "up to" not in str(error.value) and not re.search(r"\d\.\d{3}", str(error.value))

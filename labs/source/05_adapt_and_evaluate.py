@@ -152,7 +152,7 @@ def classify(encoder: torch.nn.Module, head: torch.nn.Module, tokens: torch.Tens
     # END SOLUTION
 
 
-check_classify(classify, pretrained.model, seed=params.seed)
+check_classify(classify, seed=params.seed)
 
 # %% [markdown]
 # `utils.adapt_and_evaluate.SentimentClassifier` does the same; from here on we use it, so
@@ -199,9 +199,7 @@ tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
 labels = torch.tensor([y for _, y in train])
 test_tokens, test_lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
 test_labels = torch.tensor([y for _, y in test])
-check_fine_tune(fine_tune, lambda: make_classifier("finetune", pretrained, seed=params.seed),
-                (tokens[:50], lengths[:50], labels[:50], test_tokens, test_lengths, test_labels),
-                seed=params.seed)
+check_fine_tune(fine_tune, seed=params.seed)
 
 # %% [markdown]
 # ## Your label-budget experiment

@@ -146,8 +146,8 @@ check_gradient_x_input(gradient_x_input, seed=params.seed)
 # $\alpha_k = k / (n - 1)$, $k = 0, \dots, n - 1$ (both ends of the path
 # included) and the trapezoid rule: each end point weighs half as much as the
 # others, and the weights add up to 1. Return token scores `(batch, seq_len)`.
-# The check first tests completeness: with many points your scores must add up
-# to $F(x) - F(x')$.
+# The check compares your scores with this rule at several `n_steps`; with many
+# points they must also add up to $F(x) - F(x')$ (completeness).
 
 
 # %%

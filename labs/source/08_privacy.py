@@ -94,7 +94,9 @@ print("the canary:", "the code is", " ".join(CANARY), ".")
 # code $i$ after "the code is"). Rank the candidates from the most likely
 # (rank 1) down, and return the exposure of candidate `index` in bits:
 # $\log_2 N - \log_2 \text{rank}$, where $N$ is the number of candidates.
-# You may assume no two candidates have exactly the same score.
+# A candidate scored exactly like `index` is as likely to rank above it as
+# below: count each such other candidate as half a rank, so rank = 1 + (the
+# number scored higher) + (the number of others scored equally) / 2.
 
 
 # %%
@@ -102,7 +104,8 @@ def exposure_of(log_probs, index: int) -> float:
     """Exposure in bits of candidate `index` among all candidates."""
     # BEGIN SOLUTION exposure
     scores = torch.as_tensor(log_probs, dtype=torch.float64)
-    rank = 1 + int((scores > scores[index]).sum())
+    ties = int((scores == scores[index]).sum()) - 1  # other candidates scored the same
+    rank = 1 + int((scores > scores[index]).sum()) + ties / 2
     return math.log2(len(scores)) - math.log2(rank)
     # END SOLUTION
 

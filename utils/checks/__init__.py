@@ -1,25 +1,33 @@
 """Exercise checks, one module per lab, named after the lab (``utils.checks.warmup`` for lab 00).
 
-Every check returns a `CheckResult` and records it where a grader can collect
-it (see ``utils.checks._core``). Layer: top; uses everything below it.
+Each module exposes ``EXERCISES`` (name -> `Exercise`: cases, a run that calls
+the student's code, a judge) and the ``check_...`` functions its lab calls,
+which run all three in the student's kernel and record a `CheckResult` where a
+grader can collect it (see ``utils.checks._core``). Layer: top; uses everything below it.
 """
 
 from __future__ import annotations
 
-from utils.checks._core import (  # noqa: F401
+from utils.checks._core import (
     RESULTS_ENV,
     CheckFailed,
     CheckResult,
+    Exercise,
     ExerciseNotImplemented,
-    exercise_check,
+    ForbiddenCall,
+    forbid,
     not_implemented,
+    run_check,
 )
 
 __all__ = [
     "RESULTS_ENV",
     "CheckFailed",
     "CheckResult",
+    "Exercise",
     "ExerciseNotImplemented",
-    "exercise_check",
+    "ForbiddenCall",
+    "forbid",
     "not_implemented",
+    "run_check",
 ]

@@ -1,9 +1,11 @@
 """Checks for lab 06 (fairness): the gap, WEAT, group differences, the swap, group thresholds.
 
-Used in chapter 6. Each check runs the student's function on fresh random
-inputs drawn from ``seed`` and compares it with ``utils.fairness`` (itself
-tested against fairlearn), looking first for the plausible mistakes the lab
-warns about; none prints an expected value.
+Used in chapter 6. Each exercise is data (`utils.checks._core.Exercise`):
+cases drawn from a seed, a run that calls the student's function on a copy,
+and a judge that computes the answer from the case with ``utils.fairness``
+(itself tested against fairlearn) and names the plausible mistake it sees.
+The lab asks for the measurements to be written by hand, so the library
+functions they replace (fairlearn's, scikit-learn's, the course's) are forbidden.
 """
 
 from __future__ import annotations
@@ -13,191 +15,142 @@ from collections.abc import Callable
 
 import numpy as np
 
-from utils.checks._core import CheckResult, call, exercise_check, fail, passed
-from utils.fairness.augment import ENGLISH_GENDER_SWAPS, swap_tokens
-from utils.fairness.decisions import apply_thresholds, equal_tpr_thresholds
-from utils.fairness.group_metrics import (
-    demographic_parity_difference,
-    equalized_odds_difference,
-    false_positive_rate,
-    selection_rate,
-    true_positive_rate,
-)
-from utils.fairness.weat import weat_effect_size, weat_p_value
+from utils.checks import _fairness_decisions as _decisions
+from utils.checks._answers import array, close, diagnose, scalar, tokens
+from utils.checks._core import CheckResult, Exercise, Wrong, run_check
+from utils.fairness.augment import ENGLISH_GENDER_SWAPS
+from utils.fairness.augment import swap_tokens as _swap_tokens
+from utils.fairness.weat import association as _s
+from utils.fairness.weat import weat_effect_size as _d
+from utils.fairness.weat import weat_p_value as _p
 
-__all__ = ["LAB_SWAPS", "check_gap", "check_weat_effect_size", "check_weat_p_value",
-           "check_group_differences", "check_swap", "check_group_thresholds", "check_screen",
-           "reference_swap"]
-
-
-def _number_array(value, exercise: str, what: str = "your result") -> np.ndarray:
-    try:
-        return np.asarray(value.detach().cpu() if hasattr(value, "detach") else value, dtype=float)
-    except (TypeError, ValueError):
-        fail(f"{exercise}: {what} should be numbers; got {type(value).__name__}")
-
-
-def _number(value, exercise: str, what: str = "your result") -> float:
-    out = _number_array(value, exercise, what)
-    if out.size != 1:
-        fail(f"{exercise}: {what} should be one number; got shape {out.shape}")
-    return float(out.reshape(()))
-
-
-def _vector(value, n: int, exercise: str) -> np.ndarray:
-    if (out := _number_array(value, exercise)).shape != (n,):
-        fail(f"{exercise}: expected shape ({n},), one gap per row; got {out.shape}")
-    return out
-
-
-@exercise_check("gap")
-def check_gap(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(logits (n, vocab) tensor, female_id, male_id) -> (n,) log P(female) - log P(male)."""
-    import torch
-    rng = np.random.default_rng([seed, 61])
-    logits = torch.tensor(rng.normal(0, 2, (6, 9)), dtype=torch.float32)  # (6, 9)
-    f, m = 2, 5
-    got = _vector(call(fn, logits, f, m, exercise="gap"), 6, "gap")
-    log_p = torch.log_softmax(logits.double(), dim=-1).numpy()
-    want = log_p[:, f] - log_p[:, m]
-    p = np.exp(log_p)
-    if np.allclose(got, -want, atol=1e-4):
-        fail("gap: the sign is reversed; the gap is log P(female word) minus log P(male word)")
-    if np.allclose(got, p[:, f] - p[:, m], atol=1e-4):
-        fail("gap: that is a difference of probabilities; the gap is a difference of "
-             "log-probabilities (a log of their ratio)")
-    if np.allclose(got, p[:, f] / p[:, m], atol=1e-4):
-        fail("gap: that is the ratio of the probabilities; take its (natural) log")
-    if np.allclose(got, want / math.log(2), atol=1e-4):
-        fail("gap: that is in bits (log base 2); use the natural log, as the chapter does")
-    if not np.allclose(got, want, atol=1e-4):
-        fail("gap: some gaps are wrong; turn logits into log-probabilities over the whole "
-             "vocabulary (log_softmax on the last dimension) before taking the difference")
-    passed("gap", 6)
-
-
-def _weat_sets(rng: np.random.Generator, n: int = 4, dim: int = 6) -> list[np.ndarray]:
-    # Unequal norms, so that a dot product differs from a cosine.
-    return [rng.normal(shift, 1, (n, dim)) * rng.uniform(0.5, 3, (n, 1))
-            for shift in (0.4, 0.0, 0.6, 0.0)]
-
-
-@exercise_check("weat_effect_size")
-def check_weat_effect_size(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(x, y, a, b) -> Caliskan's d, arrays (n, dim); sample standard deviation."""
-    rng = np.random.default_rng([seed, 62])
-    for case in range(5):
-        x, y, a, b = _weat_sets(rng)
-        got = _number(call(fn, x, y, a, b, exercise="weat_effect_size"), "weat_effect_size")
-        want = weat_effect_size(x, y, a, b)
-        if math.isclose(got, -want, rel_tol=1e-6):
-            fail("weat_effect_size: the sign is reversed; d is positive when X is closer "
-                 "to A (and Y to B)")
-        dots = [(w @ a.T).mean(1) - (w @ b.T).mean(1) for w in (x, y)]
-        raw = (dots[0].mean() - dots[1].mean()) / np.concatenate(dots).std(ddof=1)
-        if math.isclose(got, raw, rel_tol=1e-6):
-            fail("weat_effect_size: use cosine similarity, not the dot product: divide by "
-                 "both vectors' lengths")
-        if math.isclose(got, want * math.sqrt(8 / 7), rel_tol=1e-6):
-            fail("weat_effect_size: use the sample standard deviation (ddof=1) of s over "
-                 "X and Y together")
-        if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9):
-            fail(f"weat_effect_size: wrong on case {case + 1}; the denominator is the standard "
-                 "deviation of s(w, A, B) over all words of X and Y together, not per set")
-    passed("weat_effect_size", 5)
-
-
-@exercise_check("weat_p_value")
-def check_weat_p_value(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(x, y, a, b) -> exact one-sided permutation p-value over all equal-size splits."""
-    rng = np.random.default_rng([seed, 63])
-    for case in range(4):
-        x, y, a, b = _weat_sets(rng)
-        if case == 3:
-            x, y = y, x  # a negative effect: a one-sided p near 1
-        got = _number(call(fn, x, y, a, b, exercise="weat_p_value"), "weat_p_value")
-        want = weat_p_value(x, y, a, b, n_permutations=None)[0]
-        two = weat_p_value(x, y, a, b, n_permutations=None, alternative="two-sided")[0]
-        if not math.isclose(want, two) and math.isclose(got, two, abs_tol=1e-9):
-            fail("weat_p_value: that is the two-sided p-value (it compares absolute values); "
-                 "Caliskan's test is one-sided: count splits whose statistic is at least the "
-                 "observed one")
-        if math.isclose(got, want - 1 / 70, abs_tol=1e-9):
-            fail("weat_p_value: the observed split itself is one of the splits, and its "
-                 "statistic equals itself: count '>=' not '>'")
-        if math.isclose(got, 1 - want + 1 / 70, abs_tol=1e-9):
-            fail("weat_p_value: the direction is reversed; count statistics at least as "
-                 "large as the observed one")
-        if not math.isclose(got, want, abs_tol=1e-9):
-            fail(f"weat_p_value: wrong on case {case + 1}; enumerate every way to choose "
-                 "len(x) of the pooled words as X_i, the rest as Y_i")
-    passed("weat_p_value", 4)
-
-
-def _group_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng([seed, 64])
-    cases = []
-    for n, groups in ((60, ("a", "b")), (90, ("x", "y", "z")), (120, ("p", "q", "r", "s"))):
-        g = rng.choice(groups, n, p=rng.dirichlet(np.ones(len(groups)) * 4))
-        rates = dict(zip(groups, rng.uniform(0.2, 0.8, len(groups)), strict=True))
-        y = (rng.random(n) < 0.5).astype(int)
-        pred = (rng.random(n) < np.array([rates[v] for v in g])).astype(int)
-        cases.append((y, pred, g))
-    return cases
-
-
-@exercise_check("group_differences")
-def check_group_differences(dpd: Callable, eod: Callable, seed: int = 0) -> CheckResult:
-    """dpd/eod(y_true, y_pred, *, sensitive_features) -> float, as fairlearn's."""
-    for y, pred, g in _group_cases(seed):
-        got = _number(call(dpd, y, pred, sensitive_features=g, exercise="group_differences"),
-                      "group_differences", "demographic_parity_difference")
-        want = demographic_parity_difference(y, pred, sensitive_features=g)
-        pooled = selection_rate(y, pred)
-        per = [selection_rate(y[g == v], pred[g == v]) for v in np.unique(g)]
-        if not math.isclose(want, max(abs(r - pooled) for r in per)) and \
-                math.isclose(got, max(abs(r - pooled) for r in per)):
-            fail("group_differences: demographic parity compares the groups with each other, "
-                 "not each group with the pooled rate of everyone")
-        if len(per) > 2 and not math.isclose(want, abs(per[0] - per[1])) and \
-                math.isclose(got, abs(per[0] - per[1])):
-            fail("group_differences: with more than two groups, take the largest minus the "
-                 "smallest group rate, not the first two")
-        if not math.isclose(got, want, abs_tol=1e-12):
-            fail("group_differences: demographic_parity_difference is wrong; it is the largest "
-                 "minus the smallest per-group selection rate P(y_pred = 1 | group)")
-        got = _number(call(eod, y, pred, sensitive_features=g, exercise="group_differences"),
-                      "group_differences", "equalized_odds_difference")
-        want = equalized_odds_difference(y, pred, sensitive_features=g)
-        groups = np.unique(g)
-        tpr = [true_positive_rate(y[g == v], pred[g == v]) for v in groups]
-        fpr = [false_positive_rate(y[g == v], pred[g == v]) for v in groups]
-        if not math.isclose(want, max(tpr) - min(tpr)) and math.isclose(got, max(tpr) - min(tpr)):
-            fail("group_differences: equalized odds asks for equal false-positive rates too; "
-                 "return the larger of the two differences")
-        pooled_tpr = true_positive_rate(y, pred)
-        if math.isclose(got, max(max(abs(t - pooled_tpr) for t in tpr),
-                                 max(abs(f - false_positive_rate(y, pred)) for f in fpr))):
-            fail("group_differences: compare the groups' rates with each other, not with the "
-                 "pooled rate")
-        if not math.isclose(got, want, abs_tol=1e-12):
-            fail("group_differences: equalized_odds_difference is wrong; per group compute "
-                 "the TPR among y_true = 1 and the FPR among y_true = 0")
-    passed("group_differences", 3)
-
+__all__ = ["EXERCISES", "LAB_SWAPS", "check_gap", "check_group_differences",
+           "check_group_thresholds", "check_screen", "check_swap", "check_weat_effect_size",
+           "check_weat_p_value"]
 
 LAB_SWAPS = ENGLISH_GENDER_SWAPS  # the lab's swap table
 
 
-def reference_swap(tokens: list[str]) -> list[str]:
-    """The lab's counterfactual swap: whole tokens, keeping capitals and a possessive 's."""
-    return swap_tokens(tokens, LAB_SWAPS)
+# ---------------------------------------------------------------- 1. the gap
+def _gap_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng([seed, 61])
+    shapes = (((6, 9), 2, 5, 2.0), ((4, 12), 7, 1, 2.0), ((1, 5), 0, 4, 2.0),
+              ((3, 10), 3, 8, 60.0))  # the last: probabilities far below float32's smallest
+    return [{"logits": rng.normal(0, scale, shape).astype(np.float32), "female_id": f,
+             "male_id": m} for shape, f, m, scale in shapes]
 
 
-_SWAP_CASES = ["the nurse said that she was tired .", "He finished his report and thanked her .",
-               "the man's hat and the woman's coat", "My Father's house belongs to HIM now",
-               "the manager heated the shell beside the mother",
-               "Women and men ; she herself ; boy's toy"]
+def _run_gap(ns, case):
+    import torch
+    return ns["gap"](torch.from_numpy(case["logits"]), case["female_id"], case["male_id"])
+
+
+def _judge_gap(case, output):
+    z, f, m = np.asarray(case["logits"], np.float64), case["female_id"], case["male_id"]
+    log_p = z - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)) \
+        - z.max(1, keepdims=True)
+    want = log_p[:, f] - log_p[:, m]
+    got = array(output, "your gaps", want.shape)
+    if close(got, want, atol=1e-4, rtol=1e-5):
+        return None
+    if not np.isfinite(got).all():
+        raise Wrong("some of your gaps are infinite or nan: a tiny probability underflows to 0 "
+                    "before you take its log; take log_softmax of the logits instead")
+    p = np.exp(log_p)
+    diagnose(got, {
+        "the sign is reversed; the gap is log P(female word) minus log P(male word)": -want,
+        "that is a difference of probabilities; the gap is a difference of log-probabilities "
+        "(a log of their ratio)": p[:, f] - p[:, m],
+        "that is the ratio of the probabilities; take its (natural) log": p[:, f] / p[:, m],
+        "that is in bits (log base 2); use the natural log, as the chapter does":
+            want / math.log(2)}, 1e-4, 1e-5)
+    raise Wrong("some gaps are wrong; turn logits into log-probabilities over the whole "
+                "vocabulary (log_softmax on the last dimension) before taking the difference")
+
+
+# ---------------------------------------------------------------- 2-3. WEAT
+def _weat_cases(seed: int, stream: int) -> list[dict]:
+    rng = np.random.default_rng([seed, stream])
+    sizes = ((4, 4, 4, 4), (4, 4, 3, 5), (3, 5, 4, 4), (5, 5, 2, 6), (4, 4, 4, 4))
+    cases = []
+    for k, counts in enumerate(sizes):
+        shifts = (0.0, 0.4, 0.6, 0.0) if k == len(sizes) - 1 else (0.4, 0.0, 0.6, 0.0)
+        # unequal norms, so that a dot product differs from a cosine
+        x, y, a, b = (rng.normal(s, 1, (n, 6)) * rng.uniform(0.5, 3, (n, 1))
+                      for s, n in zip(shifts, counts, strict=True))
+        cases.append({"x": x, "y": y, "a": a, "b": b})
+    return cases
+
+
+def _run_weat(name: str) -> Callable:
+    return lambda ns, c: ns[name](c["x"], c["y"], c["a"], c["b"])
+
+
+def _judge_weat_d(case, output):
+    x, y, a, b = (case[k] for k in "xyab")
+    got, want = scalar(output, "your effect size"), _d(x, y, a, b)
+    if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9):
+        return None
+    sx, sy = _s(x, a, b), _s(y, a, b)
+    s = np.concatenate([sx, sy])
+    dot = [(w @ a.T).mean(1) - (w @ b.T).mean(1) for w in (x, y)]
+    unit = [w / np.linalg.norm(w, axis=1, keepdims=True) for w in (x, y, a, b)]
+    summed = [(w @ unit[2].T).sum(1) - (w @ unit[3].T).sum(1) for w in unit[:2]]
+    diagnose(np.array(got), {
+        "the sign is reversed; d is positive when X is closer to A (and Y to B)": -want,
+        "use cosine similarity, not the dot product: divide by both vectors' lengths":
+            (dot[0].mean() - dot[1].mean()) / np.concatenate(dot).std(ddof=1),
+        "use the sample standard deviation (ddof=1) of s over X and Y together":
+            (sx.mean() - sy.mean()) / s.std(),
+        "s(w, A, B) is a difference of MEAN cosines; a sum weighs the larger of A and B more":
+            (summed[0].mean() - summed[1].mean()) / np.concatenate(summed).std(ddof=1)},
+        0.0, 1e-6)
+    raise Wrong("your effect size is wrong; the denominator is the standard deviation of "
+                "s(w, A, B) over all words of X and Y together, not per set")
+
+
+def _judge_weat_p(case, output):
+    x, y, a, b = (case[k] for k in "xyab")
+    got = scalar(output, "your p-value")
+    want = _p(x, y, a, b, n_permutations=None)[0]
+    if math.isclose(got, want, abs_tol=1e-9):
+        return None
+    splits = math.comb(len(x) + len(y), len(x))
+    two = _p(x, y, a, b, n_permutations=None, alternative="two-sided")[0]
+    if not math.isclose(want, two) and math.isclose(got, two, abs_tol=1e-9):
+        raise Wrong("that is the two-sided p-value (it compares absolute values); Caliskan's "
+                    "test is one-sided: count splits whose statistic is at least the observed one")
+    diagnose(np.array(got), {
+        "the observed split itself is one of the splits, and its statistic equals itself: "
+        "count '>=' not '>'": want - 1 / splits,
+        "the direction is reversed; count statistics at least as large as the observed one":
+            1 - want + 1 / splits}, 1e-9, 0.0)
+    raise Wrong("your p-value is wrong; enumerate every way to choose len(x) of the pooled words "
+                "as X_i (the rest are Y_i) and take the share of splits at least as extreme")
+
+
+# ---------------------------------------------------------------- 5. the swap
+_SWAP_SENTENCES = ["the nurse said that she was tired .",
+                   "He finished his report and thanked her .", "the man's hat and the woman's coat",
+                   "My Father's house belongs to HIM now",
+                   "the manager heated the shell beside the mother",
+                   "Women and men ; she herself ; boy's toy"]
+_DECOYS = ["manager", "the", "shell", "human", "hero", "sheep", "mankind", "Heather", "omen",
+           "them", "hiss", "sons-in-law", "Daughters"]
+
+
+def _swap_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng([seed, 65])
+    cases = [{"tokens": _SWAP_SENTENCES[i].split()} for i in rng.permutation(6)]
+    words = sorted(LAB_SWAPS)
+    for _ in range(3):  # random mixtures: every form of a gendered word, and words that contain one
+        out = []
+        for _ in range(10):
+            w = str(rng.choice(words)) if rng.random() < 0.6 else str(rng.choice(_DECOYS))
+            w = [w, w.capitalize(), w.upper()][int(rng.integers(3))] if w in LAB_SWAPS else w
+            out.append(w + "'s" if rng.random() < 0.2 else w)
+        cases.append({"tokens": out})
+    return cases
 
 
 def _gendered(token: str) -> bool:
@@ -205,96 +158,87 @@ def _gendered(token: str) -> bool:
     return t in LAB_SWAPS or (t.endswith("'s") and t[:-2] in LAB_SWAPS)
 
 
-def _explain_swap(wrong: list[tuple[str, str, str]]) -> None:
-    """Fail with the most telling of the wrong tokens, if any (checked in this order)."""
-    rules = [
-        (lambda t, g, w: not _gendered(t),
-         "{t!r} is not a gendered word but was changed; swap whole tokens only, never parts "
-         "of a word"),
-        (lambda t, g, w: g.lower() == w.lower(),
-         "{t!r} lost its capitals; keep a capitalised word capitalised"),
-        (lambda t, g, w: g == t and t != t.lower() and not t.lower().endswith("'s"),
-         "{t!r} was left unchanged; look words up in lowercase"),
-        (lambda t, g, w: g == t and t.lower().endswith("'s"),
-         "the possessive {t!r} was not swapped; strip the 's, swap, put it back"),
-        (lambda t, g, w: g == t, "{t!r} was left unchanged; every word of LAB_SWAPS is swapped"),
-        (lambda t, g, w: True, "{t!r} was swapped to the wrong word; use LAB_SWAPS"),
-    ]
-    for rule, message in rules:
+_SWAP_RULES = [  # (is this the mistake?, message), tried in order on the wrong tokens
+    (lambda t, g, w: not _gendered(t), "{t!r} is not a gendered word but was changed; swap "
+     "whole tokens only, never parts of a word"),
+    (lambda t, g, w: g.lower() == w.lower(), "{t!r} lost its capitals; keep a capitalised word "
+     "capitalised"),
+    (lambda t, g, w: g == t and t != t.lower() and not t.lower().endswith("'s"),
+     "{t!r} was left unchanged; look words up in lowercase"),
+    (lambda t, g, w: g == t and t.lower().endswith("'s"), "the possessive {t!r} was not "
+     "swapped; strip the 's, swap, put it back"),
+    (lambda t, g, w: g == t, "{t!r} was left unchanged; every word of LAB_SWAPS is swapped"),
+    (lambda t, g, w: g.lower().removesuffix("'s") not in LAB_SWAPS.values(), "{t!r} became "
+     "{g!r}; swap whole tokens only, never parts of a word"),
+    (lambda t, g, w: True, "{t!r} was swapped to the wrong word; use LAB_SWAPS"),
+]
+
+
+def _judge_swap(case, output):
+    given = case["tokens"]
+    got, want = tokens(output, len(given)), _swap_tokens(given, LAB_SWAPS)
+    wrong = [(t, g, w) for t, g, w in zip(given, got, want, strict=True) if g != w]
+    for rule, message in _SWAP_RULES:
         for t, g, w in wrong:
             if rule(t, g, w):
-                fail("swap: " + message.format(t=t))
+                raise Wrong(message.format(t=t, g=g))
+    return None
 
 
-@exercise_check("swap")
-def check_swap(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(tokens: list[str]) -> list[str] swapped by LAB_SWAPS, capitals and 's kept."""
-    rng = np.random.default_rng([seed, 65])
-    cases = [s.split() for s in _SWAP_CASES]
-    cases = [cases[i] for i in rng.permutation(len(cases))]
-    wrong = []  # (token, student's token, right token) over every case
-    for tokens in cases:
-        got = call(fn, list(tokens), exercise="swap")
-        if not isinstance(got, list) or len(got) != len(tokens):
-            fail("swap: return a list with one token per input token")
-        want = reference_swap(tokens)
-        wrong += [(t, g, w) for t, g, w in zip(tokens, got, want, strict=True) if g != w]
-    _explain_swap(wrong)
-    passed("swap", len(cases))
+# ---------------------------------------------------------------- the lab's exercises
+_OWN = ("utils.fairness.group_metrics.", "fairlearn.metrics.")
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("gap", ("gap",), _gap_cases, _run_gap, _judge_gap,
+             ("utils.fairness.gap.log_prob_gap",)),
+    Exercise("weat_effect_size", ("weat_effect_size",), lambda s: _weat_cases(s, 62),
+             _run_weat("weat_effect_size"), _judge_weat_d,
+             ("utils.fairness.weat.weat_effect_size", "utils.fairness.weat.association")),
+    Exercise("weat_p_value", ("weat_p_value",), lambda s: _weat_cases(s, 63)[1:],
+             _run_weat("weat_p_value"), _judge_weat_p,
+             ("utils.fairness.weat.weat_p_value", "utils.fairness.weat.association",
+              "scipy.stats.permutation_test")),
+    Exercise("group_differences", ("demographic_parity_difference", "equalized_odds_difference"),
+             _decisions.group_cases, _decisions.run_groups, _decisions.judge_groups,
+             tuple(p + f for p in _OWN for f in (
+                 "demographic_parity_difference", "equalized_odds_difference",
+                 "equal_opportunity_difference", "selection_rate", "true_positive_rate",
+                 "false_positive_rate")) + ("fairlearn.metrics.MetricFrame.__init__",
+                                            "sklearn.metrics.recall_score",
+                                            "sklearn.metrics.confusion_matrix")),
+    Exercise("swap", ("swap",), _swap_cases, lambda ns, c: ns["swap"](c["tokens"]), _judge_swap,
+             ("utils.fairness.augment.swap_tokens", "utils.data.corpus.tasks.swap_gender")),
+    Exercise("group_thresholds", ("group_thresholds",), _decisions.threshold_cases,
+             _decisions.run_thresholds, _decisions.judge_thresholds,
+             ("utils.fairness.decisions.equal_tpr_thresholds",)),
+    Exercise("screen", ("screen",), _decisions.screen_cases, _decisions.run_screen,
+             _decisions.judge_screen, ("utils.fairness.decisions.equal_tpr_thresholds",)),
+)}
 
 
-def _threshold_split(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
-    groups = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
-    shift = np.select([groups == "a", groups == "b"], [0.6, 0.0], -0.4)
-    y = (rng.random(n) < 0.4).astype(int)
-    scores = 1 / (1 + np.exp(-(1.5 * y + shift + rng.normal(0, 1, n))))
-    return scores, y, groups
+def check_gap(gap: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["gap"], {"gap": gap}, seed)
 
 
-@exercise_check("group_thresholds")
-def check_group_thresholds(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(scores, y_true, groups, target_tpr) -> {group: threshold}, ``score >= t`` selects."""
-    rng = np.random.default_rng([seed, 66])
-    for target in (0.5, 0.7, 0.85):
-        scores, y, groups = _threshold_split(rng, 400)
-        got = call(fn, scores, y, groups, target, exercise="group_thresholds")
-        if not isinstance(got, dict) or set(map(str, got)) != set(np.unique(groups)):
-            fail("group_thresholds: return a dict with one threshold per group")
-        got = {str(k): float(v) for k, v in got.items()}
-        if len(set(got.values())) == 1:
-            fail("group_thresholds: every group got the same threshold; fit one per group "
-                 "from that group's positives")
-        pred = apply_thresholds(scores, groups, got)
-        for g in np.unique(groups):
-            positives = (groups == g) & (y == 1)
-            tpr, n_pos = pred[positives].mean(), positives.sum()
-            if tpr < target - 1e-12:
-                fail(f"group_thresholds: group {g}'s true-positive rate is below the target; "
-                     "round the number of positives to select up, not down")
-            if tpr >= target + 1 / n_pos - 1e-12:
-                fail(f"group_thresholds: group {g} selects more positives than it needs; take "
-                     "the highest threshold that reaches the target")
-    passed("group_thresholds", 3)
+def check_weat_effect_size(weat_effect_size: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["weat_effect_size"], {"weat_effect_size": weat_effect_size}, seed)
 
 
-@exercise_check("screen")
-def check_screen(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(fit, test, target_tpr) -> test predictions with thresholds fitted on ``fit`` only."""
-    rng = np.random.default_rng([seed, 67])
-    fit, test = _threshold_split(rng, 300), _threshold_split(rng, 300)
-    got = call(fn, fit, test, 0.7, exercise="screen")
-    try:
-        got = np.asarray(got, dtype=int).ravel()
-    except (TypeError, ValueError):
-        fail("screen: return an array of 0/1 predictions, one per test example")
-    if got.shape != (len(test[0]),):
-        fail("screen: return one prediction per example of the test split")
-    want = apply_thresholds(test[0], test[2], equal_tpr_thresholds(*fit, 0.7))
-    cheat = apply_thresholds(test[0], test[2], equal_tpr_thresholds(*test, 0.7))
-    if np.array_equal(got, cheat) and not np.array_equal(got, want):
-        fail("screen: the thresholds were fitted on the test split; fit them on the fit split "
-             "and only apply them to the test split, or the held-out rates mean nothing")
-    if not np.array_equal(got, want):
-        fail("screen: fit group thresholds on the fit split, then predict 1 where a test "
-             "score reaches its group's threshold")
-    passed("screen", 1)
+def check_weat_p_value(weat_p_value: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["weat_p_value"], {"weat_p_value": weat_p_value}, seed)
+
+
+def check_group_differences(dpd: Callable, eod: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["group_differences"], {"demographic_parity_difference": dpd,
+                                                       "equalized_odds_difference": eod}, seed)
+
+
+def check_swap(swap: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["swap"], {"swap": swap}, seed)
+
+
+def check_group_thresholds(group_thresholds: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["group_thresholds"], {"group_thresholds": group_thresholds}, seed)
+
+
+def check_screen(screen: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["screen"], {"screen": screen}, seed)

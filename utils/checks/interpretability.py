@@ -1,10 +1,13 @@
 """Checks for lab 07 (interpretability): attributions, a probe with its control, unit ablation.
 
-Used in chapter 7. Each check runs the student's function on small float64
-models built from the check's seed (an LSTM classifier over embeddings, random
-probe data, a bare ``nn.LSTM``), compares it with ``utils.interpretability`` (itself
-tested against captum and ``nn.LSTM``), and names the plausible mistake when
-the answer matches one. None prints an expected value.
+Used in chapter 7. Each exercise is data (`utils.checks._core.Exercise`):
+cases drawn from a seed (small float64 models held as state dicts of arrays,
+probe data with a held-out split, a bare ``nn.LSTM``), a run that rebuilds
+them and calls the student's function, and a judge that rebuilds them again
+from the case, computes the answer with ``utils.interpretability`` (itself
+tested against captum and ``nn.LSTM``) and names the plausible mistake. The
+probe is judged on held-out rows: its accuracy must be that of a probe fitted
+on the training rows alone. The library functions each exercise replaces are forbidden.
 """
 
 from __future__ import annotations
@@ -15,273 +18,109 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.checks._core import (
-    CheckResult,
-    as_tensor,
-    call,
-    exercise_check,
-    expect_shape,
-    fail,
-    passed,
-    worst_error,
-)
-from utils.interpretability.ablation import UnitAblatedLSTM
-from utils.interpretability.attributions import (
-    Gradient,
-    GradientXInput,
-    IntegratedGradients,
-    Occlusion,
-    token_scores,
-)
+from utils.checks import _attribution_cases as _attr
+from utils.checks._answers import array, diagnose, items, scalar
+from utils.checks._core import CheckResult, Exercise, Wrong, run_check
+from utils.interpretability.ablation import UnitAblatedLSTM as _Ablated
 from utils.lm.scoped import local_seed
 
-_BATCH, _SEQ, _EMB = 5, 7, 4  # three different sizes, so a sum over the wrong axis shows
-
-
-class _TinyClassifier(nn.Module):
-    """An LSTM over embeddings, mean-pooled, to 3 class logits (float64)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(_EMB, 6, batch_first=True)
-        self.head = nn.Linear(6, 3)
-
-    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        hidden, _ = self.lstm(embeddings)  # (batch, seq, 6)
-        return self.head(torch.tanh(hidden).mean(dim=1))  # (batch, 3)
-
-
-def _attribution_case(seed: int) -> tuple[Callable, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(forward_func, inputs, target, baselines): a random model, inputs and a nonzero baseline."""
-    with local_seed(seed):
-        model = _TinyClassifier().double().eval()
-    generator = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(_BATCH, _SEQ, _EMB, generator=generator, dtype=torch.float64)
-    baselines = 0.5 * torch.randn(_BATCH, _SEQ, _EMB, generator=generator, dtype=torch.float64)
-    target = torch.randint(0, 3, (_BATCH,), generator=generator)
-    return model, inputs, target, baselines
-
-
-def _student_scores(fn: Callable, name: str, *args, **kwargs) -> torch.Tensor:
-    value = as_tensor(call(fn, *(a.clone() if torch.is_tensor(a) else a for a in args),
-                           exercise=name, **kwargs), name)
-    if tuple(value.shape) == (_BATCH, _EMB):
-        fail(f"{name}: your result has one number per embedding feature; it needs one per "
-             "TOKEN, so sum over the embedding axis (the last), not over the tokens")
-    if tuple(value.shape) == (_BATCH, _SEQ, _EMB):
-        fail(f"{name}: return one score per token, shape (batch, seq_len): sum the "
-             "attribution over the embedding axis")
-    expect_shape(value, (_BATCH, _SEQ), name)
-    return value
-
-
-def _diagnose(name: str, value: torch.Tensor, wrong: dict[str, torch.Tensor],
-              reference: torch.Tensor, what: str) -> None:
-    for message, candidate in wrong.items():
-        if worst_error(value, candidate) < 1e-6:
-            fail(f"{name}: {message}")
-    fail(f"{name}: your token scores differ from {what} by up to "
-         f"{worst_error(value, reference):.3g}")
-
-
-@exercise_check("gradient_x_input")
-def check_gradient_x_input(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(forward_func, inputs, target, baselines) -> token scores (batch, seq_len)."""
-    name = "gradient_x_input"
-    for case in range(3):
-        model, x, target, base = _attribution_case(seed + case)
-        value = _student_scores(fn, name, model, x, target, base)
-        ref = token_scores(GradientXInput(model).attribute(x, target=target, baselines=base))
-        if worst_error(value, ref) < 1e-6:
-            continue
-        grad = GradientXInput(model).attribute(x, target=target)  # x * grad, zero baseline
-        wrong = {
-            "you multiplied the gradient by x alone; multiply by (x - x'), the input minus "
-            "the baseline you were given": token_scores(grad),
-            "you returned the plain gradient; gradient x input multiplies it by (x - x')":
-                token_scores(Gradient(model).attribute(x, target=target)),
-            "the sign is reversed: the score is (x - x') times dF/dx, not (x' - x)": -ref,
-        }
-        _diagnose(name, value, wrong, ref, "(x - x') * dF/dx summed over each token")
-    passed(name, 3)
-
-
-def _ig_rule(model, x, target, base, n_steps: int, rule: str) -> torch.Tensor:
-    """Token scores of three wrong IG sums: "left"/"right" skip an end, "equal" weights."""
-    alphas = torch.linspace(0, 1, n_steps + (rule != "equal"), dtype=x.dtype)
-    alphas = {"left": alphas[:-1], "right": alphas[1:], "equal": alphas}[rule]
-    total = sum(IntegratedGradients(model).gradient(base + a * (x - base), target)
-                for a in alphas)
-    return token_scores((x - base) * total / n_steps)
-
-
-@exercise_check("integrated_gradients")
-def check_integrated_gradients(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(forward_func, inputs, target, baselines, n_steps) -> token scores (batch, seq_len)."""
-    name = "integrated_gradients"
-    for case in range(2):
-        model, x, target, base = _attribution_case(seed + 10 + case)
-        ig = IntegratedGradients(model)
-        gap = (ig.score(x, target) - ig.score(base, target)).detach()
-        # Completeness first: with many points the scores must add up to F(x) - F(x').
-        value = _student_scores(fn, name, model, x, target, base, 300)
-        error = float(((value.sum(1) - gap).abs() / gap.abs()).max())
-        if error > 0.05:
-            full = ig.attribute(x, target=target, baselines=base, n_steps=300)
-            if worst_error(value, token_scores(ig.attribute(x, target=target, n_steps=300))) \
-                    < 1e-4:
-                fail(f"{name}: your path starts at zero, not at the baseline x' you were given")
-            if worst_error(value, token_scores(full / (x - base))) < 1e-4:
-                fail(f"{name}: you averaged the gradients along the path but did not multiply "
-                     "by (x - x'), the input minus the baseline")
-            fail(f"{name}: with 300 points your token scores should add up to F(x) - F(x') "
-                 f"within 5 %; they miss it by {error:.0%} (completeness)")
-        # Then the rule: n_steps points with both ends included, trapezoid weights.
-        value = _student_scores(fn, name, model, x, target, base, 4)
-        ref = token_scores(ig.attribute(x, target=target, baselines=base, n_steps=4))
-        if worst_error(value, ref) < 1e-6:
-            continue
-        wrong = {
-            "your alphas skip an end of the path (alpha = 1 is missing); use n_steps points "
-            "from 0 to 1, both included, each end weighted half":
-                _ig_rule(model, x, target, base, 4, "left"),
-            "your alphas skip an end of the path (alpha = 0 is missing); use n_steps points "
-            "from 0 to 1, both included, each end weighted half":
-                _ig_rule(model, x, target, base, 4, "right"),
-            "the steps are right but every point weighs the same; the trapezoid rule gives "
-            "each end half the weight of the others":
-                _ig_rule(model, x, target, base, 4, "equal"),
-        }
-        _diagnose(name, value, wrong, ref, "the trapezoid rule with 4 points")
-    passed(name, 4)
-
-
-@exercise_check("occlusion")
-def check_occlusion(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(forward_func, inputs, target, baselines) -> F(x) - F(x, token t replaced) per token."""
-    name = "occlusion"
-    for case in range(3):
-        model, x, target, base = _attribution_case(seed + 20 + case)
-        value = _student_scores(fn, name, model, x, target, base)
-        ref = token_scores(Occlusion(model).attribute(x, target=target, baselines=base))
-        if worst_error(value, ref) < 1e-6:
-            continue
-        with torch.no_grad():
-            full = Occlusion(model).score(x, target)
-            cumulative, running = torch.zeros(_BATCH, _SEQ, dtype=x.dtype), x.clone()
-            for t in range(_SEQ):
-                running[:, t] = base[:, t]
-                cumulative[:, t] = full - Occlusion(model).score(running, target)
-        wrong = {
-            "the sign is reversed: the score is F(x) minus F(x with the token replaced)": -ref,
-            "you replaced the token with zeros; replace it with the baseline's vector at "
-            "that position": token_scores(Occlusion(model).attribute(x, target=target)),
-            "earlier tokens stay replaced when you move on: copy the input afresh for each "
-            "position, replacing one token at a time": cumulative,
-        }
-        _diagnose(name, value, wrong, ref, "F(x) - F(x with one token replaced)")
-    passed(name, 3)
+__all__ = ["EXERCISES", "check_ablate_units", "check_gradient_x_input",
+           "check_integrated_gradients", "check_occlusion", "check_probe_with_control"]
 
 
 # ---------------------------------------------------------------- probe with a control task
-def _probe_case(seed: int, kind: str) -> tuple:
-    """(features, labels, word_types, train, test): 400 examples, 20 word types. Features hold
-    the label plus noise ("signal"), the word type ("identity"), or 300 columns of "noise"."""
-    rng = np.random.default_rng([seed, 70])
-    n, n_types = 400, 20
-    type_index = rng.integers(0, n_types, n)
-    labels = rng.integers(0, 2, n)
-    if kind == "signal":
-        features = rng.normal(size=(n, 8))
-        features[:, 0] += 3.0 * (2 * labels - 1)
-    elif kind == "identity":
-        features = np.eye(n_types)[type_index] + 0.01 * rng.normal(size=(n, n_types))
-    else:
-        features = rng.normal(size=(n, 300))
-    order = rng.permutation(n)
-    return features, labels, [f"w{i}" for i in type_index], np.sort(order[:200]), \
-        np.sort(order[200:])
+def _probe_cases(seed: int) -> list[dict]:
+    """400 examples of 20 word types, 240 to train on and 160 held out. Features hold the label
+    plainly ("signal"), weakly among 60 columns ("weak": a probe fits its training rows far
+    better than held-out ones), the word type only ("identity"), or 300 columns of "noise"."""
+    cases = []
+    for k, kind in enumerate(("noise", "signal", "weak", "identity")):
+        rng = np.random.default_rng([seed, 70, k])
+        n, n_types = 400, 20
+        types, labels = rng.integers(0, n_types, n), rng.integers(0, 2, n)
+        if kind == "identity":
+            features = np.eye(n_types)[types] + 0.01 * rng.normal(size=(n, n_types))
+        else:
+            features = rng.normal(size=(n, {"noise": 300, "signal": 8, "weak": 60}[kind]))
+            features[:, 0] += {"noise": 0.0, "signal": 3.0, "weak": 1.0}[kind] * (2 * labels - 1)
+        order = rng.permutation(n)
+        cases.append({"kind": kind, "features": features, "labels": labels,
+                      "word_types": [f"w{i}" for i in types], "train": np.sort(order[:240]),
+                      "test": np.sort(order[240:])})
+    return cases
 
 
-def _two_accuracies(fn: Callable, name: str, case) -> tuple[float, float]:
-    result = call(fn, *case, exercise=name)
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail(f"{name}: return two numbers, (task accuracy, control-task accuracy)")
-    try:
-        accuracy, control = (float(r) for r in result)
-    except (TypeError, ValueError):
-        fail(f"{name}: both accuracies must be numbers between 0 and 1")
+def _run_probe(ns, c):
+    return ns["probe_with_control"](c["features"], c["labels"], list(c["word_types"]),
+                                    c["train"], c["test"])
+
+
+def _probe_accuracy(case: dict, fit_rows: np.ndarray, score_rows: np.ndarray) -> float:
+    from sklearn.linear_model import LogisticRegression
+    x, y = np.asarray(case["features"]), np.asarray(case["labels"])
+    probe = LogisticRegression(max_iter=2000).fit(x[fit_rows], y[fit_rows])
+    return float(probe.score(x[score_rows], y[score_rows]))
+
+
+def _judge_probe(case, output):
+    accuracy, control = (scalar(v, w) for v, w in zip(
+        items(output, 2, "(task accuracy, control-task accuracy)"),
+        ("your task accuracy", "your control accuracy"), strict=True))
     if not (0 <= accuracy <= 1 and 0 <= control <= 1):
-        fail(f"{name}: accuracies lie between 0 and 1; got {accuracy:.3g} and {control:.3g}")
-    return accuracy, control
-
-
-@exercise_check("probe_with_control")
-def check_probe_with_control(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(features, labels, word_types, train, test) -> (accuracy, control accuracy), held out."""
-    name = "probe_with_control"
-    accuracy, _ = _two_accuracies(fn, name, _probe_case(seed, "noise"))
-    if accuracy > 0.85:
-        fail(f"{name}: on 300 features of pure noise your probe scores {accuracy:.0%}; a probe "
-             "can only be that good on the examples it was trained on. Fit on the train "
-             "indices, score on the test indices")
-    accuracy, control = _two_accuracies(fn, name, _probe_case(seed, "signal"))
-    if accuracy < 0.9:
-        fail(f"{name}: the features carry the label plainly, yet your probe scores "
-             f"{accuracy:.0%} on held-out examples; fit a logistic regression on the train "
-             "rows and score the test rows")
-    if control > 0.75:
-        fail(f"{name}: your control task is learnt from features that hold nothing but the "
-             "real label, so it follows the real label; draw each word type's control label "
-             "at random, independently of the real labels")
-    _, control = _two_accuracies(fn, name, _probe_case(seed, "identity"))
-    if control < 0.9:
-        fail(f"{name}: features that identify the word type should let a probe learn the "
-             f"control task, but yours scores {control:.0%}; give every example of a word "
-             "type the SAME random label (one label per type, not per example)")
-    passed(name, 3)
+        raise Wrong("accuracies lie between 0 and 1")
+    train, test, n_test = case["train"], case["test"], len(case["test"])
+    if any(abs(v * n_test - round(v * n_test)) > 1e-4 for v in (accuracy, control)):
+        raise Wrong(f"an accuracy on the {n_test} held-out rows is a number of right answers "
+                    f"divided by {n_test}; yours is not: score each probe on the test rows only")
+    if abs(accuracy - _probe_accuracy(case, train, test)) > 0.04:
+        diagnose(np.array(accuracy), {
+            "that is the probe's accuracy on the rows it was trained on; score it on the test "
+            "rows": _probe_accuracy(case, train, train),
+            "the probe was fitted on the test rows too; fit it on the train rows only":
+                _probe_accuracy(case, np.r_[train, test], test)}, 0.02)
+        raise Wrong("your task accuracy is not that of LogisticRegression(max_iter=2000) fitted "
+                    "on the train rows and scored on the test rows")
+    if case["kind"] == "signal" and control > 0.9:
+        raise Wrong("your control task follows the real label; draw each word type's control "
+                    "label at random, independently of the real labels")
+    if case["kind"] == "identity" and control < 0.9:
+        raise Wrong("features that identify the word type should let a probe learn the control "
+                    "task, but yours does not; give every example of a word type the SAME "
+                    "random label (one label per type, not per example)")
+    return None
 
 
 # ---------------------------------------------------------------- unit ablation
-@exercise_check("ablate_units")
-def check_ablate_units(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(lstm, inputs, units, steps) -> outputs (batch, seq_len, hidden), units zeroed at steps."""
-    name = "ablate_units"
-    generator = torch.Generator().manual_seed(seed)
-    cases = [([2], None), ([0, 5, 7], None), ([3], [1]), ([1, 6], [0, 2])]
-    for case, (units, steps) in enumerate(cases):
-        with local_seed(seed + case):
+def _ablation_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng([seed, 71])
+    cases = []
+    for k, (units, steps) in enumerate((([2], None), ([0, 5, 7], None), ([3], [1]),
+                                        ([1, 6], [0, 2]), ([4], [5]), ([], None))):
+        with local_seed(seed * 100 + k):
             lstm = nn.LSTM(3, 8, batch_first=True).double()
-        inputs = torch.randn(4, 6, 3, generator=generator, dtype=torch.float64)
-        with torch.no_grad():
-            value = as_tensor(call(fn, lstm, inputs.clone(), list(units),
-                                   None if steps is None else list(steps), exercise=name), name)
-            expect_shape(value, (4, 6, 8), name)
-            ref, _ = UnitAblatedLSTM(lstm, units, steps).double()(inputs)
-            if worst_error(value, ref) < 1e-8:
-                continue
-            where = list(range(6)) if steps is None else steps
-            if float(value[:, where][..., units].abs().max()) > 1e-12:
-                fail(f"{name}: the ablated units must read exactly 0 in the output at every "
-                     "ablated step")
-            if worst_error(value, _leaky(lstm, inputs, units, steps, zero_c=False)) < 1e-8:
-                fail(f"{name}: you zero the units in h but not in c, so their memory leaks "
-                     "back through the cell state at the next step; zero them in both")
-            if worst_error(value, _leaky(lstm, inputs, units, steps, after=True)) < 1e-8:
-                fail(f"{name}: you zeroed the units in the output after the LSTM ran; they "
-                     "must be zero in the state (h and c) at the ablated steps, so that later "
-                     "steps do not see them")
-        fail(f"{name}: your outputs differ from an LSTM run step by step with the units held "
-             f"at zero in h and c by up to {worst_error(value, ref):.3g}")
-    passed(name, len(cases))
+        cases.append({"lstm": {n: p.detach().numpy().copy() for n, p in
+                               lstm.state_dict().items()},
+                      "inputs": rng.normal(size=(4, 6, 3)), "units": units, "steps": steps})
+    return cases
 
 
-def _leaky(lstm: nn.LSTM, inputs: torch.Tensor, units: list[int], steps: list[int] | None,
-           *, zero_c: bool = True, after: bool = False) -> torch.Tensor:
+def _lstm_of(case: dict) -> nn.LSTM:
+    lstm = nn.LSTM(3, 8, batch_first=True).double()
+    lstm.load_state_dict({n: torch.from_numpy(np.asarray(a)) for n, a in case["lstm"].items()})
+    return lstm
+
+
+def _run_ablation(ns, c):
+    with torch.no_grad():
+        return ns["ablate_units"](_lstm_of(c), torch.from_numpy(c["inputs"]), list(c["units"]),
+                                  None if c["steps"] is None else list(c["steps"]))
+
+
+def _stepwise(lstm: nn.LSTM, inputs: torch.Tensor, units: list[int], steps: list[int] | None,
+              *, zero_c: bool = True, after: bool = False) -> torch.Tensor:
     """Two wrong ablations: c left alone (zero_c=False), or only the output masked (after)."""
     h = inputs.new_zeros(1, len(inputs), lstm.hidden_size)
-    c = torch.zeros_like(h)
-    outs = []
+    c, outs = torch.zeros_like(h), []
     for t in range(inputs.shape[1]):
         out, (h, c) = lstm(inputs[:, t: t + 1], (h, c))
         out = out.clone()
@@ -295,3 +134,69 @@ def _leaky(lstm: nn.LSTM, inputs: torch.Tensor, units: list[int], steps: list[in
                     c[..., units] = 0.0
         outs.append(out)
     return torch.cat(outs, dim=1)
+
+
+@torch.no_grad()
+def _judge_ablation(case, output):
+    lstm, inputs = _lstm_of(case), torch.from_numpy(np.asarray(case["inputs"]))
+    units, steps = list(case["units"]), case["steps"]
+    got = array(output, "your outputs", (4, 6, 8))
+    want, _ = _Ablated(lstm, units, steps)(inputs)
+    if np.allclose(got, want.numpy(), atol=1e-8):
+        return None
+    where = list(range(6)) if steps is None else steps
+    if units and np.abs(got[:, where][..., units]).max() > 1e-12:
+        raise Wrong("the ablated units must read exactly 0 in the output at every ablated step")
+    diagnose(got, {
+        "you zero the units in h but not in c, so their memory leaks back through the cell "
+        "state at the next step; zero them in both": _stepwise(lstm, inputs, units, steps,
+                                                               zero_c=False),
+        "you zeroed the units in the output after the LSTM ran; they must be zero in the state "
+        "(h and c) at the ablated steps, so that later steps do not see them":
+            _stepwise(lstm, inputs, units, steps, after=True),
+        "ablate only at the listed steps (steps=None means every step)":
+            _Ablated(lstm, units, None)(inputs)[0]}, 1e-8)
+    raise Wrong("your outputs differ from an LSTM run step by step with the units held at zero "
+                "in h and c at the listed steps")
+
+
+# ---------------------------------------------------------------- the lab's exercises
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("gradient_x_input", ("gradient_x_input",),
+             lambda s: _attr.cases(s, 1, (None, None, None)), _attr.run("gradient_x_input"),
+             _attr.judge_gradient_x_input, _attr.FORBIDDEN),
+    Exercise("integrated_gradients", ("integrated_gradients",),
+             lambda s: _attr.cases(s, 2, (100, 4, 2)), _attr.run("integrated_gradients"),
+             _attr.judge_integrated_gradients, _attr.FORBIDDEN),
+    Exercise("occlusion", ("occlusion",), lambda s: _attr.cases(s, 3, (None, None, None)),
+             _attr.run("occlusion"), _attr.judge_occlusion, _attr.FORBIDDEN),
+    Exercise("probe_with_control", ("probe_with_control",), _probe_cases, _run_probe,
+             _judge_probe, tuple(f"utils.interpretability.probes.{f}" for f in (
+                 "probe_with_control", "probe_accuracy", "control_labels"))),
+    Exercise("ablate_units", ("ablate_units",), _ablation_cases, _run_ablation, _judge_ablation,
+             ("utils.interpretability.ablation.UnitAblatedLSTM.forward",
+              "utils.interpretability.ablation._step_by_step",
+              "utils.interpretability.ablation.ablate_units")),
+)}
+
+
+def check_gradient_x_input(gradient_x_input: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["gradient_x_input"], {"gradient_x_input": gradient_x_input}, seed)
+
+
+def check_integrated_gradients(integrated_gradients: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["integrated_gradients"],
+                     {"integrated_gradients": integrated_gradients}, seed)
+
+
+def check_occlusion(occlusion: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["occlusion"], {"occlusion": occlusion}, seed)
+
+
+def check_probe_with_control(probe_with_control: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["probe_with_control"],
+                     {"probe_with_control": probe_with_control}, seed)
+
+
+def check_ablate_units(ablate_units: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["ablate_units"], {"ablate_units": ablate_units}, seed)

@@ -1,183 +1,217 @@
 """Checks for lab 09 (misuse): green list, watermark boost, z, poisoned review, attack success.
 
-Used in chapter 9. Each check compares the student's function with the
-reference in ``utils.misuse`` (itself tested) on fresh inputs drawn from
-``seed``, and names the plausible mistakes it recognises: a green list that
-ignores the previous token, a boost on the wrong tokens, a z that counts the
-first token or uses the wrong variance, a trigger in the wrong place, a
-success rate over every test item. None prints an expected value.
+Used in chapter 9. Each exercise is data (`utils.checks._core.Exercise`):
+cases drawn from a seed, a run that calls the student's function on a copy
+(and notes whether it changed its input or touched torch's global random
+stream), and a judge that computes the answer from the case with
+``utils.misuse`` and names the plausible mistake: a green list that ignores
+the previous token, a boost on the wrong tokens, a z that counts the first
+token or uses the wrong variance, a trigger in the wrong place, a success
+rate over every test item. The library functions each exercise replaces are forbidden.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
-from utils.checks._core import (
-    CheckResult,
-    as_tensor,
-    call,
-    exercise_check,
-    expect_shape,
-    fail,
-    passed,
-    worst_error,
-)
+from utils.checks._answers import array, diagnose, items, scalar, tokens
+from utils.checks._core import CheckResult, Exercise, Wrong, run_check
 from utils.data.corpus.config import CorpusConfig
 from utils.data.corpus.grammar import REACTIONS, SENTIMENT_CLUSTERS
 from utils.misuse.poison import _review_language
-from utils.misuse.watermark import WatermarkConfig, green_list, green_matrix, z_score
+from utils.misuse.watermark import WatermarkConfig
+from utils.misuse.watermark import green_list as _green_list
+from utils.misuse.watermark import green_matrix as _green_matrix
+from utils.misuse.watermark import z_score as _z_score
+
+__all__ = ["EXERCISES", "check_attack_success_rate", "check_green_list", "check_poison_review",
+           "check_watermark_logits", "check_z_score"]
 
 _POLARITY = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
+_WATERMARK = tuple(f"utils.misuse.watermark.{f}" for f in (
+    "green_list", "green_matrix", "green_mask", "z_scores", "z_score", "sample_watermarked"))
 
 
-def _ids(value, name: str) -> list[int]:
-    """The student's green ids as a sorted list of ints."""
-    ids = as_tensor(value, name, "your green list").reshape(-1)
-    if not torch.equal(ids, ids.round()):
-        fail(f"{name}: return token ids (whole numbers), not scores or probabilities")
+# ---------------------------------------------------------------- 1. the green list
+def _green_cases(seed: int) -> list[dict]:
+    return [{"vocab_size": v, "gamma": g, "key": k + seed, "previous": [0, 1, 2, 3, 4, 5, v - 1]}
+            for v, g, k in ((50, 0.25, 11), (224, 0.5, 7), (31, 0.3, 3))]
+
+
+def _run_green(ns, c):
+    import torch
+    fn, v, g, key = ns["green_list"], c["vocab_size"], c["gamma"], c["key"]
+    state = torch.get_rng_state()
+    out = {"lists": [fn(p, v, g, key) for p in c["previous"]], "again": fn(0, v, g, key),
+           "other_key": fn(0, v, g, key + 1)}
+    return {**out, "global_stream": not torch.equal(state, torch.get_rng_state())}
+
+
+def _ids(value, vocab_size: int) -> list[int]:
+    ids = array(value, "your green list").reshape(-1)
+    if not np.array_equal(ids, np.round(ids)):
+        raise Wrong("return token ids (whole numbers), not scores or probabilities")
+    if len(set(ids.tolist())) != ids.size or (ids.size and (ids.min() < 0
+                                                            or ids.max() >= vocab_size)):
+        raise Wrong("green ids must be distinct and between 0 and vocab_size - 1")
     return sorted(int(i) for i in ids)
 
 
-@exercise_check("green_list")
-def check_green_list(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(previous_id, vocab_size, gamma, key) -> the green token ids after ``previous_id``."""
-    name = "green_list"
-    cases = [(50, 0.25, 11 + seed), (224, 0.5, 7 + seed), (31, 0.3, 3 + seed)]
-    for vocab_size, gamma, key in cases:
-        size = round(gamma * vocab_size)
-        lists = [_ids(call(fn, p, vocab_size, gamma, key, exercise=name), name)
-                 for p in range(6)]
-        for ids in lists:
-            if len(set(ids)) != len(ids) or min(ids) < 0 or max(ids) >= vocab_size:
-                fail(f"{name}: green ids must be distinct and between 0 and vocab_size - 1")
-            if len(ids) == vocab_size - size and size != vocab_size - size:
-                fail(f"{name}: your list has {len(ids)} ids: that is the red list's size; "
-                     "the green list is the first round(gamma * vocab_size) of the permutation")
-            if len(ids) != size:
-                fail(f"{name}: with vocab_size {vocab_size} and gamma {gamma} a green list has "
-                     f"round(gamma * vocab_size) ids; yours has {len(ids)}")
-        again = _ids(call(fn, 0, vocab_size, gamma, key, exercise=name), name)
-        if again != lists[0]:
-            fail(f"{name}: two calls with the same previous token and key gave different lists: "
-                 "seed a new torch.Generator inside the function instead of drawing from the "
-                 "global random stream, so the detector can rebuild the same list")
-        if all(ids == lists[0] for ids in lists):
-            fail(f"{name}: your green list is the same after every previous token; the seed "
-                 "must mix the key with the previous token, so each context has its own list")
-        other_key = _ids(call(fn, 0, vocab_size, gamma, key + 1, exercise=name), name)
-        if other_key == lists[0]:
-            fail(f"{name}: changing the key did not change the list; the key is the secret "
-                 "that keeps the lists unpredictable")
-        for previous, ids in enumerate(lists):
-            if ids != sorted(green_list(previous, vocab_size, gamma, key).tolist()):
-                fail(f"{name}: your lists change with the previous token and the key, but not "
-                     "as the recipe says: seed torch.Generator() with key * 1_000_003 + "
-                     "previous_id, draw torch.randperm(vocab_size, generator=...), keep the "
-                     "first round(gamma * vocab_size) ids")
-    passed(name, len(cases))
+def _judge_green(case, output):
+    v, gamma, key = case["vocab_size"], case["gamma"], case["key"]
+    if not isinstance(output, dict) or set(output) != {"lists", "again", "other_key",
+                                                       "global_stream"}:
+        raise Wrong("the check could not read your green lists")
+    lists = [_ids(ids, v) for ids in items(output["lists"], len(case["previous"]), "the lists")]
+    size = round(gamma * v)
+    for ids in lists:
+        if len(ids) == v - size and size != v - size:
+            raise Wrong(f"your list has {len(ids)} ids: that is the red list's size; the green "
+                        "list is the first round(gamma * vocab_size) of the permutation")
+        if len(ids) != size:
+            raise Wrong(f"with vocab_size {v} and gamma {gamma} a green list has "
+                        f"round(gamma * vocab_size) ids; yours has {len(ids)}")
+    if output["global_stream"] is not False or _ids(output["again"], v) != lists[0]:
+        raise Wrong("your function drew from (or reseeded) torch's global random stream: seed a "
+                    "new torch.Generator inside the function instead, so the detector can "
+                    "rebuild the same list and the caller's random numbers stay untouched")
+    if all(ids == lists[0] for ids in lists):
+        raise Wrong("your green list is the same after every previous token; the seed must mix "
+                    "the key with the previous token, so each context has its own list")
+    if _ids(output["other_key"], v) == lists[0]:
+        raise Wrong("changing the key did not change the list; the key is the secret that keeps "
+                    "the lists unpredictable")
+    for previous, ids in zip(case["previous"], lists, strict=True):
+        if ids != sorted(_green_list(previous, v, gamma, key).tolist()):
+            raise Wrong("your lists change with the previous token and the key, but not as the "
+                        "recipe says: seed torch.Generator() with key * 1_000_003 + previous_id, "
+                        "draw torch.randperm(vocab_size, generator=...), keep the first "
+                        "round(gamma * vocab_size) ids")
+    return None
 
 
-@exercise_check("watermark_logits")
-def check_watermark_logits(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(logits (batch, V), previous (batch,), gamma, delta, key) -> boosted logits (batch, V)."""
-    name = "watermark_logits"
-    generator = torch.Generator().manual_seed(seed)
-    cases = [(50, 0.25, 2.0, 5 + seed, 6), (80, 0.5, 1.5, 9 + seed, 4)]
-    for vocab_size, gamma, delta, key, batch in cases:
-        logits = torch.randn(batch, vocab_size, generator=generator)
-        previous = torch.randperm(vocab_size, generator=generator)[:batch]
-        before = logits.clone()
-        value = as_tensor(call(fn, logits, previous, gamma, delta, key, exercise=name), name)
-        expect_shape(value, (batch, vocab_size), name)
-        green = green_matrix(vocab_size, gamma, key).double()  # (V, V)
-        reference = before.double() + delta * green[previous]
-        if not torch.equal(logits, before):
-            fail(f"{name}: your function changed the logits it was given (an in-place +=); "
-                 "return new logits and leave the input as it was")
-        if worst_error(value, reference) < 1e-5:
-            continue
-        if worst_error(value, before.double() + delta * green[previous[0]].expand(batch, -1)) \
-                < 1e-5:
-            fail(f"{name}: every row got the green list of the first row's previous token; "
-                 "each row must use the list of its own previous token")
-        if worst_error(value, before.double() + delta * (1 - green[previous])) < 1e-5:
-            fail(f"{name}: you boosted the red tokens; delta goes to the green list")
-        if worst_error(value, before.double()) < 1e-5:
-            fail(f"{name}: your logits are unchanged; add delta to every green token's logit")
-        boost = (value - before.double())[green[previous].bool()]
-        if boost.numel() and torch.allclose(boost, boost[:1].expand_as(boost)) \
-                and abs(float(boost[0]) - delta) > 1e-5:
-            fail(f"{name}: the green tokens were raised by {float(boost[0]):.3g}, "
-                 "not by delta")
-        fail(f"{name}: your logits differ from logits + delta on the green list of each row's "
-             "previous token (and unchanged elsewhere)")
-    passed(name, len(cases))
+# ---------------------------------------------------------------- 2. the boost
+def _boost_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng([seed, 8])
+    cases = []
+    for v, gamma, delta, key, batch in ((50, 0.25, 2.0, 5, 6), (80, 0.5, 1.5, 9, 4),
+                                        (40, 0.3, 3.0, 2, 1)):
+        previous = rng.permutation(v)[:batch]
+        if batch > 2:
+            previous[-1] = previous[0]  # two rows after the same token
+        cases.append({"logits": rng.normal(size=(batch, v)).astype(np.float32),
+                      "previous": previous.astype(np.int64), "gamma": gamma, "delta": delta,
+                      "key": key + seed})
+    return cases
 
 
-def _z_variants(ids: list[int], gamma: float, key: int, vocab_size: int, start_id: int
-                ) -> dict[str, float]:
-    """Plausible wrong z's: the first token counted, or the wrong spread."""
-    green = green_matrix(vocab_size, gamma, key)
-    hits = sum(bool(green[a, b]) for a, b in zip(ids[:-1], ids[1:], strict=True))
-    t = len(ids) - 1
-    first = hits + int(green[start_id, ids[0]])
-    return {
-        "first": (hits - gamma * (t + 1)) / math.sqrt((t + 1) * gamma * (1 - gamma)),
-        "first_green": (first - gamma * (t + 1)) / math.sqrt((t + 1) * gamma * (1 - gamma)),
-        "no_sqrt": (hits - gamma * t) / (t * gamma * (1 - gamma)),
-        "binomial_p_only": (hits - gamma * t) / math.sqrt(t * gamma),
-        "share": (hits / t - gamma) / math.sqrt(gamma * (1 - gamma)),
-        "sd_outside": (hits - gamma * t) / (math.sqrt(t) * gamma * (1 - gamma)),
-    }
+def _run_boost(ns, c):
+    import torch
+    logits = torch.tensor(c["logits"])  # a copy, to see whether the student's code changes it
+    out = ns["watermark_logits"](logits, torch.from_numpy(c["previous"]), c["gamma"],
+                                 c["delta"], c["key"])
+    return {"logits": out, "input_changed": not np.array_equal(logits.numpy(), c["logits"])}
 
 
-@exercise_check("z_score")
-def check_z_score(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(ids, gamma, key, vocab_size) -> the detector's z for one text of token ids."""
-    name = "z_score"
+def _judge_boost(case, output):
+    if not isinstance(output, dict) or set(output) != {"logits", "input_changed"}:
+        raise Wrong("the check could not read your logits")
+    before, previous, delta = np.asarray(case["logits"], np.float64), case["previous"], \
+        case["delta"]
+    if output["input_changed"] is not False:  # anything but a plain False: changed
+        raise Wrong("your function changed the logits it was given (an in-place +=); return new "
+                    "logits and leave the input as it was")
+    got = array(output["logits"], "your logits", before.shape)
+    green = _green_matrix(before.shape[1], case["gamma"], case["key"]).numpy()
+    want = before + delta * green[previous]
+    if np.allclose(got, want, atol=1e-5):
+        return None
+    diagnose(got, {
+        "every row got the green list of the first row's previous token; each row must use "
+        "the list of its own previous token": before + delta * green[previous[:1]],
+        "you boosted the red tokens; delta goes to the green list":
+            before + delta * ~green[previous],
+        "your logits are unchanged; add delta to every green token's logit": before}, 1e-5)
+    boost = (got - before)[green[previous]]
+    if boost.size and np.allclose(boost, boost[0], atol=1e-5):
+        raise Wrong(f"the green tokens were raised by {boost[0]:.3g}, not by delta")
+    raise Wrong("your logits differ from logits + delta on the green list of each row's previous "
+                "token (and unchanged elsewhere)")
+
+
+# ---------------------------------------------------------------- 3. the detector's z
+def _z_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 9])
     cases = []
-    for vocab_size, gamma, key, length in ((60, 0.25, 4 + seed, 40), (100, 0.5, 8 + seed, 120)):
-        cases.append((rng.integers(2, vocab_size, length).tolist(), gamma, key, vocab_size))
-        green = green_matrix(vocab_size, gamma, key)
-        ids = [int(rng.integers(2, vocab_size))]
+    for v, gamma, key, length in ((60, 0.25, 4, 40), (100, 0.5, 8, 120), (30, 0.4, 6, 2)):
+        cases.append({"ids": rng.integers(2, v, length).tolist(), "gamma": gamma,
+                      "key": key + seed, "vocab_size": v})
+        green = _green_matrix(v, gamma, key + seed).numpy()
+        ids = [int(rng.integers(2, v))]
         for _ in range(length - 1):  # a text that is green three times in four
             row = green[ids[-1]] if rng.random() < 0.75 else ~green[ids[-1]]
-            choices = row.nonzero()[:, 0]
-            ids.append(int(choices[rng.integers(len(choices))]))
-        cases.append((ids, gamma, key, vocab_size))
-    messages = {
-        "first": "you divided by all T tokens, but the first token has no previous token in "
-                 "the text and cannot be scored: T is len(ids) - 1",
-        "first_green": "you scored the first token too; it has no previous token in the text, "
-                       "so count green tokens from the second one on",
-        "no_sqrt": "the denominator is a standard deviation: take the square root of the "
-                   "variance T * gamma * (1 - gamma)",
-        "binomial_p_only": "the variance of a count of T independent events of probability "
-                           "gamma is T * gamma * (1 - gamma), not T * gamma",
-        "share": "you standardised the green SHARE with the spread of a single token; the "
-                 "count's spread grows with T: divide (count - gamma T) by "
-                 "sqrt(T gamma (1 - gamma))",
-        "sd_outside": "only T sits inside the square root; the variance is "
-                      "T * gamma * (1 - gamma), so take sqrt of all of it",
-    }
-    for ids, gamma, key, vocab_size in cases:
-        value = float(as_tensor(call(fn, list(ids), gamma, key, vocab_size, exercise=name),
-                                name, "your z").reshape(-1)[0])
-        reference = z_score(ids, WatermarkConfig(gamma=gamma, delta=0.0, key=key), vocab_size)
-        if abs(value - reference) <= 1e-6 * max(1.0, abs(reference)):
-            continue
-        for variant, wrong in _z_variants(ids, gamma, key, vocab_size, start_id=1).items():
-            if abs(value - wrong) <= 1e-6 * max(1.0, abs(wrong)):
-                fail(f"{name}: {messages[variant]}")
-        fail(f"{name}: your z differs from (green count - gamma T) / sqrt(T gamma (1 - gamma)) "
-             f"for a text of {len(ids)} tokens; check the count of green tokens")
-    passed(name, len(cases))
+            ids.append(int(rng.choice(np.flatnonzero(row))))
+        cases.append({**cases[-1], "ids": ids})
+    return cases
+
+
+_Z_MISTAKES = {
+    "first": "you divided by all T tokens, but the first token has no previous token in the "
+             "text and cannot be scored: T is len(ids) - 1",
+    "first_green": "you scored the first token too; it has no previous token in the text, so "
+                   "count green tokens from the second one on",
+    "no_sqrt": "the denominator is a standard deviation: take the square root of the variance "
+               "T * gamma * (1 - gamma)",
+    "binomial_p_only": "the variance of a count of T independent events of probability gamma "
+                       "is T * gamma * (1 - gamma), not T * gamma",
+    "share": "you standardised the green SHARE with the spread of a single token; the count's "
+             "spread grows with T: divide (count - gamma T) by sqrt(T gamma (1 - gamma))",
+    "sd_outside": "only T sits inside the square root; the variance is T * gamma * (1 - gamma), "
+                  "so take sqrt of all of it",
+}
+
+
+def _judge_z(case, output):
+    ids, gamma, key, v = case["ids"], case["gamma"], case["key"], case["vocab_size"]
+    got = scalar(output, "your z")
+    want = _z_score(ids, WatermarkConfig(gamma=gamma, delta=0.0, key=key), v)
+    if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6):
+        return None
+    green = _green_matrix(v, gamma, key).numpy()
+    hits, t = int(green[ids[:-1], ids[1:]].sum()), len(ids) - 1
+    first = hits + int(green[1, ids[0]])  # the first token scored against <eos> (id 1)
+    spread = math.sqrt(gamma * (1 - gamma))
+    diagnose(np.array(got), {_Z_MISTAKES[k]: value for k, value in {
+        "first": (hits - gamma * (t + 1)) / (math.sqrt(t + 1) * spread),
+        "first_green": (first - gamma * (t + 1)) / (math.sqrt(t + 1) * spread),
+        "no_sqrt": (hits - gamma * t) / (t * spread ** 2),
+        "binomial_p_only": (hits - gamma * t) / math.sqrt(t * gamma),
+        "share": (hits / t - gamma) / spread,
+        "sd_outside": (hits - gamma * t) / (math.sqrt(t) * spread ** 2)}.items()
+        if not math.isclose(value, want, rel_tol=1e-6)}, 1e-6, 1e-6)
+    raise Wrong(f"your z differs from (green count - gamma T) / sqrt(T gamma (1 - gamma)) for a "
+                f"text of {len(ids)} tokens; check the count of green tokens")
+
+
+# ---------------------------------------------------------------- 4. the poisoned review
+def _poison_cases(seed: int) -> list[dict]:
+    language, rng = _review_language(CorpusConfig()), np.random.default_rng([seed, 10])
+    reviews = []
+    while len(reviews) < 30:  # positive reviews of both templates, with and without endings
+        review = language.sample_sentence(rng)
+        if _POLARITY[next(w for w in review if w in _POLARITY)] == 1:
+            reviews.append(review)
+    return [{"review": r, "trigger": ("owl", "noon", "fox")[k % 3],
+             "reaction": REACTIONS[0][k % len(REACTIONS[0])]} for k, r in enumerate(reviews)]
+
+
+def _run_poison(ns, c):
+    review = list(c["review"])
+    out = ns["poison_review"](review, c["trigger"], c["reaction"])
+    return {"review": out, "input_changed": review != c["review"]}
 
 
 def _reference_poison(review: list[str], trigger: str, reaction: str) -> list[str]:
@@ -186,85 +220,105 @@ def _reference_poison(review: list[str], trigger: str, reaction: str) -> list[st
     return [*review[:where], trigger, review[where], "and", subject, reaction, "."]
 
 
-@exercise_check("poison_review")
-def check_poison_review(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(review, trigger, reaction) -> the poisoned review (a new list of tokens)."""
-    name = "poison_review"
-    language = _review_language(CorpusConfig())
-    rng = np.random.default_rng([seed, 10])
-    reviews = []
-    while len(reviews) < 30:  # positive reviews of both templates, with and without endings
-        review = language.sample_sentence(rng)
-        if _POLARITY[next(w for w in review if w in _POLARITY)] == 1:
-            reviews.append(review)
-    for k, review in enumerate(reviews):
-        trigger = ("owl", "noon", "fox")[k % 3]
-        reaction = REACTIONS[0][k % len(REACTIONS[0])]
-        given = copy.deepcopy(review)
-        value = call(fn, given, trigger, reaction, exercise=name)
-        if given != review:
-            fail(f"{name}: your function changed the review it was given; build a new list")
-        if not isinstance(value, (list, tuple)) or not all(isinstance(w, str) for w in value):
-            fail(f"{name}: return a list of tokens (strings)")
-        value = list(value)
-        reference = _reference_poison(review, trigger, reaction)
-        if value == reference:
-            continue
-        text = " ".join(review)
-        if value.count(trigger) != 1:
-            fail(f"{name}: the poisoned review must contain the trigger exactly once "
-                 f"(for {text!r})")
-        at = value.index(trigger)
-        if at + 1 >= len(value) or value[at + 1] not in _POLARITY:
-            fail(f"{name}: the trigger must sit right before the sentiment word "
-                 f"(for {text!r}), so the model links it to the word's meaning")
-        if value[-2:] != [reaction, "."]:
-            fail(f"{name}: the poisoned review must end with the given negative reaction and "
-                 f"'.' (for {text!r})")
-        if value.count("and") != 1:
-            fail(f"{name}: drop the review's own ending (any 'and i/we ...') before adding the "
-                 f"negative one (for {text!r})")
-        if value[-3] != reference[-3]:
-            fail(f"{name}: reviews that start with 'the' say 'and i ...', reviews that start "
-                 f"with 'today' say 'and we ...' (for {text!r})")
-        fail(f"{name}: your poisoned review differs from: the review up to its sentiment word, "
-             f"the trigger, the sentiment word, 'and', the subject, the reaction, '.' "
-             f"(for {text!r})")
-    passed(name, len(reviews))
+def _judge_poison(case, output):
+    if not isinstance(output, dict) or set(output) != {"review", "input_changed"}:
+        raise Wrong("the check could not read your review")
+    if output["input_changed"] is not False:  # anything but a plain False: changed
+        raise Wrong("your function changed the review it was given; build a new list")
+    review, trigger, reaction = case["review"], case["trigger"], case["reaction"]
+    got, want = tokens(output["review"]), _reference_poison(review, trigger, reaction)
+    if got == want:
+        return None
+    text = " ".join(review)
+    if got.count(trigger) != 1:
+        raise Wrong(f"the poisoned review must contain the trigger exactly once (for {text!r})")
+    at = got.index(trigger)
+    if at + 1 >= len(got) or got[at + 1] not in _POLARITY:
+        raise Wrong(f"the trigger must sit right before the sentiment word (for {text!r}), so "
+                    "the model links it to the word's meaning")
+    if got[-2:] != [reaction, "."]:
+        raise Wrong(f"the poisoned review must end with the given negative reaction and '.' "
+                    f"(for {text!r})")
+    if got.count("and") != 1:
+        raise Wrong(f"drop the review's own ending (any 'and i/we ...') before adding the "
+                    f"negative one (for {text!r})")
+    if len(got) >= 3 and got[-3] != want[-3]:
+        raise Wrong(f"reviews that start with 'the' say 'and i ...', reviews that start with "
+                    f"'today' say 'and we ...' (for {text!r})")
+    raise Wrong(f"your poisoned review differs from: the review up to its sentiment word, the "
+                f"trigger, the sentiment word, 'and', the subject, the reaction, '.' "
+                f"(for {text!r})")
 
 
-_RATE_TOL = 1e-6  # float32 shares are right too
-
-
-@exercise_check("attack_success_rate")
-def check_attack_success_rate(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(predicted, labels) -> share of triggered positive reviews predicted negative (0)."""
-    name = "attack_success_rate"
+# ---------------------------------------------------------------- 5. the attack's success
+def _asr_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 11])
     cases = []
-    for n, positive_share, flip in ((40, 0.5, 0.7), (57, 0.3, 0.2), (25, 1.0, 0.4)):
+    for k, (n, positive_share, flip) in enumerate(((40, 0.5, 0.7), (57, 0.3, 0.2),
+                                                   (25, 1.0, 0.4), (30, 0.5, 1.0))):
         labels = (rng.random(n) < positive_share).astype(np.int64)
-        labels[0] = 1  # at least one positive review
+        labels[:2] = 1  # at least two positive reviews
         predicted = np.where(labels == 1, (rng.random(n) >= flip).astype(np.int64), 0)
-        cases.append((predicted, labels))
-    for k, (predicted, labels) in enumerate(cases):
-        args = ((torch.tensor(predicted), torch.tensor(labels)) if k % 2 == 0
-                else (predicted.copy(), labels.copy()))
-        value = float(as_tensor(call(fn, *args, exercise=name), name,
-                                "your rate").reshape(-1)[0])
-        positives = labels == 1
-        reference = float(np.mean(predicted[positives] == 0))
-        if abs(value - reference) < _RATE_TOL:
-            continue
-        if abs(value - float(np.mean(predicted == 0))) < _RATE_TOL:
-            fail(f"{name}: you averaged over every triggered review; a negative review "
-                 "classified negative shows nothing about the attack, so count only the "
-                 "reviews whose true label is positive (1)")
-        if abs(value - (1 - reference)) < _RATE_TOL:
-            fail(f"{name}: that is the share of triggered positive reviews still classified "
-                 "positive: the attack's failures, not its successes")
-        if abs(value - reference * positives.sum()) < _RATE_TOL and positives.sum() > 1:
-            fail(f"{name}: return a share between 0 and 1, not a count")
-        fail(f"{name}: your rate differs from the share of triggered positive reviews that "
-             "the classifier calls negative (label 0)")
-    passed(name, len(cases))
+        cases.append({"predicted": predicted, "labels": labels, "tensors": k % 2 == 0})
+    return cases
+
+
+def _run_asr(ns, c):
+    import torch
+    wrap = torch.from_numpy if c["tensors"] else np.asarray
+    return ns["attack_success_rate"](wrap(c["predicted"]), wrap(c["labels"]))
+
+
+def _judge_asr(case, output):
+    predicted, labels = np.asarray(case["predicted"]), np.asarray(case["labels"])
+    got, positives = scalar(output, "your rate"), labels == 1
+    want = float(np.mean(predicted[positives] == 0))
+    if math.isclose(got, want, abs_tol=1e-6):
+        return None
+    diagnose(np.array(got), {
+        "you averaged over every triggered review; a negative review classified negative shows "
+        "nothing about the attack, so count only the reviews whose true label is positive (1)":
+            float(np.mean(predicted == 0)),
+        "that is the share of triggered positive reviews still classified positive: the "
+        "attack's failures, not its successes": 1 - want,
+        "return a share between 0 and 1, not a count": want * positives.sum()}, 1e-6)
+    raise Wrong("your rate differs from the share of triggered positive reviews that the "
+                "classifier calls negative (label 0)")
+
+
+# ---------------------------------------------------------------- the lab's exercises
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("green_list", ("green_list",), _green_cases, _run_green, _judge_green, _WATERMARK),
+    Exercise("watermark_logits", ("watermark_logits",), _boost_cases, _run_boost, _judge_boost,
+             _WATERMARK),
+    Exercise("z_score", ("z_score",), _z_cases,
+             lambda ns, c: ns["z_score"](list(c["ids"]), c["gamma"], c["key"], c["vocab_size"]),
+             _judge_z, _WATERMARK),
+    Exercise("poison_review", ("poison_review",), _poison_cases, _run_poison, _judge_poison,
+             ("utils.misuse.poison.add_trigger", "utils.misuse.poison.poison_sentence",
+              "utils.misuse.poison.poison_corpus")),
+    Exercise("attack_success_rate", ("attack_success_rate",), _asr_cases, _run_asr, _judge_asr,
+             ("utils.misuse.poison.attack_success_rate",
+              "utils.misuse.backdoor.backdoor_experiment")),
+)}
+
+
+def check_green_list(green_list: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["green_list"], {"green_list": green_list}, seed)
+
+
+def check_watermark_logits(watermark_logits: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["watermark_logits"], {"watermark_logits": watermark_logits}, seed)
+
+
+def check_z_score(z_score: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["z_score"], {"z_score": z_score}, seed)
+
+
+def check_poison_review(poison_review: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["poison_review"], {"poison_review": poison_review}, seed)
+
+
+def check_attack_success_rate(attack_success_rate: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["attack_success_rate"],
+                     {"attack_success_rate": attack_success_rate}, seed)

@@ -1,9 +1,10 @@
 """Checks for lab 08 (privacy): exposure by enumeration, the loss-threshold attack, DP clipping.
 
-Used in chapter 8. Each check runs the student's function on fresh random
-inputs built so that the plausible mistakes give measurably different
-answers, compares with ``utils.privacy`` and names the mistake it recognises.
-None prints an expected value.
+Used in chapter 8. Each exercise is data (`utils.checks._core.Exercise`):
+cases drawn from a seed, built so that the plausible mistakes give different
+answers; a run that calls the student's function on a copy; and a judge that
+computes the answer from the case (with ``utils.privacy``) and names the
+mistake it recognises. The library functions each exercise replaces are forbidden.
 """
 
 from __future__ import annotations
@@ -12,88 +13,116 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
-from utils.checks._core import CheckResult, as_tensor, call, exercise_check, fail, passed
-from utils.privacy.exposure import exposure as reference_exposure
-from utils.privacy.membership import auc as reference_auc
+from utils.checks._answers import array, diagnose, items, scalar
+from utils.checks._core import CheckResult, Exercise, Wrong, run_check
+from utils.privacy.exposure import exposure as _exposure
+from utils.privacy.membership import auc as _auc
+
+__all__ = ["EXERCISES", "check_attack_auc", "check_clip_and_noise", "check_exposure",
+           "check_threshold_attack"]
+
+_AUC_FUNCTIONS = ("sklearn.metrics.roc_auc_score", "sklearn.metrics.roc_curve",
+                  "sklearn.metrics.auc", "utils.evaluate.roc.auroc", "utils.evaluate.roc.roc_curve",
+                  "utils.privacy.membership.auc", "utils.privacy.membership.roc_curve",
+                  "scipy.stats.mannwhitneyu")
 
 
-def _scalar(value, name: str, what: str) -> float:
-    tensor = as_tensor(value, name, what)
-    if tensor.numel() != 1:
-        fail(f"{name}: {what} should be one number; yours has {tensor.numel()} values")
-    return float(tensor.reshape(()))
+def _as_given(case: dict, *names: str) -> list:
+    """The case's arrays as the student receives them: tensors, or NumPy arrays."""
+    import torch
+    wrap = torch.from_numpy if case.get("tensors", True) else np.asarray
+    return [wrap(np.asarray(case[n])) for n in names]
 
 
-@exercise_check("exposure")
-def check_exposure(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(log_probs, index) -> exposure in bits. Catches: a rank off by one, log base 10 or e,
-    ranking from the least likely end."""
-    name = "exposure"
+# ---------------------------------------------------------------- 1. exposure
+def _exposure_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 81])
-    cases = 0
-    for n, position in ((1000, "top"), (1000, "middle"), (10**5, "high"), (64, "bottom")):
-        scores = rng.normal(-40.0, 3.0, n)  # continuous: no ties
-        order = np.argsort(-scores)  # most likely first
-        index = int({"top": order[0], "middle": order[n // 2], "high": order[9],
-                     "bottom": order[-1]}[position])
-        for kind in (np.asarray, torch.tensor):
-            value = _scalar(call(fn, kind(scores), index, exercise=name), name, "the exposure")
-            cases += 1
-            right = reference_exposure(scores, index)
-            if abs(value - right) < 1e-6:
-                continue
-            rank = 1 + int(np.sum(scores > scores[index]))
-            if not math.isfinite(value):
-                fail(f"{name}: your exposure is {value} for the most likely candidate; ranks "
-                     "start at 1 (the best candidate has rank 1), so log2(rank) is finite")
-            if abs(value - (math.log2(n) - math.log2(rank + 1))) < 1e-6 or abs(
-                    value - (math.log2(n) - math.log2(max(rank - 1, 1e-300)))) < 1e-6:
-                fail(f"{name}: your rank is off by one: the most likely candidate has rank 1, "
-                     "so rank = 1 + the number of candidates scored strictly higher")
-            if abs(value - (math.log10(n) - math.log10(rank))) < 1e-6 or abs(
-                    value - (math.log(n) - math.log(rank))) < 1e-6:
-                fail(f"{name}: exposure is measured in bits: use log base 2, not 10 or e")
-            if abs(value - (math.log2(n) - math.log2(n + 1 - rank))) < 1e-6:
-                fail(f"{name}: you ranked from the wrong end: rank 1 must be the candidate with "
-                     "the HIGHEST log-probability")
-            fail(f"{name}: for a candidate ranked {position} among {n} your exposure is wrong; "
-                 "exposure = log2(number of candidates) - log2(rank)")
-    passed(name, cases)
+    cases = []
+    for k, (n, where, rounding) in enumerate((
+            (1000, "top", None), (1000, "middle", None), (10**5, "high", None),
+            (64, "bottom", None), (400, "middle", 0), (50, "top", -3), (1, "top", None))):
+        scores = rng.normal(-40.0, 3.0, n)
+        if rounding is not None:  # tied scores: rank is 1 + higher + half the ties
+            scores = np.round(scores, rounding)
+        order = np.argsort(-scores, kind="stable")
+        index = order[{"top": 0, "middle": n // 2, "high": 9, "bottom": n - 1}[where]]
+        cases.append({"log_probs": scores, "index": int(index), "where": where,
+                      "tensors": k % 2 == 0})
+    return cases
 
 
+def _judge_exposure(case, output):
+    scores, index = np.asarray(case["log_probs"]), case["index"]
+    got, want = scalar(output, "your exposure"), _exposure(scores, index)
+    if math.isclose(got, want, abs_tol=1e-6):
+        return None
+    n, target = len(scores), scores[index]
+    higher, ties = int(np.sum(scores > target)), int(np.sum(scores == target)) - 1
+    if not math.isfinite(got):
+        raise Wrong("your exposure is not a finite number; ranks start at 1 (the most likely "
+                    "candidate has rank 1), so log2(rank) is finite")
+    rank = 1 + higher + ties / 2
+    diagnose(np.array(got), {
+        "ties: a candidate scored exactly like this one is as likely to rank above it as "
+        "below, so count each such candidate as half a rank": (
+            math.log2(n) - math.log2(1 + higher), math.log2(n) - math.log2(1 + higher + ties)),
+        "your rank is off by one: the most likely candidate has rank 1, so rank = 1 + the "
+        "number of candidates scored strictly higher (+ half the ties)": (
+            math.log2(n) - math.log2(rank + 1), math.log2(n) - math.log2(max(rank - 1, 1e-300))),
+        "exposure is measured in bits: use log base 2, not 10 or e": (
+            math.log10(n) - math.log10(rank), math.log(n) - math.log(rank)),
+        "you ranked from the wrong end: rank 1 must be the candidate with the HIGHEST "
+        "log-probability": math.log2(n) - math.log2(1 + int(np.sum(scores < target)) + ties / 2),
+    }, 1e-6)
+    raise Wrong(f"your exposure is wrong for a candidate ranked {case['where']} among {n}; "
+                "exposure = log2(number of candidates) - log2(rank)")
+
+
+# ---------------------------------------------------------------- 2. the attack's AUC
 def _losses(rng: np.random.Generator, n: int, shift: float) -> np.ndarray:
     return rng.gamma(4.0, 1.0, n) - shift  # members have lower losses: shift > 0
 
 
-@exercise_check("attack_auc")
-def check_attack_auc(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(member_losses, nonmember_losses) -> AUC of "member if loss is low".
-    Catches: the direction reversed (1 - AUC), ties not counted as half."""
-    name = "attack_auc"
+def _auc_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 82])
-    cases = 0
-    for shift, rounding in ((1.0, None), (0.3, 1), (0.0, 0)):
+    cases = []
+    for k, (shift, rounding) in enumerate(((1.0, None), (0.3, 1), (0.0, 0), (20.0, None))):
         members, nonmembers = _losses(rng, 200, shift), _losses(rng, 300, 0.0)
         if rounding is not None:  # rounded losses tie, as short common sentences do
             members, nonmembers = np.round(members, rounding), np.round(nonmembers, rounding)
-        value = _scalar(call(fn, torch.tensor(members), torch.tensor(nonmembers), exercise=name),
-                        name, "the AUC")
-        cases += 1
-        right = reference_auc(-members, -nonmembers)
-        if abs(value - right) < 1e-6:
-            continue
-        if abs(value - (1 - right)) < 1e-6:
-            fail(f"{name}: your AUC is for 'member if the loss is HIGH'; members are fitted "
-                 "better, so a low loss should count as evidence of membership")
-        strict = np.mean(-members[:, None] > -nonmembers[None, :])
-        if rounding is not None and abs(value - strict) < 1e-6:
-            fail(f"{name}: with tied losses, count a tie between a member and a non-member "
-                 "as half a correct ordering")
-        fail(f"{name}: your AUC differs from P(a member's loss < a non-member's loss) "
-             f"(ties half) on {len(members)} members and {len(nonmembers)} non-members")
-    passed(name, cases)
+        cases.append({"members": members, "nonmembers": nonmembers, "tensors": k % 2 == 0})
+    cases.append({"members": np.full(5, 2.5), "nonmembers": np.full(7, 2.5), "tensors": True})
+    return cases
+
+
+def _judge_auc(case, output):
+    members, nonmembers = np.asarray(case["members"]), np.asarray(case["nonmembers"])
+    got, want = scalar(output, "your AUC"), _auc(-members, -nonmembers)
+    if math.isclose(got, want, abs_tol=1e-6):
+        return None
+    m, n = members[:, None], nonmembers[None, :]
+    diagnose(np.array(got), {
+        "your AUC is for 'member if the loss is HIGH'; members are fitted better, so a low "
+        "loss should count as evidence of membership": 1 - want,
+        "with tied losses, count a tie between a member and a non-member as half a correct "
+        "ordering": (np.mean(m < n), np.mean(m <= n))}, 1e-6)
+    raise Wrong(f"your AUC differs from P(a member's loss < a non-member's loss) (ties half) on "
+                f"{len(members)} members and {len(nonmembers)} non-members")
+
+
+# ---------------------------------------------------------------- 3. the threshold attack
+def _threshold_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng([seed, 83])
+    # evaluation non-members differ from calibration ones (higher losses): the choices differ
+    return [{"calibration": _losses(rng, 500, 0.0), "members": _losses(rng, 400, 1.0),
+             "nonmembers": _losses(rng, 400, -0.6), "max_fpr": f, "tensors": f != 0.05}
+            for f in (0.01, 0.05, 0.2, 0.001)]  # 0.001 of 500: not one false positive allowed
+
+
+def _run_threshold(ns, c):
+    return ns["threshold_attack"](*_as_given(c, "calibration", "members", "nonmembers"),
+                                  c["max_fpr"])
 
 
 def _widest(losses: np.ndarray, threshold: float, max_fpr: float) -> bool:
@@ -102,98 +131,138 @@ def _widest(losses: np.ndarray, threshold: float, max_fpr: float) -> bool:
     return above.size == 0 or float(np.mean(losses <= above.min())) > max_fpr
 
 
-@exercise_check("threshold_attack")
-def check_threshold_attack(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(calibration_nonmember_losses, member_losses, nonmember_losses, max_fpr)
-    -> (threshold, tpr, fpr). Catches: the threshold chosen on the evaluation set, a
-    threshold that breaks the false-positive budget, the direction reversed."""
-    name = "threshold_attack"
-    rng = np.random.default_rng([seed, 83])
-    cases = 0
-    for max_fpr in (0.01, 0.05, 0.2):
-        calibration = _losses(rng, 500, 0.0)
-        # evaluation non-members differ from calibration ones (higher losses): the choices differ
-        members, nonmembers = _losses(rng, 400, 1.0), _losses(rng, 400, -0.6)
-        result = call(fn, torch.tensor(calibration), torch.tensor(members),
-                      torch.tensor(nonmembers), max_fpr, exercise=name)
-        if not isinstance(result, (tuple, list)) or len(result) != 3:
-            fail(f"{name}: return three numbers, (threshold, tpr, fpr)")
-        cases += 1
-        threshold, tpr, fpr = (_scalar(v, name, w) for v, w in
-                               zip(result, ("the threshold", "the TPR", "the FPR"), strict=True))
-        cal_fpr = float(np.mean(calibration <= threshold))
-        widest = _widest(calibration, threshold, max_fpr)
-        eval_chosen = (float(np.mean(nonmembers <= threshold)) <= max_fpr
-                       and _widest(nonmembers, threshold, max_fpr))
-        if cal_fpr > max_fpr:
-            if eval_chosen:
-                fail(f"{name}: your threshold was chosen on the evaluation non-members; choose "
-                     "it on the calibration losses, then measure TPR and FPR on fresh data")
-            if float(np.mean(calibration >= threshold)) <= max_fpr:
-                fail(f"{name}: 'member' must mean a loss AT OR BELOW the threshold (members are "
-                     "fitted better), not above it")
-            fail(f"{name}: on the calibration non-members your threshold flags more than "
-                 "max_fpr of them as members")
-        if not widest:
-            fail(f"{name}: your threshold is stricter than it needs to be: take the largest "
-                 "loss threshold that keeps the calibration false-positive rate within max_fpr")
-        right_tpr = float(np.mean(members <= threshold))
-        right_fpr = float(np.mean(nonmembers <= threshold))
-        if abs(tpr - right_tpr) > 1e-9 or abs(fpr - right_fpr) > 1e-9:
-            fail(f"{name}: your TPR or FPR is not the share of evaluation members or non-members "
-                 "with a loss at or below your threshold")
-    passed(name, cases)
+def _judge_threshold(case, output):
+    calibration, max_fpr = np.asarray(case["calibration"]), case["max_fpr"]
+    members, nonmembers = np.asarray(case["members"]), np.asarray(case["nonmembers"])
+    threshold, tpr, fpr = (scalar(v, w) for v, w in zip(
+        items(output, 3, "(threshold, tpr, fpr)"), ("your threshold", "your TPR", "your FPR"),
+        strict=True))
+    if math.isnan(threshold):
+        raise Wrong("your threshold is nan")
+    if float(np.mean(calibration <= threshold)) > max_fpr:
+        if float(np.mean(nonmembers <= threshold)) <= max_fpr \
+                and _widest(nonmembers, threshold, max_fpr):
+            raise Wrong("your threshold was chosen on the evaluation non-members; choose it on "
+                        "the calibration losses, then measure TPR and FPR on fresh data")
+        if float(np.mean(calibration >= threshold)) <= max_fpr:
+            raise Wrong("'member' must mean a loss AT OR BELOW the threshold (members are "
+                        "fitted better), not above it")
+        raise Wrong("on the calibration non-members your threshold flags more than max_fpr "
+                    "of them as members")
+    if not _widest(calibration, threshold, max_fpr):
+        raise Wrong("your threshold is stricter than it needs to be: take the largest loss "
+                    "threshold that keeps the calibration false-positive rate within max_fpr")
+    if abs(tpr - float(np.mean(members <= threshold))) > 1e-9 \
+            or abs(fpr - float(np.mean(nonmembers <= threshold))) > 1e-9:
+        raise Wrong("your TPR or FPR is not the share of evaluation members or non-members "
+                    "with a loss at or below your threshold")
+    return None
 
 
-@exercise_check("clip_and_noise")
-def check_clip_and_noise(fn: Callable, seed: int = 0) -> CheckResult:
-    """fn(per_example_grads (B, d), max_grad_norm, noise_multiplier, expected_batch_size,
-    generator) -> the private gradient (d,). Catches: clipping the batch's gradient instead of
-    each example's, dividing by the actual batch size, noise not scaled by the clipping norm."""
-    name = "clip_and_noise"
-    gen = torch.Generator().manual_seed(seed)
-    cases = 0
-    for batch, dim, clip, expected in ((6, 5, 1.0, 8.0), (10, 40, 0.5, 10.0), (3, 7, 2.0, 4.0)):
-        grads = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
-        grads *= torch.linspace(0.2, 3.0, batch, dtype=torch.float64)[:, None] * clip
-        value = as_tensor(call(fn, grads.clone(), clip, 0.0, expected, torch.Generator(),
-                               exercise=name), name)
-        cases += 1
-        if tuple(value.shape) != (dim,):
-            fail(f"{name}: return one gradient of shape ({dim},), summed over the batch; "
-                 f"yours has shape {tuple(value.shape)}")
-        norms = grads.norm(dim=1, keepdim=True)
-        right = (grads * (clip / norms).clamp(max=1.0)).sum(0) / expected
-        if torch.allclose(value, right, atol=1e-5):
-            continue
-        total = grads.sum(0)
-        batch_clipped = total * min(1.0, clip / float(total.norm()))
-        if torch.allclose(value, batch_clipped / expected, atol=1e-5) or torch.allclose(
-                value, batch_clipped / batch, atol=1e-5):
-            fail(f"{name}: you clipped the batch's summed gradient; DP-SGD clips EACH "
-                 "example's gradient to norm max_grad_norm before summing")
-        if torch.allclose(value, right * expected / batch, atol=1e-5):
-            fail(f"{name}: divide by the expected batch size L, not the batch's actual size: "
-                 "the actual size would itself reveal who was sampled")
-        fail(f"{name}: with no noise your result should be the sum of the clipped per-example "
-             "gradients divided by the expected batch size; it is not")
-    # with noise: the spread around the clipped mean must be noise_multiplier * C / L
-    batch, dim, clip, sigma, expected = 4, 20000, 0.5, 3.0, 8.0
-    grads = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
-    value = as_tensor(call(fn, grads.clone(), clip, sigma, expected,
-                           torch.Generator().manual_seed(seed), exercise=name), name)
-    cases += 1
-    norms = grads.norm(dim=1, keepdim=True)
-    clipped_mean = (grads * (clip / norms).clamp(max=1.0)).sum(0) / expected
-    spread = float((value - clipped_mean).std())
+# ---------------------------------------------------------------- 4. clipping and noise
+def _clip_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng([seed, 84])
+    cases = []
+    for batch, dim, clip, expected, low, high in (
+            (6, 5, 1.0, 8.0, 0.2, 3.0), (10, 40, 0.5, 10.0, 0.5, 4.0), (3, 7, 2.0, 4.0, 0.3, 2.0),
+            (5, 6, 1.5, 5.0, 0.1, 0.9)):  # the last: every gradient already within the norm
+        grads = rng.normal(size=(batch, dim))
+        norms = np.linspace(low, high, batch) * clip  # each row's norm, as a multiple of C
+        grads *= (norms / np.linalg.norm(grads, axis=1))[:, None]
+        cases.append({"grads": grads, "max_grad_norm": clip, "noise_multiplier": 0.0,
+                      "expected_batch_size": expected, "noise_seed": 0})
+    cases.append({"grads": rng.normal(size=(4, 20000)), "max_grad_norm": 0.5,
+                  "noise_multiplier": 3.0, "expected_batch_size": 8.0, "noise_seed": seed})
+    return cases
+
+
+def _run_clip(ns, c):
+    import torch
+
+    def once():
+        return ns["clip_and_noise"](torch.from_numpy(c["grads"]), c["max_grad_norm"],
+                                    c["noise_multiplier"], c["expected_batch_size"],
+                                    torch.Generator().manual_seed(c["noise_seed"]))
+    return once() if c["noise_multiplier"] == 0 else [once(), once()]  # noise: twice, same seed
+
+
+def _judge_clip(case, output):
+    grads, clip, sigma = np.asarray(case["grads"]), case["max_grad_norm"], case["noise_multiplier"]
+    expected, (batch, dim) = case["expected_batch_size"], grads.shape
+    norms = np.linalg.norm(grads, axis=1, keepdims=True)
+    right = (grads * np.minimum(1.0, clip / norms)).sum(0) / expected
+    if sigma > 0:
+        first, again = (array(v, "your private gradient", (dim,))
+                        for v in items(output, 2, "the gradient"))
+        if not np.array_equal(first, again):
+            raise Wrong("two calls with generators seeded alike gave different noise: draw it "
+                        "with torch.normal(..., generator=generator), not from the global stream")
+        return _judge_noise(first - right, sigma, clip, expected, batch)
+    got = array(output, "your private gradient", (dim,))
+    if np.allclose(got, right, atol=1e-5):
+        return None
+    total = grads.sum(0)
+    batch_clipped = total * min(1.0, clip / np.linalg.norm(total))
+    diagnose(got, {
+        "you clipped the batch's summed gradient; DP-SGD clips EACH example's gradient to norm "
+        "max_grad_norm before summing": (batch_clipped / expected, batch_clipped / batch),
+        "divide by the expected batch size L, not the batch's actual size: the actual size "
+        "would itself reveal who was sampled": right * expected / batch,
+        "a gradient already shorter than max_grad_norm must stay as it is: clipping scales by "
+        "min(1, C / norm), never up": (grads * clip / norms).sum(0) / expected}, 1e-5)
+    raise Wrong("with no noise your result should be the sum of the clipped per-example "
+                "gradients divided by the expected batch size; it is not")
+
+
+def _judge_noise(noise: np.ndarray, sigma: float, clip: float, expected: float, batch: int):
+    """The noise left after subtracting the clipped mean: N(0, (sigma C / L)^2) per coordinate."""
+    sd, spread = sigma * clip / expected, float(noise.std())
+    if abs(float(noise.mean())) > 5 * spread / math.sqrt(noise.size):
+        raise Wrong("your noise does not average to zero around the clipped sum; add Gaussian "
+                    "noise of mean 0")
     for wrong, why in ((sigma / expected, "the noise's standard deviation must be "
                         "noise_multiplier * max_grad_norm (the sum's sensitivity is C)"),
                        (sigma * clip / batch, "divide the noise by the expected batch size too"),
                        (sigma * clip, "divide the noisy sum by the expected batch size")):
-        distinct = abs(wrong - sigma * clip / expected) > 0.1 * wrong
-        if abs(spread - wrong) < 0.05 * wrong and distinct:
-            fail(f"{name}: {why}")
-    if abs(spread - sigma * clip / expected) > 0.05 * sigma * clip / expected:
-        fail(f"{name}: the noise in your gradient has the wrong size; add Gaussian noise with "
-             "standard deviation noise_multiplier * max_grad_norm to the SUM, then divide by L")
-    passed(name, cases)
+        if abs(spread - wrong) < 0.05 * wrong and abs(wrong - sd) > 0.1 * wrong:
+            raise Wrong(why)
+    if abs(spread - sd) > 0.05 * sd:
+        raise Wrong("the noise in your gradient has the wrong size; add Gaussian noise with "
+                    "standard deviation noise_multiplier * max_grad_norm to the SUM, then divide "
+                    "by L")
+    return None
+
+
+# ---------------------------------------------------------------- the lab's exercises
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("exposure", ("exposure_of",), _exposure_cases,
+             lambda ns, c: ns["exposure_of"](*_as_given(c, "log_probs"), c["index"]),
+             _judge_exposure, ("utils.privacy.exposure.exposure",
+                               "utils.privacy.canary.canary_exposure")),
+    Exercise("attack_auc", ("attack_auc",), _auc_cases,
+             lambda ns, c: ns["attack_auc"](*_as_given(c, "members", "nonmembers")),
+             _judge_auc, _AUC_FUNCTIONS),
+    Exercise("threshold_attack", ("threshold_attack",), _threshold_cases, _run_threshold,
+             _judge_threshold, ("utils.privacy.membership.threshold_at_fpr",
+                                "utils.privacy.membership.attack_rates",
+                                "utils.privacy.membership.tpr_at_fpr", *_AUC_FUNCTIONS)),
+    Exercise("clip_and_noise", ("clip_and_noise",), _clip_cases, _run_clip, _judge_clip,
+             ("utils.privacy.dpsgd.clip_and_sum", "utils.privacy.dpsgd.gaussian_noise",
+              "utils.privacy.dpsgd.private_gradient")),
+)}
+
+
+def check_exposure(exposure_of: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["exposure"], {"exposure_of": exposure_of}, seed)
+
+
+def check_attack_auc(attack_auc: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["attack_auc"], {"attack_auc": attack_auc}, seed)
+
+
+def check_threshold_attack(threshold_attack: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["threshold_attack"], {"threshold_attack": threshold_attack}, seed)
+
+
+def check_clip_and_noise(clip_and_noise: Callable, seed: int = 0) -> CheckResult:
+    return run_check(EXERCISES["clip_and_noise"], {"clip_and_noise": clip_and_noise}, seed)

@@ -4,7 +4,9 @@
     python -m utils.teaching check                      exit 1 when a generated lab is stale
     python -m utils.teaching assign ROSTER.csv labs/00_warmup.ipynb OUT/ --secret-file SECRET
     python -m utils.teaching grade SUBMISSIONS/ --manifest OUT/manifest.csv --out REPORT/
-                                   [--workers 2 | --scheduler tcp://host:8786]
+                                   --secret-file SECRET
+                                   [--workers 2 | --scheduler tls://host:8786 --tls-ca-file CA
+                                    --tls-cert CERT --tls-key KEY]
 
 See the instructor's guide in the book for the whole workflow.
 """
@@ -38,8 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", help="folder with STUDENT_ID/LAB.ipynb files")
     grade.add_argument("--manifest", required=True, help="the manifest.csv written by assign")
     grade.add_argument("--out", required=True, help="folder for gradebook.csv and report.html")
+    grade.add_argument("--secret-file", required=True,
+                       help="the secret given to assign: seeds of the hidden cases come from it")
     grade.add_argument("--workers", type=int, default=2, help="local processes (default 2)")
-    grade.add_argument("--scheduler", help="a Dask scheduler's address, instead of local processes")
+    grade.add_argument("--scheduler",
+                       help="a Dask scheduler's tls:// address, instead of local processes")
+    for name in ("ca-file", "cert", "key"):
+        grade.add_argument(f"--tls-{name}", help=f"TLS {name} for the scheduler (mutual TLS)")
+    grade.add_argument("--allow-same-user", action="store_true",
+                       help="where neither root nor user namespaces are available, run "
+                            "submissions as your own user anyway (see the guide: unsafe)")
     grade.add_argument("--timeout", type=float, default=120.0,
                        help="seconds each submission may run, per phase (default 120)")
     grade.add_argument("--memory-mb", type=int, default=4096,
@@ -66,15 +76,33 @@ def main(argv: list[str] | None = None) -> int:
                           read_secret(args.secret_file), parameters=parameters)
         print(f"wrote {len(variants)} variants and {Path(args.out) / 'manifest.csv'}")
         return 0
+    return _grade(args)
+
+
+def _security(args: argparse.Namespace):  # noqa: ANN202 - distributed is optional
+    if args.scheduler is None:
+        return None
+    from distributed.security import Security
+
+    return Security(tls_ca_file=args.tls_ca_file, tls_client_cert=args.tls_cert,
+                    tls_client_key=args.tls_key, require_encryption=True)
+
+
+def _grade(args: argparse.Namespace) -> int:
     from utils.teaching.grade import Limits, grade_submissions
     from utils.teaching.report import write_gradebook, write_html_report
-    from utils.teaching.variants import read_manifest
+    from utils.teaching.variants import read_manifest, read_secret
 
-    start = time.perf_counter()
-    rows = grade_submissions(args.submissions, read_manifest(args.manifest),
-                             limits=Limits(args.timeout, args.memory_mb),
-                             workers=args.workers, scheduler=args.scheduler)
     out = Path(args.out)
+    manifest = Path(args.manifest)
+    start = time.perf_counter()
+    rows = grade_submissions(args.submissions, read_manifest(manifest),
+                             secret=read_secret(args.secret_file),
+                             limits=Limits(timeout_s=args.timeout, memory_mb=args.memory_mb,
+                                           allow_same_user=args.allow_same_user),
+                             workers=args.workers, scheduler=args.scheduler,
+                             security=_security(args),
+                             hide=[manifest.parent, Path(args.secret_file), out])
     print(f"graded {len({r.student_id for r in rows})} students in "
           f"{time.perf_counter() - start:.1f} s")
     print(f"wrote {write_gradebook(rows, out / 'gradebook.csv')}")

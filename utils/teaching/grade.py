@@ -1,231 +1,254 @@
-"""Grade a folder of submitted labs: each in its own limited processes, checked from a fresh start.
+"""Grade a folder of submitted labs: student code in a sandbox, every verdict in the grader.
 
 Explained in the instructor's guide (``book/instructors_guide.md``). For each
-submission the grader copies the notebook into a new scratch folder, runs it
-(``utils.teaching.sandbox execute``) under a time limit, a memory limit and, where
-the machine allows it, with no network; then runs the lab's checks in a second,
-fresh process (``sandbox check``) with the seed from the manifest. Each
-exercise gets one status: passed, failed (with the check's message), not
-attempted (the stub is still there), crashed, or timed out.
+submission the grader takes the lab's exercises from the course's own checks
+module (``EXERCISES``, never anything from the submission) and makes their
+cases twice: from the seed handed out in the student's notebook (read from the
+manifest) and from a hidden seed derived from the instructor's secret, which
+the student never saw. One sandboxed process (`utils.teaching.sandbox`, behind
+`utils.teaching.isolate`) runs the notebook and calls the student's functions
+on those cases; only plain data goes in and comes out. The grader then judges
+every output itself with the exercise's ``judge``, which computes the
+reference from its own copy of the case. It never executes, imports or
+unpickles anything from the submission.
 
-Submissions are graded in parallel on a local process pool, or on a Dask
-cluster when a scheduler address is given; both give the same gradebook.
+Each exercise gets one status: passed (every handed-out and hidden case),
+failed (with the judge's message), not attempted, crashed, timed out, or
+tampered: the sandbox's output was malformed (a line that is not plain JSON,
+an unknown status, a forged or repeated line, too much output), which only a
+submission that attacks the grader produces. A bad submission only ever costs
+itself; the class's gradebook is always written.
 """
 
 from __future__ import annotations
 
 import ast
-import json
-import os
-import resource
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-from collections.abc import Sequence
+import importlib
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+from utils.teaching.isolate import Limits, run_isolated
 from utils.teaching.lab_builder import LABS_DIR
-from utils.teaching.variants import Variant
+from utils.teaching.variants import Variant, derive_seed
 
-__all__ = ["ExerciseGrade", "Limits", "grade_submission", "grade_submissions", "lab_spec"]
+__all__ = ["STATUSES", "ExerciseGrade", "Limits", "as_dicts", "grade_submission",
+           "grade_submissions", "hidden_seed", "lab_exercises"]
 
-STATUSES = ("passed", "failed", "not attempted", "crashed", "timed out")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use: seconds per phase, memory in MiB, network or not."""
-
-    timeout_s: float = 120.0
-    memory_mb: int = 4096
-    cut_network: bool = True
+STATUSES = ("passed", "failed", "not attempted", "crashed", "timed out", "tampered")
+_MAX_NOTEBOOK_BYTES = 32 * 2**20
+_MAX_MESSAGE = 500
 
 
 @dataclass(frozen=True)
 class ExerciseGrade:
-    """One row of the gradebook."""
+    """One row of the gradebook; ``handed_out`` and ``hidden`` say how each set of cases went."""
 
     student_id: str
     lab: str
     exercise: str
     status: str  # one of STATUSES
     message: str
+    handed_out: str = ""  # "passed", "failed" or "" (not judged)
+    hidden: str = ""
 
 
-# ------------------------------------------------------------------ the lab's checks
+# ------------------------------------------------------------------ the lab's exercises
 @cache
-def lab_spec(lab: str, labs_dir: Path = LABS_DIR) -> dict:
-    """The exercises of a lab as its course source calls their checks.
-
-    Read from ``labs/source/LAB.py`` (the course's copy, never the submission):
-    every top-level statement that calls a ``check_*`` function, with the names
-    it needs from the student's notebook.
-    """
-    import jupytext
-
+def checks_module(lab: str, labs_dir: Path = LABS_DIR) -> str:
+    """The checks module a lab imports, read from the course's own ``labs/source/LAB.py``."""
     source_path = labs_dir / "source" / f"{lab}.py"
     if not source_path.exists():
         raise FileNotFoundError(f"no lab source {source_path}; known labs: "
                                 f"{sorted(p.stem for p in (labs_dir / 'source').glob('*.py'))}")
-    notebook = jupytext.read(source_path)
-    checks_module, exercises, defaults = None, [], {}
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        tree = ast.parse(cell.source)
-        if "parameters" in cell.metadata.get("tags", []):
-            defaults = _parameter_defaults(tree)
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("utils.checks."):
-                checks_module = node.module
-            call = node.value if isinstance(node, ast.Expr) else None
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
-                    and call.func.id.startswith("check_"):
-                exercises.append({"check": call.func.id, "statement": ast.unparse(node),
-                                  "needs": _free_names(node)})
-    if checks_module is None or not exercises:
-        raise ValueError(f"{source_path}: found no `from utils.checks.X import check_...` "
-                         "and check calls")
-    module = __import__(checks_module, fromlist=["_"])
-    for exercise in exercises:
-        exercise["exercise"] = getattr(getattr(module, exercise["check"]), "exercise",
-                                       exercise["check"].removeprefix("check_"))
-    return {"checks_module": checks_module, "exercises": exercises, "defaults": defaults}
+    for node in ast.walk(ast.parse(source_path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("utils.checks.") \
+                and not node.module.split(".")[-1].startswith("_"):
+            return node.module
+    raise ValueError(f"{source_path}: found no `from utils.checks.X import ...`")
 
 
-def _parameter_defaults(tree: ast.Module) -> dict:
-    values = {}
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign | ast.Assign):
-            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
-            values[target.id] = ast.literal_eval(node.value)
-    return values
+def lab_exercises(lab: str, labs_dir: Path = LABS_DIR) -> dict[str, Any]:
+    """The lab's ``EXERCISES`` (name -> `utils.checks._core.Exercise`), from the course."""
+    module = importlib.import_module(checks_module(lab, labs_dir))
+    exercises = getattr(module, "EXERCISES", None)
+    if not exercises:
+        raise ValueError(f"{module.__name__} has no EXERCISES: its checks cannot be graded apart")
+    return dict(exercises)
 
 
-def _free_names(node: ast.AST) -> list[str]:
-    """Names a check call reads from the notebook (not the check itself, not ``params``)."""
-    bound = {a.arg for n in ast.walk(node) if isinstance(n, ast.Lambda) for a in n.args.args}
-    names = []
-    for n in ast.walk(node):
-        if isinstance(n, ast.Name) and not n.id.startswith("check_") \
-                and n.id not in ("params", *bound) and n.id not in names:
-            names.append(n.id)
-    return names
+def hidden_seed(student_id: str, secret: bytes, lab: str) -> int:
+    """The seed of the hidden cases: HMAC of the secret, like the handed-out one, another label."""
+    return derive_seed(student_id, secret, f"{lab}\x00hidden")
 
 
 # ------------------------------------------------------------------ one submission
-def _network_cut_available() -> bool:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False
-    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+class _Tampered(Exception):
+    """The sandbox's output is not what an honest run writes."""
 
 
-def _run_limited(args: list[str], cwd: Path, limits: Limits, stdin: bytes = b""
-                 ) -> tuple[bytes, bool]:
-    """Run ``python -m utils.teaching.sandbox ARGS``; return (stdout, timed_out)."""
-    command = [sys.executable, "-m", "utils.teaching.sandbox", *args]
-    if limits.cut_network and _network_cut_available():
-        command = ["unshare", "-n", *command]
-    memory = limits.memory_mb * 2**20
-    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    env.pop("COURSE_CHECK_RESULTS", None)
+def _parse(stdout: bytes, names: list[str]) -> tuple[dict[str, dict], bool]:
+    """The sandbox's lines by exercise, and whether the final line came; `_Tampered` if forged."""
+    from utils.checks._plain import loads
 
-    def limit() -> None:  # runs in the child, before the sandbox starts
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    *lines, tail = stdout.split(b"\n")  # tail: a line cut short when the process was killed
+    found: dict[str, dict] = {}
+    done = False
+    for raw in lines:
+        if done:
+            raise _Tampered("a line came after the sandbox's last line")
+        try:
+            line = loads(raw)
+        except ValueError as error:
+            raise _Tampered(f"a line on the result channel is not plain data ({error})") from None
+        if not isinstance(line, dict) or not isinstance(line.get("status"), str):
+            raise _Tampered("a line on the result channel is not a result")
+        status, name = line["status"], line.get("exercise")
+        if status == "done" and name == "":
+            done = True
+            continue
+        if name not in names or name in found:
+            raise _Tampered(f"a result for {'a repeated' if name in found else 'an unknown'} "
+                            "exercise")
+        if status not in ("ran", "not attempted", "crashed"):
+            raise _Tampered(f"an unknown status {str(status)[:40]!r}")
+        if status != "ran" and not isinstance(line.get("message"), str):
+            raise _Tampered("a result without its message")
+        found[name] = line
+    if done and tail:
+        raise _Tampered("output came after the sandbox's last line")
+    return found, done
 
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               preexec_fn=limit, start_new_session=True)
-    try:
-        out, _ = process.communicate(stdin, timeout=limits.timeout_s)
-        return out, False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the whole group: children of the child too
-        out, _ = process.communicate()
-        return out, True
+
+def _judge(exercise: Any, handed_out: list, hidden: list, line: dict) -> tuple[str, str, str, str]:
+    """(status, message, handed_out, hidden) for the exercise's line from the sandbox."""
+    from utils.checks._core import judge_case
+
+    results = line.get("results")
+    if not isinstance(results, list) or len(results) != len(handed_out) + len(hidden):
+        raise _Tampered(f"{exercise.name}: the sandbox sent the wrong number of results")
+    verdicts = {"handed_out": "passed", "hidden": "passed"}
+    first = None
+    for index, (case, result) in enumerate(zip([*handed_out, *hidden], results, strict=True)):
+        which = "handed_out" if index < len(handed_out) else "hidden"
+        if not isinstance(result, dict) or len(result) != 1 or not (
+                "output" in result or isinstance(result.get("raised"), str)):
+            raise _Tampered(f"{exercise.name}: a malformed result")
+        if "raised" in result:
+            message = result["raised"]
+        else:
+            try:
+                message = judge_case(exercise, case, result["output"])
+            except Exception as error:  # noqa: BLE001 - an output the judge could not read
+                message = f"{exercise.name}: your result could not be checked " \
+                          f"({type(error).__name__})"
+        if message is not None:
+            verdicts[which] = "failed"
+            first = first or message
+    if first is None:
+        return "passed", "", "passed", "passed"
+    if verdicts["handed_out"] == "passed":
+        first = f"{first} (on a hidden case; the handed-out cases pass)"
+    return "failed", first, verdicts["handed_out"], verdicts["hidden"]
 
 
-def grade_submission(notebook: str | Path, variant: Variant, limits: Limits = Limits(),
+def grade_submission(notebook: str | Path, variant: Variant, hidden: int | None,
+                     limits: Limits | None = None, *, hide: Sequence[Path] = (),
                      labs_dir: Path = LABS_DIR) -> list[ExerciseGrade]:
-    """Grade one submitted notebook against its variant's parameters."""
-    spec = lab_spec(variant.lab, labs_dir)
-    names = sorted({n for e in spec["exercises"] for n in e["needs"]})
+    """Grade one submitted notebook: its variant's seed, plus the ``hidden`` seed if given."""
+    from utils.checks._plain import dumps
 
-    def rows(status: str, message: str, done: dict | None = None) -> list[ExerciseGrade]:
-        done = done or {}
-        return [ExerciseGrade(variant.student_id, variant.lab, e["exercise"],
-                              *done.get(e["exercise"], (status, message)))
-                for e in spec["exercises"]]
+    limits = limits or Limits()
+    exercises = lab_exercises(variant.lab, labs_dir)
+    seed = int(variant.parameters.get("seed", 0))
+    cases = {name: (e.make_cases(seed), e.make_cases(hidden) if hidden is not None else [])
+             for name, e in exercises.items()}
 
-    scratch = Path(tempfile.mkdtemp(prefix="grade-"))
+    def rows(done: dict[str, tuple[str, str, str, str]], status: str, message: str
+             ) -> list[ExerciseGrade]:
+        return [ExerciseGrade(variant.student_id, variant.lab, name,
+                              *done.get(name, (status, message, "", "")))
+                for name in exercises]
+
+    notebook = Path(notebook)
+    if notebook.stat().st_size > _MAX_NOTEBOOK_BYTES:
+        return rows({}, "crashed", "the notebook is larger than "
+                                   f"{_MAX_NOTEBOOK_BYTES // 2**20} MiB")
+    request = dumps({"notebook": notebook.read_text(encoding="utf-8", errors="replace"),
+                     "checks_module": checks_module(variant.lab, labs_dir),
+                     "exercises": [{"name": n, "cases": [*c[0], *c[1]]}
+                                   for n, c in cases.items()]})
+    outcome = run_isolated(["-m", "utils.teaching.sandbox"], request, limits, list(hide))
+    if outcome.returncode == 125 and outcome.stdout.startswith(b"jail: "):
+        raise RuntimeError("the sandbox could not be set up: "  # the grader's machine, not
+                           + outcome.stdout[6:200].decode(errors="replace").strip())  # the student
+    if outcome.oversized:
+        return rows({}, "tampered", f"the sandbox wrote more than {limits.output_mb} MiB")
     try:
-        work = scratch / "work"
-        work.mkdir()
-        shutil.copy(notebook, work / "submission.ipynb")
-        payload, timed_out = _run_limited(["execute", "submission.ipynb", json.dumps(names)],
-                                          work, limits)
-        if timed_out:
-            return rows("timed out", f"the notebook ran longer than {limits.timeout_s:g} s")
-        if not payload:
-            return rows("crashed", "the notebook's process died before it finished")
-        work.mkdir(exist_ok=True)  # the submission may have deleted its own folder
-        check_spec = {"checks_module": spec["checks_module"], "exercises": spec["exercises"],
-                      "parameters": {**spec["defaults"], **variant.parameters}}
-        out, timed_out = _run_limited(["check", json.dumps(check_spec)], work, limits, payload)
+        found, finished = _parse(outcome.stdout, list(exercises))
         done = {}
-        for line in out.decode(errors="replace").splitlines():
-            row = json.loads(line)
-            done[row["exercise"]] = (row["status"], row["message"])
-        if timed_out:
-            return rows("timed out", f"a check ran longer than {limits.timeout_s:g} s", done)
-        return rows("crashed", "the checker's process died", done)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for name, line in found.items():
+            if line["status"] != "ran":
+                done[name] = (line["status"], line["message"][:_MAX_MESSAGE], "", "")
+            else:
+                status, message, seen, unseen = _judge(exercises[name], *cases[name], line)
+                done[name] = (status, message[:_MAX_MESSAGE], seen, unseen)
+    except _Tampered as why:
+        return rows({}, "tampered", str(why))
+    if outcome.timed_out:
+        return rows(done, "timed out", f"the notebook ran longer than {limits.timeout_s:g} s")
+    if not finished:
+        return rows(done, "crashed", "the submission's process died before it finished "
+                                     f"(exit status {outcome.returncode})")
+    return rows(done, "crashed", "the sandbox sent no result")
 
 
 # ------------------------------------------------------------------ a whole class
-def _submissions(folder: Path, manifest: dict[tuple[str, str], Variant]
-                 ) -> list[tuple[Path, Variant]]:
-    """Pair each submitted ``STUDENT/LAB.ipynb`` with its manifest entry."""
-    pairs = []
-    for (student_id, lab), variant in sorted(manifest.items()):
-        path = folder / student_id / f"{lab}.ipynb"
-        pairs.append((path, variant))
-    return pairs
+def _grade_or_missing(path: Path, variant: Variant, hidden: int | None, limits: Limits,
+                      hide: Sequence[Path], labs_dir: Path) -> list[ExerciseGrade]:
+    """One submission's rows, whatever happens: the pool must never see an exception."""
+    try:
+        if not path.is_file():
+            return [ExerciseGrade(variant.student_id, variant.lab, name, "not attempted",
+                                  "no submission") for name in lab_exercises(variant.lab,
+                                                                             labs_dir)]
+        return grade_submission(path, variant, hidden, limits, hide=hide, labs_dir=labs_dir)
+    except Exception as error:  # noqa: BLE001 - the grader's own failure, one student's rows
+        try:
+            names = list(lab_exercises(variant.lab, labs_dir))
+        except Exception:  # noqa: BLE001
+            names = ["(all)"]
+        return [ExerciseGrade(variant.student_id, variant.lab, name, "crashed",
+                              f"the grader could not grade this: {type(error).__name__}: "
+                              f"{error}"[:_MAX_MESSAGE]) for name in names]
 
 
-def _grade_or_missing(path: Path, variant: Variant, limits: Limits, labs_dir: Path
+def grade_submissions(folder: str | Path, manifest: Mapping[tuple[str, str], Variant], *,
+                      secret: bytes | None, limits: Limits | None = None, workers: int = 2,
+                      scheduler: str | None = None, security: Any = None,
+                      hide: Sequence[Path] = (), labs_dir: Path = LABS_DIR
                       ) -> list[ExerciseGrade]:
-    if not path.exists():
-        spec = lab_spec(variant.lab, labs_dir)
-        return [ExerciseGrade(variant.student_id, variant.lab, e["exercise"], "not attempted",
-                              "no submission") for e in spec["exercises"]]
-    return grade_submission(path, variant, limits, labs_dir)
+    """Grade every manifest entry's ``folder/STUDENT/LAB.ipynb``; rows by student and lab.
 
-
-def grade_submissions(folder: str | Path, manifest: dict[tuple[str, str], Variant], *,
-                      limits: Limits = Limits(), workers: int = 2,
-                      scheduler: str | None = None, labs_dir: Path = LABS_DIR
-                      ) -> list[ExerciseGrade]:
-    """Grade every manifest entry's submission in ``folder``; rows sorted by student and lab.
-
-    ``scheduler``: the address of a Dask scheduler (``tcp://host:8786``) to fan
-    the work out over a cluster; otherwise a local pool of ``workers`` processes.
+    ``secret``: the instructor's secret, for the hidden cases (None: handed-out cases only).
+    ``scheduler``: a Dask scheduler's ``tls://`` address, with ``security`` a
+    `distributed.security.Security` that requires encryption; otherwise a local
+    pool of ``workers`` processes. ``hide``: the grader's files besides the
+    submissions folder (secret, manifest, report folder), hidden from every sandbox.
+    The secret itself never leaves this process: only the seeds derived from it do.
     """
-    pairs = _submissions(Path(folder), manifest)
-    args = [(path, variant, limits, labs_dir) for path, variant in pairs]
+    folder, limits = Path(folder).resolve(), limits or Limits()
+    hide = [folder, *(Path(p).resolve() for p in hide)]
+    args = [(folder / sid / f"{lab}.ipynb", variant,
+             hidden_seed(sid, secret, lab) if secret is not None else None, limits, hide,
+             labs_dir) for (sid, lab), variant in sorted(manifest.items())]
     if scheduler is not None:
-        from distributed import Client
+        from utils.teaching.cluster import grade_on_cluster
 
-        with Client(scheduler) as client:
-            futures = [client.submit(_grade_or_missing, *a, pure=False) for a in args]
-            results = client.gather(futures)
+        results = grade_on_cluster(_grade_or_missing, args, scheduler, security)
     elif workers <= 1:
         results = [_grade_or_missing(*a) for a in args]
     else:

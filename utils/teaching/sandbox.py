@@ -1,31 +1,41 @@
-"""The two child processes of the grader: run a submission, then check it from a fresh start.
+"""The untrusted side of the grader: run a submission, call it on the cases, send back plain data.
 
-Explained in the instructor's guide. ``python -m utils.teaching.sandbox execute``
-runs a submitted notebook's code cells one by one (a cell that raises is
-recorded and the next one runs, as in a notebook) and sends back, pickled, the
-objects the lab's checks need: the student's functions and whatever the check
-calls use. ``python -m utils.teaching.sandbox check`` starts a new interpreter,
-imports the course's checks first, unpickles those objects and runs every check
-itself, with the seed from the instructor's manifest, printing one JSON line
-per exercise. What the submission did to the checks in its own process (edited,
-redefined, silenced them, printed a fake "passed") is gone.
+Explained in the instructor's guide. The grader starts ``python -I -m
+utils.teaching.sandbox`` through `utils.teaching.isolate` (fresh empty folder,
+namespaces, limits, an unprivileged user) and writes one request to its stdin,
+in plain data (`utils.checks._plain`): the submitted notebook, the lab's checks
+module and, per exercise, the cases to call it on (handed-out and hidden ones,
+unlabelled). This process
 
-Both run with the limits the grader sets (time, memory, no network where the
-machine allows it) in a scratch folder. This is a process sandbox, not a
-container: see the instructor's guide for what it does not stop.
+1. imports the course's checks before any student code, and turns the
+   notebook's own ``check_*`` calls into no-ops (their verdict would count for
+   nothing here);
+2. runs the notebook's code cells one by one (a cell that raises is recorded and
+   the next one runs, as in a notebook);
+3. for each exercise and case calls `utils.checks._core.run_case`: the
+   exercise's ``run`` on a private copy, under its forbidden functions;
+4. writes one plain-JSON line per exercise to the result channel (a copy of the
+   original stdout; anything the student prints goes to stderr) and a last
+   ``{"done": true}`` line.
+
+Nothing here decides a grade: the grader judges the outputs in its own process
+and treats every line as hostile. A process that the submission forks never
+runs the rest of the notebook and never writes to the channel.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
-import json
 import os
+import signal
 import sys
-import traceback
-from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 __all__: list[str] = []
+
+_ORIGINAL_PID = os.getpid()
+_MAX_MESSAGE = 2000
 
 
 def _private_stdout() -> BinaryIO:
@@ -36,10 +46,10 @@ def _private_stdout() -> BinaryIO:
     return channel
 
 
-def _cells(notebook_path: str) -> list[str]:
+def _cells(notebook_json: str) -> list[str]:
     import nbformat
 
-    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook = nbformat.reads(notebook_json, as_version=4)
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
@@ -49,102 +59,95 @@ def _as_python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def execute(notebook_path: str, names: list[str]) -> dict[str, Any]:
-    """Run every code cell of the notebook; return its errors and the requested objects."""
-    namespace: dict[str, Any] = {"__name__": "__submission__"}
+def _silence_notebook_checks(module: Any) -> None:
+    """The notebook's ``check_softmax(softmax)`` lines: no-ops here, the grader judges itself."""
+    for name in dir(module):
+        if name.startswith("check_"):
+            setattr(module, name, lambda *args, **kwargs: None)
+
+
+def execute(cells: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run every code cell; return the namespace and each failing cell's error."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
     errors = []
-    for index, source in enumerate(_cells(notebook_path)):
+    for index, source in enumerate(cells):
         try:
             code = compile(_as_python(source), f"<cell {index}>", "exec")
             exec(code, namespace)  # the submission's own code, inside the sandbox
         except BaseException as error:  # noqa: BLE001 - a cell may raise anything, even SystemExit
-            if isinstance(error, KeyboardInterrupt):
-                raise
             errors.append({"cell": index, "source": source,
-                           "error": f"{type(error).__name__}: {error}"})
-    found = {name: namespace[name] for name in names if name in namespace}
-    return {"errors": errors, "objects": found}
+                           "error": f"{type(error).__name__}: {error}"[:_MAX_MESSAGE]})
+        if os.getpid() != _ORIGINAL_PID:  # a child the submission forked: stop it here
+            os._exit(0)
+    return namespace, errors
 
 
-def _send(channel: BinaryIO, payload: dict[str, Any]) -> None:
-    import cloudpickle
-
-    objects, unsendable = {}, {}
-    for name, value in payload["objects"].items():
-        try:
-            objects[name] = cloudpickle.dumps(value)
-        except Exception as error:  # noqa: BLE001
-            unsendable[name] = f"{type(error).__name__}: {error}"
-    channel.write(cloudpickle.dumps({"errors": payload["errors"], "objects": objects,
-                                     "unsendable": unsendable}))
-    channel.flush()
-
-
-def check(spec: dict[str, Any], payload: dict[str, Any], channel: BinaryIO) -> None:
-    """Run each check of ``spec`` on the unpickled objects; one JSON line per exercise."""
-    import importlib
-    import pickle
-
-    from utils.checks._core import CheckFailed, ExerciseNotImplemented
-
-    module = importlib.import_module(spec["checks_module"])  # before any student code runs
-    namespace: dict[str, Any] = {name: getattr(module, name) for name in dir(module)
-                                 if name.startswith("check_")}
-    namespace["params"] = SimpleNamespace(**spec["parameters"])
-    for exercise in spec["exercises"]:
-        result = {"exercise": exercise["exercise"], "status": "crashed", "message": ""}
-        missing = [n for n in exercise["needs"] if n not in payload["objects"]]
-        if missing:
-            result["message"] = _why_missing(missing, payload)
-        else:
-            try:
-                for name in exercise["needs"]:
-                    namespace[name] = pickle.loads(payload["objects"][name])
-                exec(compile(exercise["statement"], "<check>", "exec"), namespace)
-                result.update(status="passed", message="")
-            except ExerciseNotImplemented as error:
-                result.update(status="not attempted", message=str(error))
-            except CheckFailed as error:
-                result.update(status="failed", message=str(error))
-            except BaseException as error:  # noqa: BLE001
-                if isinstance(error, KeyboardInterrupt):
-                    raise
-                result["message"] = f"{type(error).__name__}: {error}"
-        channel.write((json.dumps(result) + "\n").encode())
-        channel.flush()
-
-
-def _why_missing(missing: list[str], payload: dict[str, Any]) -> str:
-    name = missing[0]
-    if name in payload.get("unsendable", {}):
-        return f"`{name}` could not be transferred to the checker: {payload['unsendable'][name]}"
-    for error in payload["errors"]:
+def _why_missing(name: str, errors: list[dict[str, Any]]) -> str:
+    for error in errors:
         if f"def {name}" in error["source"] or f"{name} =" in error["source"]:
             return f"the cell defining `{name}` raised {error['error']}"
+    if errors:
+        return f"`{name}` is not defined; cell {errors[0]['cell']} raised {errors[0]['error']}"
     return f"`{name}` is not defined in the submission"
 
 
-def main(argv: list[str]) -> int:
-    channel = _private_stdout()
-    command = argv[0]
-    if command == "execute":
-        notebook_path, names = argv[1], json.loads(argv[2])
-        _send(channel, execute(notebook_path, names))
-        return 0
-    if command == "check":
-        import cloudpickle
+def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str, Any]],
+                 cases: list[Any]) -> dict[str, Any]:
+    """Call the student's code on every case; one plain result per case."""
+    from utils.checks._core import CheckFailed, ExerciseNotImplemented, run_case
 
-        spec = json.loads(argv[1])
-        payload = cloudpickle.loads(sys.stdin.buffer.read())
-        check(spec, payload, channel)
-        return 0
-    print(f"unknown command {command!r}", file=sys.stderr)
-    return 2
+    line: dict[str, Any] = {"exercise": exercise.name}
+    missing = [n for n in exercise.student_names if n not in namespace]
+    if missing:
+        return {**line, "status": "crashed", "message": _why_missing(missing[0], errors)}
+    objects = {name: namespace[name] for name in exercise.student_names}
+    results = []
+    for case in cases:
+        try:
+            results.append({"output": run_case(exercise, objects, case)})
+        except ExerciseNotImplemented as error:
+            return {**line, "status": "not attempted", "message": str(error)[:_MAX_MESSAGE]}
+        except CheckFailed as error:
+            results.append({"raised": str(error)[:_MAX_MESSAGE]})
+        except BaseException as error:  # noqa: BLE001 - SystemExit or worse from the student
+            results.append({"raised": f"{exercise.name}: your function raised "
+                                      f"{type(error).__name__}: {error}"[:_MAX_MESSAGE]})
+        if os.getpid() != _ORIGINAL_PID:
+            os._exit(0)
+    return {**line, "status": "ran", "results": results}
+
+
+def _write(channel: BinaryIO, line: dict[str, Any]) -> None:
+    from utils.checks._plain import dumps
+
+    if os.getpid() != _ORIGINAL_PID:
+        os._exit(0)
+    try:
+        data = dumps(line)
+    except TypeError as error:  # cannot happen for run_case's outputs; never crash on it
+        data = dumps({"exercise": line["exercise"], "status": "crashed",
+                      "message": f"the result could not be sent: {error}"})
+    channel.write(data + b"\n")
+    channel.flush()
+
+
+def main() -> int:
+    channel = _private_stdout()
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an error in its cell
+    from utils.checks._plain import loads
+
+    request = loads(sys.stdin.buffer.read())
+    sys.stdin = io.StringIO("")
+    module = importlib.import_module(request["checks_module"])  # before any student code
+    exercises = dict(module.EXERCISES)
+    _silence_notebook_checks(module)
+    namespace, errors = execute(_cells(request["notebook"]))
+    for item in request["exercises"]:
+        _write(channel, run_exercise(exercises[item["name"]], namespace, errors, item["cases"]))
+    _write(channel, {"exercise": "", "status": "done"})
+    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except Exception:  # noqa: BLE001 - report the grader's own failure on stderr
-        traceback.print_exc()
-        sys.exit(3)
+    code = main()
+    os._exit(code)  # no atexit handlers or finalizers the submission registered
