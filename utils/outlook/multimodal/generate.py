@@ -43,7 +43,7 @@ _PALETTE = torch.tensor(list(COLOURS.values()))  # (4, 3)
 
 def _default_images() -> ImageConfig:
     # Single objects, each caption naming both colour and shape: a prompt is an instruction.
-    return ImageConfig(n=3000, kinds=(("single", 1.0),), held_out=HELD_OUT, partial=0.0)
+    return ImageConfig(n=2000, kinds=(("single", 1.0),), held_out=HELD_OUT, partial=0.0)
 
 
 @dataclass(frozen=True)

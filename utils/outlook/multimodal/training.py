@@ -33,7 +33,7 @@ HELD_OUT = (("red", "square"), ("green", "triangle"), ("yellow", "circle"))
 
 
 def _default_images() -> ImageConfig:
-    return ImageConfig(n=4000, held_out=HELD_OUT)
+    return ImageConfig(n=3000, held_out=HELD_OUT)
 
 
 @dataclass(frozen=True)
