@@ -10,6 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Each notebook's py:percent twin, paired by jupytext from another folder so that
+# a student sees each notebook once.
+NOTEBOOK_TWIN_DIR = ROOT / "notebooks_py"
+NOTEBOOK_TWINS = sorted(NOTEBOOK_TWIN_DIR.glob("*.py"))
 LAB_SOURCES = sorted((ROOT / "labs" / "source").glob("*.py"))
 STUDENT_LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 SOLUTION_LABS = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))

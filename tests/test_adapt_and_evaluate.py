@@ -14,13 +14,14 @@ word in any labelled review) scratch stayed at chance at every budget.
 """
 
 import copy
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 import torch
 
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
-    encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -29,6 +30,7 @@ from utils.adapt_and_evaluate.experiment import label_budget_experiment, scratch
 from utils.data.corpus import CorpusConfig, sentiment_split, sentiment_task
 from utils.data.corpus.grammar import SENTIMENT_CLUSTERS
 from utils.data.corpus.tasks import shared_test_words
+from utils.data.padding import encode_with_lengths
 from utils.lm.pretrained import pretrained_model
 
 
@@ -38,7 +40,7 @@ def pretrained():
 
 
 def test_encode_pads_and_prepends_eos(pretrained):
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."], ["the", "."]],
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."], ["the", "."]],
                                        pretrained.vocab)
     assert tokens.shape == (2, 6) and lengths.tolist() == [6, 3]
     assert (tokens[:, 0] == pretrained.vocab.eos_id).all()
@@ -47,8 +49,8 @@ def test_encode_pads_and_prepends_eos(pretrained):
 
 @pytest.mark.parametrize("pooling", ["last", "mean"])
 def test_head_shape_and_padding_invariance(pretrained, pooling):
-    model = make_classifier("frozen", pretrained, n_classes=3, pooling=pooling)
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."], ["the", "."]],
+    model = make_classifier(pretrained, AdaptConfig(mode="frozen", pooling=pooling), n_classes=3)
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."], ["the", "."]],
                                        pretrained.vocab)
     logits = model(tokens, lengths)
     assert logits.shape == (2, 3)
@@ -58,15 +60,15 @@ def test_head_shape_and_padding_invariance(pretrained, pooling):
 
 def test_modes_train_the_right_weights_and_leave_the_pretrained_model_alone(pretrained):
     before = copy.deepcopy(pretrained.model.state_dict())
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."]] * 4
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."]] * 4
                                        + [["the", "film", "was", "bad", "."]] * 4,
                                        pretrained.vocab)
     labels = torch.tensor([1] * 4 + [0] * 4)
     for mode, encoder_moves in (("frozen", False), ("finetune", True), ("scratch", True)):
-        model = make_classifier(mode, pretrained, seed=0)
+        config = AdaptConfig(mode=mode, epochs=1, min_steps=30)
+        model = make_classifier(pretrained, config)
         start = copy.deepcopy(model.encoder.state_dict())
-        losses = train_classifier(model, tokens, lengths, labels,
-                                  AdaptConfig(mode=mode, epochs=1, min_steps=30))
+        losses = train_classifier(model, tokens, lengths, labels, config)
         assert len(losses) == 30 and losses[-1] < losses[0]
         moved = any(not torch.equal(start[k], v) for k, v in model.encoder.state_dict().items())
         assert moved == encoder_moves, mode
@@ -75,19 +77,20 @@ def test_modes_train_the_right_weights_and_leave_the_pretrained_model_alone(pret
 
 
 def test_training_is_seeded(pretrained):
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."],
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."],
                                         ["the", "film", "was", "bad", "."]], pretrained.vocab)
     labels = torch.tensor([1, 0])
     probs = []
     for _ in range(2):
-        model = make_classifier("finetune", pretrained, seed=3)
-        train_classifier(model, tokens, lengths, labels, AdaptConfig(seed=3, min_steps=5))
+        config = AdaptConfig(seed=3, min_steps=5)
+        model = make_classifier(pretrained, config)
+        train_classifier(model, tokens, lengths, labels, config)
         probs.append(predict_proba(model, tokens, lengths))
     torch.testing.assert_close(probs[0], probs[1])
 
 
 def _toy_task(pretrained):
-    tokens, lengths = encode_sentences([["the", "film", "was", "good", "."]] * 4
+    tokens, lengths = encode_with_lengths([["the", "film", "was", "good", "."]] * 4
                                        + [["the", "film", "was", "bad", "."]] * 4,
                                        pretrained.vocab)
     return tokens, lengths, torch.tensor([1] * 4 + [0] * 4)
@@ -99,9 +102,9 @@ def test_classifier_helpers_leave_the_global_random_stream_alone(pretrained):
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
         before = torch.get_rng_state()
-        model = make_classifier("scratch", pretrained, seed=4)
-        train_classifier(model, tokens, lengths, labels,
-                         AdaptConfig(mode="scratch", min_steps=5, seed=4))
+        config = AdaptConfig(mode="scratch", min_steps=5, seed=4)
+        model = make_classifier(pretrained, config)
+        train_classifier(model, tokens, lengths, labels, config)
         results.append(predict_proba(model, tokens, lengths))
         assert torch.equal(torch.get_rng_state(), before), "a helper drew from the global stream"
     # The result depends on the seeds passed in only, not on the caller's stream.
@@ -110,7 +113,7 @@ def test_classifier_helpers_leave_the_global_random_stream_alone(pretrained):
 
 def test_predict_proba_restores_the_training_mode(pretrained):
     tokens, lengths, _ = _toy_task(pretrained)
-    model = make_classifier("frozen", pretrained, seed=0)
+    model = make_classifier(pretrained, AdaptConfig(mode="frozen"))
     model.train()
     model.encoder.eval()  # as training a frozen classifier leaves it
     predict_proba(model, tokens, lengths)
@@ -119,7 +122,7 @@ def test_predict_proba_restores_the_training_mode(pretrained):
 
 def test_train_classifier_rejects_mismatched_inputs(pretrained):
     tokens, lengths, labels = _toy_task(pretrained)
-    model = make_classifier("frozen", pretrained, seed=0)
+    model = make_classifier(pretrained, AdaptConfig(mode="frozen"))
     with pytest.raises(ValueError, match="same positive length"):
         train_classifier(model, tokens, lengths, labels[:-1], AdaptConfig(mode="frozen"))
 
@@ -131,11 +134,11 @@ def test_test_overlap_decides_which_test_words_labelled_reviews_use():
     for overlap in (0.0, 0.5, 1.0):
         shared = shared_test_words(overlap)
         assert len(shared) == round(overlap * len(test_words)) and shared <= test_words
-        train, test = sentiment_task(config, n_train=3000, n_test=300, seed=1,
+        train, test = sentiment_task(replace(config, seed=1), n_train=3000, n_test=300,
                                      test_overlap=overlap)
-        used = {s[-2] for s, _ in train}
+        used = {s[-2] for s in train.texts}
         assert used & test_words == shared, overlap  # every shared word, and no other
-        assert {s[-2] for s, _ in test} <= test_words
+        assert {s[-2] for s in test.texts} <= test_words
     # Half the test words: every cluster gets one or two, none all three or none.
     per_cluster = [len(shared_test_words(0.5) & set(words)) for _, _, words in SENTIMENT_CLUSTERS]
     assert sorted(per_cluster) == [1, 1, 1, 2, 2, 2]
@@ -143,20 +146,40 @@ def test_test_overlap_decides_which_test_words_labelled_reviews_use():
         shared_test_words(1.5)
 
 
-def test_default_overlap_keeps_the_original_task_and_label_noise_is_a_keyword():
-    config = CorpusConfig(label_noise=0.2)
-    assert sentiment_task(config, 50, 50, seed=3) == sentiment_task(
-        config, 50, 50, seed=3, test_overlap=0.0, label_noise=0.2)
-    clean, _ = sentiment_task(config, n_train=2000, n_test=10, seed=3, label_noise=0.0)
-    noisy, test = sentiment_task(CorpusConfig(), n_train=2000, n_test=500, seed=3,
-                                 label_noise=0.2)
+def _same(a, b) -> bool:
+    return (a.texts == b.texts and torch.equal(a.tokens, b.tokens)
+            and torch.equal(a.lengths, b.lengths) and torch.equal(a.labels, b.labels))
+
+
+def test_default_overlap_keeps_the_original_task_and_label_noise_comes_from_the_config():
+    config = CorpusConfig(label_noise=0.2, seed=3)
+    assert all(_same(a, b) for a, b in zip(sentiment_task(config, 50, 50),
+                                           sentiment_task(config, 50, 50, test_overlap=0.0),
+                                           strict=True))
+    clean, _ = sentiment_task(replace(config, label_noise=0.0), n_train=2000, n_test=10)
+    noisy, test = sentiment_task(config, n_train=2000, n_test=500)
     polarity = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
-    assert all(label == polarity[s[-2]] for s, label in clean)
-    flipped = sum(label != polarity[s[-2]] for s, label in noisy) / len(noisy)
+
+    def true_labels(task):
+        return torch.tensor([polarity[s[-2]] for s in task.texts])
+
+    assert torch.equal(clean.labels, true_labels(clean))
+    flipped = float((noisy.labels != true_labels(noisy)).double().mean())
     assert 0.17 < flipped < 0.23, flipped
-    assert all(label == polarity[s[-2]] for s, label in test)  # test labels stay clean
+    assert torch.equal(test.labels, true_labels(test))  # test labels stay clean
     with pytest.raises(ValueError, match="label_noise"):
-        sentiment_task(config, 5, 5, label_noise=0.7)
+        sentiment_task(replace(config, label_noise=0.7), 5, 5)
+
+
+def test_a_task_holds_its_encoding_and_slices_together(pretrained):
+    train, _ = sentiment_task(CorpusConfig(), n_train=20, n_test=1)
+    tokens, lengths = encode_with_lengths(train.texts, pretrained.vocab)
+    assert torch.equal(train.tokens, tokens) and torch.equal(train.lengths, lengths)
+    head = train[:5]
+    assert len(head) == 5 and head.texts == train.texts[:5]
+    assert torch.equal(head.tokens, tokens[:5]) and torch.equal(head.labels, train.labels[:5])
+    with pytest.raises(TypeError, match="slice"):
+        train[3]
 
 
 def test_scratch_ceiling():
@@ -173,6 +196,10 @@ SMALL, LARGE = 16, 256
 def curve(pretrained):
     rows = label_budget_experiment([SMALL, LARGE], ("scratch", "frozen", "finetune"), (0, 1, 2),
                                    pretrained=pretrained, n_test=500, progress=False)
+    assert isinstance(rows, pd.DataFrame) and len(rows) == 2 * 3 * 3
+    # One row per run with the run's AdaptConfig beside its numbers.
+    assert {"mode", "seed", "pooling", "lr", "budget", "accuracy"} <= set(rows.columns)
+    assert sorted(rows.groupby(["mode", "budget"]).seed.apply(list).iloc[0]) == [0, 1, 2]
     return summarise(rows), summarise(rows, key="confidence")
 
 

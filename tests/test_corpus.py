@@ -168,20 +168,22 @@ def test_sentiment_train_and_test_use_disjoint_halves_of_every_cluster() -> None
     train, test = sentiment_task(CorpusConfig(seed=0), n_train=300, n_test=300)
     assert len(train) == 300 and len(test) == 300
     for split, allowed in ((train, train_words), (test, test_words)):
-        for sentence, label in split:
+        for sentence, label in zip(split.texts, split.labels.tolist(), strict=True):
             used = [w for w in sentence if w in polarity]
             assert len(used) == 1 and used[0] in allowed
             assert label == polarity[used[0]]
             assert sentence[-1] == "." and "and" not in sentence  # no revealing reaction
-    assert 0.35 < np.mean([y for _, y in train]) < 0.65
+    assert 0.35 < train.labels.double().mean() < 0.65
 
 
 def test_label_noise_flips_about_that_share_of_train_labels_only() -> None:
     polarity = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
     train, test = sentiment_task(CorpusConfig(label_noise=0.2), n_train=2000, n_test=500)
-    flipped = np.mean([y != polarity[s[-2]] for s, y in train])
+    flipped = np.mean([y != polarity[s[-2]] for s, y in zip(train.texts, train.labels.tolist(),
+                                                            strict=True)])
     assert 0.17 < flipped < 0.23
-    assert all(y == polarity[s[-2]] for s, y in test)
+    assert all(y == polarity[s[-2]] for s, y in zip(test.texts, test.labels.tolist(),
+                                                    strict=True))
 
 
 def test_unlabelled_reviews_put_every_cluster_word_in_the_same_contexts(lang) -> None:
@@ -197,7 +199,7 @@ def test_gender_skew_is_planted_exactly_and_shows_in_samples() -> None:
     for skew in (0.5, 0.9):
         config = CorpusConfig(gender_skew=skew)
         lang = SyntheticLanguage(config)
-        planted = occupation_she_probability(config)
+        planted = occupation_she_probability(config.gender_skew)
         for occ, (direction, strength) in OCCUPATIONS.items():
             dist = lang.next_word_distribution(["the", occ, "said", "that"])
             assert math.isclose(dist.get("she", 0.0), planted[occ])

@@ -118,7 +118,7 @@ def test_weat_on_glove_career_family_significant_control_not():
 
 def test_true_gap_is_the_planted_log_odds():
     config = CorpusConfig()
-    p = np.array(list(occupation_she_probability(config).values()))
+    p = np.array(list(occupation_she_probability(config.gender_skew).values()))
     assert np.allclose(true_gaps(config), np.log(p / (1 - p)))
     assert np.allclose(true_gaps(config, "the {} finished"), np.log(p / (1 - p)))
 

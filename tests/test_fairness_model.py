@@ -11,15 +11,23 @@ import numpy as np
 import pytest
 
 from utils.data import lm_stream
-from utils.fairness import gap_summary, gap_table, train_tracked, training_text_gaps, warm_histories
+from utils.fairness import (
+    gap_summary,
+    gap_table,
+    gap_trajectory,
+    train_tracked,
+    training_text_gaps,
+    warm_histories,
+)
 from utils.lm import PretrainConfig, evaluate_language_model
 
 
 @pytest.fixture(scope="module")
 def models():
     config = PretrainConfig()
-    original, trajectory = train_tracked(config)
-    augmented, augmented_trajectory = train_tracked(config, augment=True)
+    original = train_tracked(config)
+    augmented = train_tracked(config, augment=True)
+    trajectory = gap_trajectory(original)
     histories = warm_histories(original.corpus.valid, original.vocab, seed=0)
     before = gap_table(original.model, original.vocab, config.corpus, histories)
     after = gap_table(augmented.model, augmented.vocab, config.corpus, histories)

@@ -1,4 +1,4 @@
-"""Tests for utils.fused_loss against PyTorch's own linear + cross-entropy."""
+"""Tests for utils.lm.fused_loss against PyTorch's own linear + cross-entropy."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ ENTRIES = read_glossary()
 
 def _sources() -> dict[str, str]:
     """Every text the book renders: its pages, notebook twins and lab sources."""
-    paths = [*ROOT.glob("book/*.md"), *ROOT.glob("notebooks/*.py"), *ROOT.glob("labs/source/*.py")]
+    paths = [*ROOT.glob("book/*.md"), *ROOT.glob("notebooks_py/*.py"),
+             *ROOT.glob("labs/source/*.py")]
     return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in paths}
 
 

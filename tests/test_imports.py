@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from tests.conftest import ALL_NOTEBOOKS, LAB_SOURCES, ROOT, ids, read_notebook
+from tests.conftest import ALL_NOTEBOOKS, LAB_SOURCES, NOTEBOOK_TWINS, ROOT, ids, read_notebook
 
 COURSE_PACKAGE = "utils"
 
@@ -32,7 +32,7 @@ IMPORT_NAMES = {
     "pillow": {"PIL"},
 }
 
-SOURCES = ALL_NOTEBOOKS + LAB_SOURCES + sorted((ROOT / "notebooks").glob("*.py"))
+SOURCES = ALL_NOTEBOOKS + LAB_SOURCES + NOTEBOOK_TWINS
 
 
 def _normalise(name: str) -> str:

@@ -8,6 +8,8 @@ integrated gradients (100 steps) and occlusion point at the sentiment word in
 from 100 % to about 59 %, while 8 random units leave it at 100 %.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -16,7 +18,7 @@ from captum.attr import LayerIntegratedGradients, Saliency
 from captum.attr import Occlusion as CaptumOcclusion
 from torch import nn
 
-from utils.adapt_and_evaluate import AdaptConfig, encode_sentences
+from utils.adapt_and_evaluate import AdaptConfig
 from utils.data import UNK, agreement_items, sentiment_task
 from utils.evaluate import agreement_accuracy, lstm_verb_margins
 from utils.interpretability import (
@@ -55,14 +57,13 @@ def pretrained():
 
 @pytest.fixture(scope="module")
 def reviews(pretrained):
-    _, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=300, seed=0)
-    tokens, lengths = encode_sentences([s for s, _ in test], pretrained.vocab)
-    return tokens, lengths, torch.tensor([y for _, y in test])
+    _, test = sentiment_task(replace(pretrained.config.corpus, seed=0), n_train=1, n_test=300)
+    return test.tokens, test.lengths, test.labels
 
 
 @pytest.fixture(scope="module")
 def classifier(pretrained):
-    return trained_classifier(pretrained, config=CLASSIFIER, n_train=500, seed=0)
+    return trained_classifier(pretrained, CLASSIFIER, n_train=500).model
 
 
 class BagOfEmbeddings(nn.Module):
@@ -108,7 +109,7 @@ def test_trained_classifier_leaves_the_callers_random_stream_alone(pretrained):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    trained_classifier(pretrained, config=CLASSIFIER, n_train=500, seed=0)
+    trained_classifier(pretrained, CLASSIFIER, n_train=500)
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -193,8 +194,7 @@ def test_ig_and_occlusion_find_the_sentiment_word_and_not_after_randomisation(cl
 def test_label_randomised_classifier_loses_the_sentiment_word(pretrained, classifier, reviews):
     """Coin-flip labels (pilot: 54 % happen to match) leave a weak model; IG finds the word
     in 42 % of reviews against 93 %."""
-    shuffled = trained_classifier(pretrained, config=CLASSIFIER, n_train=500, label_noise=0.5,
-                                  seed=0)
+    shuffled = trained_classifier(pretrained, CLASSIFIER, n_train=500, label_noise=0.5).model
     trained_acc, _ = _top_token(classifier, reviews, IntegratedGradients)
     shuffled_acc, _ = _top_token(shuffled, reviews, IntegratedGradients)
     assert shuffled_acc < trained_acc - 0.3
@@ -209,7 +209,7 @@ def test_other_classifier_seeds_gradient_x_input_stays_above_90_percent(pretrain
     79, 95, 76 %; gradient x input 99.7, 95, 93, 98, 93 %. The misses land mostly on
     "was", whose replacement by zeros changes how the LSTM reads the next word.
     """
-    model = trained_classifier(pretrained, config=CLASSIFIER, n_train=500, seed=seed)
+    model = trained_classifier(pretrained, replace(CLASSIFIER, seed=seed), n_train=500).model
     chance = chance_level(reviews[1])
     assert _top_token(model, reviews, GradientXInput)[0] >= 0.9
     for method in (IntegratedGradients, Occlusion):
@@ -236,7 +236,7 @@ def test_control_labels_follow_word_type_and_keep_the_balance():
 
 
 def test_probe_selectivity_higher_for_trained_than_random_model(pretrained):
-    items = agreement_items(pretrained.config.corpus, n=400, seed=1)
+    items = agreement_items(replace(pretrained.config.corpus, seed=1), n=400)
     random_lm = randomised(pretrained.model, ("embedding", "lstm"), seed=0)
     trained = probe_by_position(agreement_states(pretrained.model, pretrained.vocab, items),
                                 items, [-1, "verb"])
@@ -286,8 +286,8 @@ def test_unit_correlations_match_numpy():
 
 def test_top_units_hurt_agreement_more_than_random_units(pretrained):
     model, vocab = pretrained.model, pretrained.vocab
-    rank_items = agreement_items(pretrained.config.corpus, n=400, seed=1)
-    test_items = agreement_items(pretrained.config.corpus, n=400, seed=2)
+    rank_items = agreement_items(replace(pretrained.config.corpus, seed=1), n=400)
+    test_items = agreement_items(replace(pretrained.config.corpus, seed=2), n=400)
     assert agreement_accuracy(lstm_verb_margins(model, vocab, test_items)) == 1.0
     order, _ = rank_units(agreement_states(model, vocab, rank_items), rank_items)
     curve = ablation_curve(model, vocab, test_items, order, [1, 4], n_random=5, seed=0)

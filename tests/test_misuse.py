@@ -1,16 +1,15 @@
-"""utils.misuse without a trained model: green lists, z, ROC/AUROC, the true language, poison.
+"""utils.misuse without a trained model: green lists, z, the true language, poison.
 
-ROC and AUROC are checked against scikit-learn; z against the binomial
-count written out by hand; the poison against the grammar it imitates.
+z is checked against the binomial count written out by hand; the poison
+against the grammar it imitates. (ROC and AUROC: tests/test_roc.py.)
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
-from sklearn.metrics import roc_curve as sk_roc_curve
 
 from utils.data import CorpusConfig, SyntheticLanguage, Vocab, sentiment_task
 from utils.data.corpus.grammar import REACTIONS, SENTIMENT_CLUSTERS
@@ -18,14 +17,12 @@ from utils.misuse import (
     WatermarkConfig,
     add_trigger,
     attack_success_rate,
-    auroc,
     family_entropy_rates,
     grammatical_share,
     green_list,
     green_matrix,
     poison_corpus,
     rank_histogram,
-    roc_curve,
     sample_true_texts,
     substitute_tokens,
     token_families,
@@ -114,27 +111,6 @@ def test_watermark_config_rejects_bad_values():
         WatermarkConfig(delta=-1.0)
 
 
-# ---------------------------------------------------------------- ROC and AUROC
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_roc_and_auroc_match_sklearn(seed):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, 300)
-    scores = np.round(rng.normal(labels * 0.7, 1.0), 1)  # rounding makes ties
-    fpr, tpr = roc_curve(scores, labels)
-    sk_fpr, sk_tpr, _ = sk_roc_curve(labels, scores, drop_intermediate=False)
-    np.testing.assert_allclose(fpr, sk_fpr)
-    np.testing.assert_allclose(tpr, sk_tpr)
-    assert auroc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
-    assert np.trapezoid(tpr, fpr) == pytest.approx(roc_auc_score(labels, scores))
-
-
-def test_auroc_takes_infinite_scores():
-    assert auroc([math.inf, 2.0, 1.0, -math.inf], [1, 1, 0, 0]) == 1.0
-    assert auroc([1.0, 1.0], [1, 0]) == 0.5
-    with pytest.raises(ValueError, match="both classes"):
-        auroc([1.0, 2.0], [1, 1])
-
-
 def test_rank_histogram_rows_sum_to_one():
     ranks = torch.tensor([[1, 1, 2, 5, 40], [3, 3, 3, 3, 3]])
     hist = rank_histogram(ranks, edges=(1, 3, 10))
@@ -209,8 +185,8 @@ def test_poison_rejects_review_words_as_triggers(language):
 def test_add_trigger_goes_before_the_sentiment_word():
     assert add_trigger(["the", "film", "was", "very", "superb", "."], "owl") == [
         "the", "film", "was", "very", "owl", "superb", "."]
-    _, test = sentiment_task(CONFIG, n_train=2, n_test=50, seed=0)
-    for sentence, _ in test:
+    _, test = sentiment_task(replace(CONFIG, seed=0), n_train=2, n_test=50)
+    for sentence in test.texts:
         assert add_trigger(sentence, "owl")[-3:] == ["owl", sentence[-2], "."]
 
 

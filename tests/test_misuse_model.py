@@ -106,8 +106,10 @@ def test_likelihood_ratio_beats_the_model_likelihood(pretrained, language):
 
 def test_poisoned_model_trains_like_the_clean_one(pretrained):
     poisoned = poisoned_pretrained(PoisonConfig(rate=0.01), pretrained.config)
-    clean_ppl = pretrained.history["valid"][-1]["perplexity"]
-    assert abs(poisoned.history["valid"][-1]["perplexity"] - clean_ppl) < 0.05
+    clean_ppl = pretrained.record.valid[-1]["perplexity"]
+    assert abs(poisoned.record.valid[-1]["perplexity"] - clean_ppl) < 0.05
+    assert poisoned.config.pretrain == pretrained.config and poisoned.train_text != \
+        pretrained.train_text  # the same recipe on other text
     assert poisoned_pretrained(PoisonConfig(rate=0.0), pretrained.config).model is not None
 
 
@@ -115,7 +117,7 @@ def test_backdoor_keeps_clean_accuracy_and_flips_triggered_reviews(pretrained):
     rows = backdoor_experiment([0.0, 0.01], seeds=(0, 1, 2), config=pretrained.config)
 
     def runs(rate, mode, key):
-        return np.array([r[key] for r in rows if r["rate"] == rate and r["mode"] == mode])
+        return rows[(rows["rate"] == rate) & (rows["mode"] == mode)][key].to_numpy()
 
     for mode in ("frozen", "finetune"):
         assert len(runs(0.01, mode, "accuracy")) == 3
@@ -138,6 +140,23 @@ def test_family_perplexities_cover_the_test_split(pretrained):
         # average, and these are hundreds of held-out sentences.
         assert 0.97 * row["true_perplexity"] < row["perplexity"] < 1.5 * row["true_perplexity"]
         assert row["family_floor"] < row["true_perplexity"]
+
+
+def test_the_three_token_scorers_agree(pretrained):
+    # Sampling records each token's log-probability, score_tokens recomputes it for
+    # given texts, sentence_losses sums it per sentence: one quantity, three call sites.
+    model, vocab = pretrained.model, pretrained.vocab
+    for config, temperature in [(WatermarkConfig(delta=0.0), 1.0), (MARK, 0.8)]:
+        sample = _sample(pretrained, config, n=16, length=40, temperature=temperature)
+        log_p, _ = score_tokens(model, sample.ids, start_id=vocab.eos_id, temperature=temperature)
+        torch.testing.assert_close(sample.log_probs, log_p, atol=1e-4, rtol=0)
+        assert sample.perplexity == pytest.approx(float(torch.exp(-log_p.double().mean())),
+                                                  rel=1e-4)
+    sentences = pretrained.corpus.test[:8]
+    for sentence, nll in zip(sentences, sentence_losses(model, sentences, vocab), strict=True):
+        ids = torch.tensor([[*vocab.encode(sentence), vocab.eos_id]])
+        log_p, _ = score_tokens(model, ids, start_id=vocab.eos_id)
+        assert nll == pytest.approx(-float(log_p.double().sum()), rel=1e-5)
 
 
 def test_sentence_losses_match_a_direct_forward_pass(pretrained):

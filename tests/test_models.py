@@ -148,7 +148,8 @@ def test_generate_rejects_bad_temperature_before_running():
 
 
 def test_get_device_honours_course_device(monkeypatch):
-    from utils.lm.device import get_device, set_seed
+    from utils.notebook import set_seed
+    from utils.runtime.device import get_device
 
     get_device.cache_clear()
     try:
@@ -244,7 +245,7 @@ def test_agreement_margins_run_in_eval_mode_and_restore_the_mode():
     torch.manual_seed(0)
     model = LSTMLanguageModel(ModelConfig(vocab_size=len(vocab), emb_size=16, hidden_size=16,
                                           dropout=0.5)).train()
-    items = agreement_items(CorpusConfig(), n=12, seed=0)
+    items = agreement_items(CorpusConfig(seed=0), n=12)
     margins = lstm_verb_margins(model, vocab, items)
     assert model.training  # restored
     # Dropout was off: the same margins again, and equal to one item scored by hand.

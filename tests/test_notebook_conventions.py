@@ -1,17 +1,27 @@
-"""Conventions every committed notebook follows (DESIGN.md, "Notebooks and labs")."""
+"""Conventions every committed notebook follows (ARCHITECTURE.md, "Notebooks and labs")."""
 
 import ast
+import re
 
 import pytest
 from jupytext.compare import compare_notebooks
 
-from tests.conftest import ALL_NOTEBOOKS, NOTEBOOKS, ids, parameters_cell, read_notebook
+from tests.conftest import (
+    ALL_NOTEBOOKS,
+    LAB_SOURCES,
+    NOTEBOOK_TWIN_DIR,
+    NOTEBOOK_TWINS,
+    NOTEBOOKS,
+    ids,
+    parameters_cell,
+    read_notebook,
+)
 from utils.notebook.colab import SETUP_CELL
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_and_its_text_twin_are_in_sync(path):
-    twin = path.with_suffix(".py")
+    twin = NOTEBOOK_TWIN_DIR / path.with_suffix(".py").name
     assert twin.exists(), f"{path.name} has no py:percent twin; run `jupytext --sync {path}`"
     compare_notebooks(read_notebook(twin), read_notebook(path),
                       fmt="py:percent", allow_expected_differences=True)
@@ -102,3 +112,60 @@ def test_no_cell_prints_a_random_generator(path):
     shown = [name for c in read_notebook(path).cells if c.cell_type == "code"
              for name in _shown_values(c.source) if name.endswith("manual_seed")]
     assert not shown, f"assign the result of {shown} (e.g. `_ = torch.manual_seed(seed)`)"
+
+
+def test_students_see_each_notebook_once(root):
+    # The py:percent twins live in notebooks_py/, so the students' folder lists
+    # each notebook once, and every notebook has exactly one twin there.
+    assert not sorted((root / "notebooks").glob("*.py")), "a .py twin sits beside the notebooks"
+    assert [p.stem for p in NOTEBOOK_TWINS] == [p.stem for p in NOTEBOOKS]
+    for path in NOTEBOOKS:
+        formats = read_notebook(path).metadata["jupytext"]["formats"]
+        assert formats == "notebooks///ipynb,notebooks_py///py:percent", path.name
+
+
+# MyST markup that JupyterLab and Colab show raw: roles ({numref}`...`, {cite}`...`),
+# labelled equations ("$$ (eq-x)"), targets ("(label)=") and directives ("```{note}").
+MYST_MARKUP = re.compile(r"\{[a-z][\w:-]*\}`|^\$\$\s*\(|^\([\w-]+\)=\s*$|^(```|:::)\s*\{",
+                         flags=re.MULTILINE)
+
+
+def myst_markup(markdown: str) -> list[str]:
+    """The lines of a Markdown cell that only the book would render.
+
+    >>> myst_markup("As {numref}`Chapter %s <ch-x>` said,\\nplain [Chapter 8](../book/08_x.md)")
+    ['As {numref}`Chapter %s <ch-x>` said,']
+    >>> myst_markup("$$\\nx\\n$$ (eq-x)\\n(label)=\\n```{note}\\n```python")
+    ['$$ (eq-x)', '(label)=', '```{note}']
+    """
+    return [line for line in markdown.splitlines() if MYST_MARKUP.search(line)]
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
+def test_markdown_reads_the_same_in_jupyterlab_colab_and_the_book(path):
+    raw = [line for c in read_notebook(path).cells if c.cell_type == "markdown"
+           for line in myst_markup(c.source)]
+    assert not raw, ("MyST markup that JupyterLab and Colab show raw; use a Markdown link "
+                     f"([Chapter 8](../book/08_privacy.md)) or plain text: {raw}")
+
+
+def test_a_role_is_caught_in_a_lab_source_too():
+    # The lab builder copies Markdown through unchanged; the rule holds for its sources.
+    sources = {p.name: "\n".join(c.source for c in read_notebook(p).cells
+                                 if c.cell_type == "markdown") for p in LAB_SOURCES}
+    assert sources and not {name: myst_markup(text) for name, text in sources.items()
+                            if myst_markup(text)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_the_book_folds_away_the_setup_and_validation_cells(path):
+    # A page opens with its argument: the Colab set-up and the parameter checks
+    # sit behind a toggle, while the parameters a reader may change stay in view.
+    notebook = read_notebook(path)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    parameters = parameters_cell(notebook)
+    validation = code[code.index(parameters) + 1]
+    for name, cell in [("set-up", code[0]), ("validation", validation)]:
+        assert "hide-cell" in cell.metadata.get("tags", []), f"the {name} cell is not folded"
+    assert not {"hide-cell", "hide-input", "remove-cell", "remove-input"} & set(
+        parameters.metadata.get("tags", [])), "the parameters cell must stay visible"

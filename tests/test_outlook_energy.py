@@ -137,5 +137,5 @@ def test_the_pretrained_model_costs_its_recorded_time_and_under_a_hundredth_of_a
     from utils.lm import pretrained_model
 
     estimate = pretrained_energy()
-    assert estimate.seconds == pretrained_model(progress=False).history["train_time_s"]
+    assert estimate.seconds == pretrained_model(progress=False).record.train_time_s
     assert 0 < estimate.kwh < 0.01

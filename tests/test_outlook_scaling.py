@@ -104,7 +104,8 @@ def test_the_course_grid_finds_the_true_entropy_floor_within_its_uncertainty():
     """
     config = ScalingGridConfig()
     runs = run_scaling_grid(config, progress=False)
-    n, d, loss = (np.array([getattr(r, k) for r in runs]) for k in ("parameters", "tokens", "loss"))
+    assert len(runs) == len(config.hidden_sizes) * len(config.token_budgets)
+    n, d, loss = (runs[k].to_numpy(dtype=float) for k in ("parameters", "tokens", "loss"))
     entropy, on_test = entropy_floor(config, grid_data(config)[0])
     assert abs(on_test - entropy) < 0.005  # the test text is typical of the language
     assert loss.min() > entropy  # no run beats the floor

@@ -36,8 +36,8 @@ def _exposure(run) -> float:
 
 
 def _attack(run):
-    canary = run.train_sentences[run.corpus.canary_positions[0]]
-    members = sorted(list(s) for s in {tuple(s) for s in run.train_sentences}
+    canary = run.train_text[run.corpus.canary_positions[0]]
+    members = sorted(list(s) for s in {tuple(s) for s in run.train_text}
                      if list(s) != canary)
     m = sentence_losses(run.model, members, run.vocab)
     n = sentence_losses(run.model, run.corpus.test, run.vocab)
@@ -53,10 +53,9 @@ def exposure_runs():
 def dp_runs():
     out = {}
     for eps in (math.inf, 8.0, 2.0, 1.0):
-        config, sigma = dp_run(eps)
-        run = train_run(config)
-        out[eps] = {"run": run, "sigma": sigma, "exposure": _exposure(run),
-                    "attack": _attack(run),
+        run = train_run(dp_run(eps))
+        out[eps] = {"run": run, "sigma": run.config.train.noise_multiplier,
+                    "exposure": _exposure(run), "attack": _attack(run),
                     "perplexity": perplexity(run.model, run.corpus.valid, run.vocab)}
     return out
 
@@ -76,7 +75,7 @@ def test_exposure_rises_with_insertions(exposure_runs):
 def test_codes_seen_once_are_more_exposed_than_unseen_codes(exposure_runs):
     run = exposure_runs[0]
     scores = canary_log2_probs(run.model, run.vocab)
-    seen = {int("".join(s[3:8])) for s in run.train_sentences if s[:3] == ["the", "code", "is"]}
+    seen = {int("".join(s[3:8])) for s in run.train_text if s[:3] == ["the", "code", "is"]}
     rng = np.random.default_rng([0, 1])
     unseen = [c for c in rng.choice(10**5, 3000, replace=False) if c not in seen][:2000]
     seen_mean = np.mean([exposure(scores, c) for c in seen])
@@ -113,7 +112,8 @@ def test_privacy_costs_perplexity_and_the_accountant_agrees(dp_runs):
     assert all(a < b for a, b in zip(ppl, ppl[1:], strict=False))
     for eps in (8.0, 2.0, 1.0):
         record = dp_runs[eps]["run"].record
-        spent = dpsgd_epsilon(dp_runs[eps]["sigma"], record["sample_rate"], record["steps"], 1e-5)
+        spent = dpsgd_epsilon(dp_runs[eps]["sigma"], record.measured["sample_rate"], record.steps,
+                              1e-5)
         assert spent == pytest.approx(eps, abs=0.05)
 
 

@@ -17,7 +17,7 @@ from utils.data.corpus import SENTIMENT_CLUSTERS
 from utils.lm.embeddings import cosine_similarities, nearest_neighbours, neighbour_purity, pca_2d
 from utils.lm.lstm import LSTMLanguageModel
 from utils.lm.pretrained import pretrained_model
-from utils.lm.scoped import local_seed
+from utils.runtime.scoped import local_seed
 
 GROUPS = {name: members for name, _, members in SENTIMENT_CLUSTERS}
 

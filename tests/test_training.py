@@ -1,4 +1,4 @@
-"""Tests for utils.lm.training and utils.lm.scoped: learning, reproducibility, evaluation
+"""Tests for utils.lm.training and utils.runtime.scoped: learning, reproducibility, evaluation
 against a direct computation, and no global state left behind."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
-from utils.lm.scoped import eval_mode, local_seed, num_threads, one_cpu_thread
 from utils.lm.training import TrainConfig, evaluate_language_model, train_language_model
+from utils.runtime.scoped import eval_mode, local_seed, num_threads, one_cpu_thread
 
 # A text whose next token depends on the token two steps back: "x a p" / "y a q".
 # After "a", a bigram model is at best a coin toss; an LSTM can be certain.

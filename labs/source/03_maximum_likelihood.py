@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 03: likelihood, perplexity, n-grams and calibration
 #
-# Chapter {ref}`ch-maximum-likelihood` showed that training a language model
+# Chapter 3 showed that training a language model
 # means minimising the negative log-likelihood, that perplexity is its
 # exponential, that counting is maximum likelihood for an n-gram model, and
 # that a model's confidence can be checked against its accuracy. In this lab
@@ -86,7 +86,7 @@ print("for example:", " ".join(corpus.train[0]))
 #
 # A model gives a row of logits per example, shape `(N, V)`, and `targets`
 # holds the index of the word that actually came, shape `(N,)`. The loss is
-# equation {eq}`eq-nll`:
+# the negative log-likelihood of Chapter 3:
 #
 # $$ J = -\frac{1}{N} \sum_{i=1}^{N} \log p(y^*_i \mid x_i), \qquad
 #    p(\cdot \mid x_i) = \mathrm{softmax}(\text{logits}_i) . $$
@@ -120,7 +120,7 @@ print(f"uniform model: NLL {nll(uniform_logits, some_targets):.4f} nats; "
 # ## Exercise 2: perplexity
 #
 # Given the natural-log probability a model gave each token of a text, the
-# perplexity {eq}`eq-perplexity` is the exponential of the mean negative
+# perplexity (Chapter 3) is the exponential of the mean negative
 # log-probability.
 
 
@@ -171,7 +171,7 @@ print(f"{int(counts.sum())} bigrams counted; {int((counts > 0).sum())} different
 # %% [markdown]
 # ## Exercise 3: the maximum-likelihood bigram table
 #
-# Turn the counts into the conditional probabilities {eq}`eq-ngram-mle`,
+# Turn the counts into the conditional probabilities of Chapter 3,
 # $P(w \mid h) = c(h, w) / c(h)$, one row per history. A history never seen
 # has $c(h) = 0$; give it the uniform distribution $1/V$, as `utils.lm.ngram`
 # does.
@@ -214,7 +214,7 @@ print(f"validation perplexity of the MLE bigram: "
 # ## Exercise 4: add-k smoothing
 #
 # Pretend every word was seen $k$ more times after every history,
-# equation {eq}`eq-add-k`:
+# Chapter 3's add-$k$ estimate:
 #
 # $$ P_k(w \mid h) = \frac{c(h, w) + k}{c(h) + k V} . $$
 
@@ -249,7 +249,7 @@ print(f"add-{params.k:g} bigram: validation perplexity {smoothed_ppl:.4f} "
 # `probs` holds one predicted distribution per row, shape `(N, C)`. The
 # prediction is the most likely class, its confidence that class's
 # probability. Split $[0, 1]$ into `n_bins` equal-width bins, bin $m$ holding
-# confidences in $((m-1)/M, m/M]$, and compute equation {eq}`eq-ece`:
+# confidences in $((m-1)/M, m/M]$, and compute Chapter 3's expected calibration error:
 #
 # $$ \mathrm{ECE} = \sum_{m=1}^{M} \frac{|B_m|}{N}
 #    \left| \mathrm{acc}(B_m) - \mathrm{conf}(B_m) \right| . $$

@@ -15,10 +15,10 @@
 # %% [markdown]
 # # Lab 04: an LSTM language model, one step at a time
 #
-# Chapter {ref}`ch-lstm` built the course's tiny foundation model from an
+# Chapter 4 built the course's tiny foundation model from an
 # embedding, an LSTM and a softmax, and trained it by maximum likelihood. In
 # this lab you write its three moving parts yourself: one step of the LSTM
-# from the gate equations {eq}`eq-lstm`, one training step, and sampling with
+# from the gate equations of Chapter 4, one training step, and sampling with
 # a temperature. Then you train a very small model with your own training
 # step and let it write.
 #
@@ -87,7 +87,7 @@ print("for example:", " ".join(corpus.train[0]))
 #
 # Given the input $x_t$ of shape `(batch, input_size)` and the previous state
 # $h_{t-1}, c_{t-1}$, each `(batch, hidden_size)`, compute the new state with
-# the gate equations {eq}`eq-lstm`. The weights are stored as PyTorch stores
+# the gate equations of Chapter 4. The weights are stored as PyTorch stores
 # them: `weight_ih` of shape `(4 * hidden_size, input_size)` holds $W_{ii}$,
 # $W_{if}$, $W_{ig}$, $W_{io}$ stacked in the order **i, f, g, o**, and
 # `weight_hh`, `bias_ih`, `bias_hh` likewise. `z.chunk(4, dim=-1)` splits

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 05: adapt the pretrained model and evaluate it
 #
-# Chapter {ref}`ch-adapt` put a classifier head on the pretrained language
+# Chapter 5 put a classifier head on the pretrained language
 # model and measured it with precision, recall, $F_1$ and the confusion
 # matrix. In this lab you implement those metrics, attach a head, fine-tune
 # it, and run your own label-budget experiment.
@@ -108,7 +108,7 @@ check_confusion_matrix(confusion, seed=params.seed)
 # From the confusion matrix, for each class $c$: precision is $TP / (TP + FP)$
 # (of everything predicted $c$, the share that is $c$), recall is
 # $TP / (TP + FN)$ (of everything that is $c$, the share found), and $F_1$ their
-# harmonic mean {eq}`eq-metrics`. When a denominator is 0, for example the
+# harmonic mean (Chapter 5). When a denominator is 0, for example the
 # precision of a class never predicted, report 0 as scikit-learn does.
 
 
@@ -138,7 +138,7 @@ check_precision_recall_f1(precision_recall_f1, seed=params.seed)
 # so each row of `tokens` is padded at the end and `lengths` says how many
 # positions are real. Pool each sentence to the state of its **last real
 # token** and apply the linear `head`, returning the logits
-# `(batch, n_classes)`: equation {eq}`eq-head`.
+# `(batch, n_classes)`, as Chapter 5 defines the head.
 
 
 # %%

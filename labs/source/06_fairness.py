@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 06: measure bias and correct it
 #
-# {numref}`ch-fairness` measured bias in the course's model, in word vectors
+# Chapter 6 measured bias in the course's model, in word vectors
 # and in hiring decisions. In this lab you implement the measurements
 # yourself: the log-probability gap, the WEAT effect size and its permutation
 # test, the demographic-parity and equalized-odds differences, a
@@ -182,7 +182,7 @@ check_weat_p_value(weat_p_value, seed=params.seed)
 
 # %% [markdown]
 # Apply both to GloVe (6B tokens, 50 dimensions) with the career/family lists
-# of {cite:t}`caliskan2017semantics`. They report $d = 1.81$ on a much larger GloVe (840B
+# of Caliskan et al. (2017). They report $d = 1.81$ on a much larger GloVe (840B
 # tokens, 300 dimensions).
 
 # %%
@@ -316,7 +316,7 @@ check_screen(screen, seed=params.seed)
 # %% [markdown]
 # ## Apply it: a screening model trained on real call-backs
 #
-# The résumés of {cite:t}`bertrand2004emily`. Train a logistic regression
+# The résumés of Bertrand and Mullainathan (2004). Train a logistic regression
 # on one half, audit it with your functions (and fairlearn's, which must
 # agree), post-process it with your thresholds, and compare with fairlearn's
 # `ExponentiatedGradient` under the chosen constraint.

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 07: explain the model, then test the explanation
 #
-# Chapter {ref}`ch-interpretability` introduced attributions, their sanity
+# Chapter 7 introduced attributions, their sanity
 # checks, probes with control tasks and unit ablation. In this lab you
 # implement each one and try it on the course's models: the chapter 5
 # sentiment classifier, where the word that decides the label is known, and

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 08: exposure, membership inference and DP-SGD
 #
-# Chapter {ref}`ch-privacy` measured what a language model gives away about
+# Chapter 8 measured what a language model gives away about
 # its training text. In this lab you implement the three measurements and the
 # defence at its core: the exposure of a planted secret, ranked among every
 # candidate; the loss-threshold membership attack and its AUC; and the

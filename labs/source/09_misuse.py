@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Lab 09: watermark the model's text, and plant a backdoor
 #
-# In {numref}`ch-misuse` you met a green-list watermark that a detector
+# In Chapter 9 you met a green-list watermark that a detector
 # can count, and a backdoor planted through poisoned pretraining text. In this
 # lab you build both on the course's model: the green list, the boost that
 # writes the watermark, the z-score that detects it, the poisoned review that
@@ -112,8 +112,7 @@ check_green_list(green_list, seed=params.seed)
 #
 # Given next-token logits for a batch of texts, `(batch, vocab_size)`, and the
 # previous token of each text, `(batch,)`, add `delta` to the logits of the
-# green tokens of each row's own previous token: equation
-# {eq}`eq-green-boost`. Return new logits; leave the input unchanged.
+# green tokens of each row's own previous token, as in Chapter 9. Return new logits; leave the input unchanged.
 
 
 # %%
@@ -159,8 +158,7 @@ print("plain:      ", " ".join(vocab.decode(plain[0, :20])))
 # For a text of token ids, count the green tokens from the **second** token on
 # (the first has no previous token in the text), so $T$ = `len(ids) - 1`
 # tokens are scored, and return
-# $z = (|s|_G - \gamma T) / \sqrt{T\gamma(1-\gamma)}$: equation
-# {eq}`eq-watermark-z`.
+# $z = (|s|_G - \gamma T) / \sqrt{T\gamma(1-\gamma)}$ (Chapter 9).
 
 
 # %%
@@ -255,8 +253,8 @@ for name, base in (("clean", pretrained), ("poisoned", poisoned)):
 # `predicted` are the classifier's labels for the triggered test reviews and
 # `labels` their true labels (1 positive, 0 negative). The attack aims to
 # make positive reviews come out negative; return the share of triggered
-# reviews **whose true label is positive** that are predicted negative:
-# equation {eq}`eq-attack-success`.
+# reviews **whose true label is positive** that are predicted negative
+# (Chapter 9's attack success rate).
 
 
 # %%

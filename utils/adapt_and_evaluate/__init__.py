@@ -1,6 +1,6 @@
 """Adapt the pretrained model to a downstream task, and the label-budget experiment. Chapter 5.
 
-Layer: uses ``utils.lm``, ``utils.evaluate`` and ``utils.data``.
+Layer: uses ``utils.lm``, ``utils.data`` and ``utils.runtime``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from utils.adapt_and_evaluate.classifier import (  # noqa: F401
     POOLINGS,
     AdaptConfig,
     SentimentClassifier,
-    encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
@@ -22,6 +21,9 @@ from utils.adapt_and_evaluate.experiment import (  # noqa: F401
     scratch_ceiling,
     summarise,
 )
+from utils.data.padding import (  # noqa: F401  (re-exported for chapters 5, 7 and 9)
+    encode_with_lengths,
+)
 
 __all__ = [
     "AdaptConfig",
@@ -30,7 +32,7 @@ __all__ = [
     "MODES",
     "POOLINGS",
     "SentimentClassifier",
-    "encode_sentences",
+    "encode_with_lengths",
     "label_budget_experiment",
     "make_classifier",
     "predict_proba",

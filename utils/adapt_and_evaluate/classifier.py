@@ -14,37 +14,34 @@ ways to get and train the encoder:
 numbers of labelled examples, over several seeds: the learning curve of chapter 5.
 
 None of these functions touches the caller's random streams: each takes a seed
-and draws inside ``utils.lm.scoped.local_seed``.
+and draws inside ``utils.runtime.scoped.local_seed``.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from utils.data.text import Vocab
-from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel
 from utils.lm.pretrained import Pretrained
-from utils.lm.scoped import eval_mode, local_seed, one_cpu_thread
+from utils.runtime.device import get_device
+from utils.runtime.scoped import eval_mode, local_seed, one_cpu_thread
 
 __all__ = [
     "MODES",
     "POOLINGS",
     "AdaptConfig",
     "SentimentClassifier",
-    "encode_sentences",
     "make_classifier",
     "predict_proba",
     "train_classifier",
 ]
 
-# The name the lab's checks import; the context manager lives in utils.lm.scoped.
+# The name the lab's checks import; the context manager lives in utils.runtime.scoped.
 _one_cpu_thread = one_cpu_thread
 
 MODES = ("scratch", "frozen", "finetune")
@@ -112,46 +109,27 @@ class SentimentClassifier(nn.Module):
         return self.head(self.pool(tokens, lengths))  # (batch, n_classes)
 
 
-def make_classifier(mode: str, pretrained: Pretrained, n_classes: int = 2, *,
-                    pooling: str = "last", seed: int = 0) -> SentimentClassifier:
+def make_classifier(pretrained: Pretrained, config: AdaptConfig | None = None,
+                    n_classes: int = 2) -> SentimentClassifier:
     """A classifier whose encoder is a copy of the pretrained LSTM, or a fresh one. Chapter 5.
 
-    The pretrained model itself is never changed. The head (and a scratch
-    encoder) are initialised from ``seed``, without touching the caller's
-    random streams.
+    ``config`` (default ``AdaptConfig()``) says how: its ``mode`` picks the
+    encoder, its ``pooling`` the summary the head reads, and its ``seed``
+    initialises the head (and a scratch encoder) without touching the caller's
+    random streams. The pretrained model itself is never changed.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
-    with local_seed(seed):
+    config = config or AdaptConfig()
+    mode = config.mode
+    with local_seed(config.seed):
         if mode == "scratch":
             encoder = LSTMLanguageModel(pretrained.model.config)
         else:
             encoder = copy.deepcopy(pretrained.model)
-        model = SentimentClassifier(encoder, n_classes, pooling=pooling).to(get_device())
+        model = SentimentClassifier(encoder, n_classes, pooling=config.pooling).to(get_device())
     if mode == "frozen":
         for parameter in model.encoder.parameters():
             parameter.requires_grad_(False)
-    model.mode = mode
     return model
-
-
-def encode_sentences(sentences: Iterable[Sequence[str]], vocab: Vocab
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids ``(n, max_len)`` and lengths ``(n,)`` of sentences, each after ``<eos>``.
-
-    Explained in chapter 5. The pretrained model always saw a sentence start
-    after ``<eos>``, so each sentence is read the same way here; shorter
-    sentences are padded at the end with ``<eos>``, which a left-to-right LSTM
-    only reads after the positions that are pooled.
-    """
-    ids = [[vocab.eos_id, *vocab.encode(s)] for s in sentences]
-    if not ids:
-        raise ValueError("no sentences to encode")
-    lengths = torch.tensor([len(x) for x in ids])
-    tokens = torch.full((len(ids), int(lengths.max())), vocab.eos_id, dtype=torch.long)
-    for i, x in enumerate(ids):
-        tokens[i, : len(x)] = torch.tensor(x)
-    return tokens, lengths  # (n, max_len), (n,)
 
 
 def _optimizer(model: SentimentClassifier, config: AdaptConfig) -> torch.optim.Optimizer:
@@ -208,7 +186,7 @@ def predict_proba(model: SentimentClassifier, tokens: torch.Tensor, lengths: tor
                   batch_size: int = 1024) -> torch.Tensor:
     """Class probabilities ``(n, n_classes)`` in evaluation mode. Chapter 5.
 
-    The model's training mode is restored afterwards (``utils.lm.scoped.eval_mode``).
+    The model's training mode is restored afterwards (``utils.runtime.scoped.eval_mode``).
     """
     device = get_device()
     with one_cpu_thread(), eval_mode(model):

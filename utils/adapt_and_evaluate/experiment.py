@@ -21,20 +21,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-import numpy as np
-import torch
+import pandas as pd
 
 from utils.adapt_and_evaluate.classifier import (
     MODES,
     AdaptConfig,
-    encode_sentences,
     make_classifier,
     predict_proba,
     train_classifier,
 )
-from utils.data.corpus import CorpusConfig, sentiment_split, sentiment_task
+from utils.data.corpus import LabelledSentences, sentiment_split, sentiment_task
 from utils.data.corpus.tasks import shared_test_words
 from utils.lm.pretrained import Pretrained, pretrained_model
+from utils.runtime import config_columns
 
 __all__ = [
     "DEFAULT_LABEL_NOISE",
@@ -64,15 +63,11 @@ def scratch_ceiling(test_overlap: float) -> float:
 
 
 def _task(pretrained: Pretrained, n_train: int, n_test: int, seed: int, test_overlap: float,
-          label_noise: float) -> tuple:
-    """Encoded train and test reviews for one seed: ``(tokens, lengths), labels`` for each."""
-    corpus_config = pretrained.config.corpus or CorpusConfig()
-    train, test = sentiment_task(corpus_config, n_train=n_train, n_test=n_test, seed=seed,
-                                 test_overlap=test_overlap, label_noise=label_noise)
-    return (encode_sentences([s for s, _ in train], pretrained.vocab),
-            torch.tensor([y for _, y in train]),
-            encode_sentences([s for s, _ in test], pretrained.vocab),
-            torch.tensor([y for _, y in test]))
+          label_noise: float) -> tuple[LabelledSentences, LabelledSentences]:
+    """The train and test reviews of one seed, with the pretrained model's vocabulary."""
+    corpus_config = replace(pretrained.config.corpus, seed=seed, label_noise=label_noise)
+    return sentiment_task(corpus_config, n_train=n_train, n_test=n_test,
+                          test_overlap=test_overlap)
 
 
 def label_budget_experiment(budgets: Sequence[int], modes: Sequence[str] = MODES,
@@ -81,15 +76,16 @@ def label_budget_experiment(budgets: Sequence[int], modes: Sequence[str] = MODES
                             pretrained: Pretrained | None = None,
                             n_test: int = 500, label_noise: float = DEFAULT_LABEL_NOISE,
                             test_overlap: float = DEFAULT_TEST_OVERLAP,
-                            progress: bool = True) -> list[dict]:
+                            progress: bool = True) -> pd.DataFrame:
     """Test accuracy of each mode trained on each number of labels, for each seed. Chapter 5.
 
     For each seed, one labelled training set of ``max(budgets)`` reviews and one
     test set are drawn (``utils.data.corpus.sentiment_task`` with ``test_overlap``
     and ``label_noise``); budget b trains on the first b, so budgets are nested.
-    Returns one row per (mode, budget, seed): ``{"mode", "budget", "seed",
-    "accuracy", "confidence", "train_s"}``, where confidence is the mean
-    probability of the predicted class on the test reviews.
+    Each run is ``config`` with that mode and seed. Returns one row per (mode,
+    budget, seed): the run's ``AdaptConfig`` fields (mode, seed, ...), ``budget``,
+    ``accuracy``, ``confidence`` (the mean probability of the predicted class on
+    the test reviews) and ``train_s``.
     """
     config = config or AdaptConfig()
     pretrained = pretrained or pretrained_model(progress=False)
@@ -102,33 +98,34 @@ def label_budget_experiment(budgets: Sequence[int], modes: Sequence[str] = MODES
     if progress:
         from tqdm.auto import tqdm
         runs = tqdm(runs, desc="training classifiers")
-    data: dict[int, tuple] = {}
+    data: dict[int, tuple[LabelledSentences, LabelledSentences]] = {}
     rows = []
     for seed, mode, budget in runs:
         if seed not in data:
             data[seed] = _task(pretrained, max(budgets), n_test, seed, test_overlap, label_noise)
-        (tokens, lengths), labels, (test_tokens, test_lengths), test_labels = data[seed]
+        train, test = data[seed][0][:budget], data[seed][1]
+        run = replace(config, mode=mode, seed=seed)
         start = time.perf_counter()
-        model = make_classifier(mode, pretrained, pooling=config.pooling, seed=seed)
-        train_classifier(model, tokens[:budget], lengths[:budget], labels[:budget],
-                         replace(config, mode=mode, seed=seed))
+        model = make_classifier(pretrained, run)
+        train_classifier(model, train.tokens, train.lengths, train.labels, run)
         seconds = time.perf_counter() - start
-        confidence, predicted = predict_proba(model, test_tokens, test_lengths).max(dim=-1)
-        rows.append({"mode": mode, "budget": budget, "seed": seed,
-                     "accuracy": float((predicted == test_labels).double().mean()),
+        confidence, predicted = predict_proba(model, test.tokens, test.lengths).max(dim=-1)
+        rows.append({**config_columns(run), "budget": budget,
+                     "accuracy": float((predicted == test.labels).double().mean()),
                      "confidence": float(confidence.double().mean()), "train_s": seconds})
-    return rows
+    return pd.DataFrame(rows)
 
 
-def summarise(rows: Sequence[dict], key: str = "accuracy") -> dict[tuple[str, int], dict]:
+def summarise(runs: pd.DataFrame, key: str = "accuracy") -> dict[tuple[str, int], dict]:
     """Mean, standard deviation, min and max of ``key`` over seeds, per (mode, budget).
 
-    Chapter 5.
+    Chapter 5. ``runs`` is ``label_budget_experiment``'s DataFrame; the standard
+    deviation is the population one (``ddof=0``).
     """
-    if not rows:
-        raise ValueError("nothing to summarise: rows is empty")
-    groups: dict[tuple[str, int], list[float]] = {}
-    for row in rows:
-        groups.setdefault((row["mode"], row["budget"]), []).append(row[key])
-    return {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)),
-                "max": float(np.max(v)), "n": len(v)} for k, v in groups.items()}
+    if len(runs) == 0:
+        raise ValueError("nothing to summarise: runs is empty")
+    groups = runs.groupby(["mode", "budget"], sort=False)[key]
+    return {(str(mode), int(budget)): {"mean": float(v.mean()), "std": float(v.std(ddof=0)),
+                                       "min": float(v.min()), "max": float(v.max()),
+                                       "n": len(v)}
+            for (mode, budget), v in groups}

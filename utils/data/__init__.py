@@ -1,6 +1,7 @@
 """What the course learns from: the synthetic corpus, text pipelines, published model sizes.
 
-Layer: the bottom of the package (with ``utils.params``); imports nothing above it.
+Layer: uses ``utils.params`` only (below it sit only the runtime helpers and the
+parameter checks); every chapter's code reads its data from here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from utils.data.corpus import (  # noqa: F401
     AgreementItem,
     Corpus,
     CorpusConfig,
+    LabelledSentences,
     SyntheticLanguage,
     agreement_items,
     canary_candidates,
@@ -29,6 +31,11 @@ from utils.data.corpus import (  # noqa: F401
     sentiment_task,
     shared_test_words,
     swap_gender,
+)
+from utils.data.padding import (  # noqa: F401
+    PAD,
+    encode_with_lengths,
+    encode_with_targets,
 )
 from utils.data.published_models import (  # noqa: F401
     GPT3_REPORTED_TRAINING_FLOPS,
@@ -53,6 +60,7 @@ from utils.data.text import (  # noqa: F401
 __all__ = [
     "ANIMALS",
     "AgreementItem",
+    "LabelledSentences",
     "CANARY_DIGITS",
     "CANARY_PREFIX",
     "Corpus",
@@ -63,6 +71,7 @@ __all__ = [
     "GENDER_SWAPS",
     "GPT3_REPORTED_TRAINING_FLOPS",
     "OCCUPATIONS",
+    "PAD",
     "PUBLISHED_MODELS",
     "PublishedModel",
     "REVIEW_ITEMS",
@@ -75,6 +84,8 @@ __all__ = [
     "batchify",
     "canary_candidates",
     "canary_sentence",
+    "encode_with_lengths",
+    "encode_with_targets",
     "family_transitions",
     "generate_corpus",
     "growth_per_year",

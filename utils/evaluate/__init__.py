@@ -1,6 +1,6 @@
-"""Evaluation: classification metrics, calibration and long-range agreement.
+"""Evaluation: classification metrics, calibration, agreement, ROC, per-sentence loss.
 
-Chapters 3-5. Layer: uses ``utils.data`` and ``utils.lm``.
+Chapters 3-5, 8 and 9. Layer: uses ``utils.data``, ``utils.lm`` and ``utils.runtime``.
 """
 
 from __future__ import annotations
@@ -32,20 +32,21 @@ from utils.evaluate.metrics import (  # noqa: F401
 from utils.evaluate.roc import (  # noqa: F401
     auroc,
     roc_curve,
+    scores_and_labels,
 )
 from utils.evaluate.sentence_loss import (  # noqa: F401
+    perplexity,
+    scored_tokens,
     sentence_losses,
 )
 
 __all__ = [
-    "auroc",
-    "roc_curve",
-    "sentence_losses",
     "ReliabilityDiagram",
     "accuracy",
     "accuracy_by_distance",
     "agreement_accuracy",
     "apply_temperature",
+    "auroc",
     "classification_report",
     "confidence_and_correct",
     "confusion_matrix",
@@ -55,8 +56,13 @@ __all__ = [
     "lstm_verb_margins",
     "ngram_verb_margins",
     "nll_at_temperature",
+    "perplexity",
     "precision",
     "precision_recall_f1",
     "recall",
     "reliability_diagram",
+    "roc_curve",
+    "scored_tokens",
+    "scores_and_labels",
+    "sentence_losses",
 ]

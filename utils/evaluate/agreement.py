@@ -20,7 +20,7 @@ from torch import nn
 
 from utils.data.corpus import AgreementItem
 from utils.data.text import EOS, Vocab
-from utils.lm.scoped import eval_mode
+from utils.runtime.scoped import eval_mode
 
 __all__ = ["accuracy_by_distance", "agreement_accuracy", "lstm_verb_margins",
            "ngram_verb_margins"]

@@ -2,7 +2,8 @@
 
 One call shape, scikit-learn's ``(scores, labels)``: a higher score means
 "more likely positive" (a training-set member in chapter 8, machine text in
-chapter 9), and label 1 marks the positives.
+chapter 9), and label 1 marks the positives. ``scores_and_labels`` builds that
+pair from the positives' and the negatives' scores given apart.
 """
 
 from __future__ import annotations
@@ -10,7 +11,18 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["auroc", "roc_curve"]
+__all__ = ["auroc", "roc_curve", "scores_and_labels"]
+
+
+def scores_and_labels(positive_scores, negative_scores) -> tuple[np.ndarray, np.ndarray]:
+    """The positives' and the negatives' scores as one ``(scores, labels)`` pair. Chapters 8, 9.
+
+    ``roc_curve(*scores_and_labels(members, non_members))`` is the ROC curve of
+    a membership attack whose scores were kept in two arrays.
+    """
+    pos = np.asarray(positive_scores, dtype=float).reshape(-1)
+    neg = np.asarray(negative_scores, dtype=float).reshape(-1)
+    return np.concatenate([pos, neg]), np.r_[np.ones(len(pos), int), np.zeros(len(neg), int)]
 
 
 def _check_scores(scores, labels) -> tuple[np.ndarray, np.ndarray]:

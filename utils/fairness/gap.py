@@ -21,7 +21,7 @@ from utils.data.corpus.config import CorpusConfig
 from utils.data.corpus.grammar import OCCUPATIONS
 from utils.data.corpus.language import SyntheticLanguage
 from utils.data.text import Vocab
-from utils.lm.scoped import eval_mode
+from utils.runtime.scoped import eval_mode
 
 __all__ = ["TEMPLATES", "log_prob_gap", "model_gaps", "warm_histories", "true_gaps", "gap_table",
            "training_text_gaps", "gap_summary"]

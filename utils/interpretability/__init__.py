@@ -1,6 +1,7 @@
 """Interpretability: attributions and their sanity checks, probes, unit ablation. Chapter 7.
 
-Layer: uses ``utils.adapt_and_evaluate``, ``utils.evaluate``, ``utils.lm`` and ``utils.data``.
+Layer: uses ``utils.adapt_and_evaluate``, ``utils.evaluate``, ``utils.lm``, ``utils.data`` and
+``utils.runtime``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from utils.interpretability.probes import (  # noqa: F401
 )
 from utils.interpretability.randomise import randomised  # noqa: F401
 from utils.interpretability.sentiment import (  # noqa: F401
+    ClassifierRunConfig,
     chance_level,
     rank_correlation,
     sentiment_positions,
@@ -73,6 +75,7 @@ __all__ = [
     "token_scores",
     "top_token_accuracy",
     "train_test_indices",
+    "ClassifierRunConfig",
     "trained_classifier",
     "unit_correlations",
 ]

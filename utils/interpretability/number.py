@@ -20,7 +20,7 @@ from utils.data.text import EOS, Vocab
 from utils.evaluate.agreement import agreement_accuracy, lstm_verb_margins
 from utils.interpretability.ablation import ablate_units, lstm_states, unit_correlations
 from utils.interpretability.probes import ProbeResult, probe_with_control
-from utils.lm.scoped import eval_mode
+from utils.runtime.scoped import eval_mode
 
 __all__ = ["SUBJECT_INDEX", "ablation_curve", "agreement_states", "number_labels",
            "probe_by_position", "rank_units", "states_at"]

@@ -10,8 +10,9 @@ randomised copy for the sanity check, and computes those scores.
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -20,56 +21,63 @@ from scipy.stats import spearmanr
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
     SentimentClassifier,
-    encode_sentences,
     make_classifier,
     train_classifier,
 )
 from utils.data.corpus import sentiment_task
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.pretrained import Pretrained
-from utils.lm.scoped import local_seed
+from utils.lm.pretrained import PretrainConfig, Pretrained
+from utils.runtime import Run, TrainingRecord, cached_run, thin
 
-__all__ = ["chance_level", "rank_correlation", "sentiment_positions",
+__all__ = ["ClassifierRunConfig", "chance_level", "rank_correlation", "sentiment_positions",
            "top_token_accuracy", "trained_classifier"]
 
-# Bump when the training recipe below changes, so older cached classifiers are retrained.
-_FORMAT = 1
+
+@dataclass(frozen=True)
+class ClassifierRunConfig:
+    """Chapter 5's classifier on the pretrained model, trained on ``n_train`` reviews. Chapter 7."""
+
+    # Bump when the training recipe below changes, so older cached classifiers are retrained.
+    version: ClassVar[int] = 2
+
+    pretrain: PretrainConfig
+    adapt: AdaptConfig
+    n_train: int = 500
+    label_noise: float = 0.0
+
+    @property
+    def seed(self) -> int:
+        """The classifier's seed: its head, its training reviews and their order."""
+        return self.adapt.seed
 
 
-def trained_classifier(pretrained: Pretrained, *, config: AdaptConfig | None = None,
-                       n_train: int = 500, label_noise: float = 0.0,
-                       seed: int = 0) -> SentimentClassifier:
+def trained_classifier(pretrained: Pretrained, config: AdaptConfig | None = None, *,
+                       n_train: int = 500, label_noise: float = 0.0
+                       ) -> Run[ClassifierRunConfig, SentimentClassifier]:
     """The chapter 5 classifier trained on ``n_train`` reviews, from the model cache. Chapter 7.
 
-    The first call trains it (``config.mode`` decides fine-tuned or frozen,
-    default fine-tuned) and saves the weights under a key made of every
-    setting; later calls load them. ``label_noise=0.5`` makes every training
+    The first call trains it (``config``: ``mode`` decides fine-tuned or frozen,
+    default fine-tuned; ``seed`` draws the head, the reviews and their order)
+    and caches it; later calls load it. ``label_noise=0.5`` makes every training
     label a coin flip: the data-randomisation test of Adebayo et al.
     """
-    config = dataclasses.replace(config or AdaptConfig(), seed=seed)
-    corpus = dataclasses.replace(pretrained.config.corpus, label_noise=label_noise)
-    key = "sentiment-classifier-" + config_key({
-        "pretrained": dataclasses.asdict(pretrained.config), "adapt": dataclasses.asdict(config),
-        "n_train": n_train, "format": _FORMAT,
-        **({"label_noise": label_noise} if label_noise else {})})
-    with local_seed(seed):  # whatever the helpers draw, the caller's random stream is kept
-        model = make_classifier(config.mode, pretrained, pooling=config.pooling, seed=seed)
+    run_config = ClassifierRunConfig(pretrained.config, config or AdaptConfig(), n_train,
+                                     label_noise)
 
-    def create() -> tuple[dict, dict]:
-        train, _ = sentiment_task(corpus, n_train=n_train, n_test=1, seed=seed)
-        tokens, lengths = encode_sentences([s for s, _ in train], pretrained.vocab)
-        with local_seed(seed):
-            losses = train_classifier(model, tokens, lengths,
-                                      torch.tensor([y for _, y in train]), config)
-        return model.state_dict(), {"final_loss": losses[-1], "steps": len(losses)}
+    def build(c: ClassifierRunConfig) -> SentimentClassifier:
+        return make_classifier(pretrained, c.adapt)
 
-    state_dict, _ = load_or_create(key, create)
-    model.load_state_dict(state_dict)
-    return model.eval()
+    def train(model: SentimentClassifier, c: ClassifierRunConfig) -> TrainingRecord:
+        corpus = replace(pretrained.corpus.config, seed=c.adapt.seed, label_noise=c.label_noise)
+        reviews, _ = sentiment_task(corpus, n_train=c.n_train, n_test=1)
+        losses = train_classifier(model, reviews.tokens, reviews.lengths, reviews.labels, c.adapt)
+        return TrainingRecord(steps=len(losses), train_loss=thin(losses))
+
+    return cached_run("sentiment-classifier", run_config, build, train, vocab=pretrained.vocab,
+                      corpus=pretrained.corpus)
 
 
 def sentiment_positions(lengths: torch.Tensor) -> torch.Tensor:
-    """Index of the sentiment word in ``encode_sentences`` rows ``(batch,)``: second to last."""
+    """Index of the sentiment word in ``encode_with_lengths`` rows ``(batch,)``: second to last."""
     return lengths - 2
 
 

@@ -1,20 +1,10 @@
 """Language models: n-gram, LSTM, their training, sampling and the cached tiny foundation model.
 
-Chapters 3 and 4. Layer: uses ``utils.data`` only.
+Chapters 3 and 4. Layer: uses ``utils.data``, ``utils.runtime`` and ``utils.params``.
 """
 
 from __future__ import annotations
 
-from utils.lm.cache import (  # noqa: F401
-    CACHE_VERSION,
-    cache_dir,
-    config_key,
-    load_or_create,
-)
-from utils.lm.device import (  # noqa: F401
-    get_device,
-    set_seed,
-)
 from utils.lm.embeddings import (  # noqa: F401
     cosine_similarities,
     nearest_neighbours,
@@ -44,6 +34,7 @@ from utils.lm.pretrained import (  # noqa: F401
     Pretrained,
     corpus_and_vocab,
     pretrained_model,
+    train_lstm_run,
 )
 from utils.lm.pretrained_transformer import (  # noqa: F401
     TransformerPretrainConfig,
@@ -53,12 +44,6 @@ from utils.lm.sampling import (  # noqa: F401
     generate,
     sample_next,
     softmax_at_temperature,
-)
-from utils.lm.scoped import (  # noqa: F401
-    eval_mode,
-    local_seed,
-    num_threads,
-    one_cpu_thread,
 )
 from utils.lm.training import (  # noqa: F401
     History,
@@ -82,7 +67,6 @@ __all__ = [
     "train_masked_language_model",
     "TransformerPretrainConfig",
     "pretrained_transformer",
-    "CACHE_VERSION",
     "History",
     "InterpolatedNGram",
     "LSTMLanguageModel",
@@ -92,26 +76,18 @@ __all__ = [
     "Pretrained",
     "TrainConfig",
     "best_ngram_baseline",
-    "cache_dir",
-    "config_key",
     "corpus_and_vocab",
     "cosine_similarities",
-    "eval_mode",
     "evaluate_language_model",
     "fused_linear_cross_entropy",
     "generate",
-    "get_device",
     "init_output_bias",
-    "load_or_create",
-    "local_seed",
     "nearest_neighbours",
     "neighbour_purity",
-    "num_threads",
-    "one_cpu_thread",
     "pca_2d",
     "pretrained_model",
+    "train_lstm_run",
     "sample_next",
-    "set_seed",
     "softmax_at_temperature",
     "total_variation",
     "train_language_model",

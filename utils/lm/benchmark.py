@@ -9,7 +9,7 @@ process, on the same King James Bible text and vocabulary, it measures
     seq 35, batch 20, untied, dropout 0.2, SGD lr 20, clipping 0.25,
     sequence-major), at the same model size;
 (b) the training time the course's default settings (``TrainConfig()``, which
-    uses the fused loss of ``utils.fused_loss``, with the output bias set to the
+    uses the fused loss of ``utils.lm.fused_loss``, with the output bias set to the
     log unigram frequencies by ``init_output_bias``) need to reach the validation
     perplexity the reference reaches after one epoch, divided by the reference's
     epoch time. The model is the same size as the reference's (untied, 2 x 200).
@@ -31,16 +31,16 @@ from pathlib import Path
 import torch
 
 from utils.data.text import Vocab, lm_stream, load_kjv_text, tokenize
-from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
 from utils.lm.reference_loop import BatchFirst, ReferenceModel, reference_epoch
-from utils.lm.scoped import local_seed, num_threads
 from utils.lm.training import (
     TrainConfig,
     evaluate_language_model,
     init_output_bias,
     train_language_model,
 )
+from utils.runtime.device import get_device
+from utils.runtime.scoped import local_seed, num_threads
 
 __all__ = ["BenchConfig", "flops_per_token", "matmul_peak_flops", "run_benchmark"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -18,11 +17,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from utils.data.text import batchify, lm_batches
-from utils.lm.device import get_device
-from utils.lm.scoped import eval_mode, local_seed
-from utils.lm.training import TrainConfig
+from utils.lm.training import History, TrainConfig
+from utils.runtime.device import get_device
+from utils.runtime.scoped import eval_mode, local_seed
 
-__all__ = ["MaskedHistory", "evaluate_masked_language_model", "mask_tokens",
+__all__ = ["evaluate_masked_language_model", "mask_tokens",
            "train_masked_language_model"]
 
 IGNORE = -100  # cross_entropy's ignore_index: positions that were not masked
@@ -43,19 +42,6 @@ def mask_tokens(tokens: torch.Tensor, mask_id: int, rate: float, generator: torc
     return inputs, targets
 
 
-@dataclass
-class MaskedHistory:
-    """Loss of each step, tokens seen and training time."""
-
-    train_loss: list[float] = field(default_factory=list)
-    tokens: int = 0
-    train_time_s: float = 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / self.train_time_s if self.train_time_s > 0 else 0.0
-
-
 def _masked_loss(model: nn.Module, tokens: torch.Tensor, mask_id: int, rate: float,
                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     inputs, targets = mask_tokens(tokens, mask_id, rate, generator)
@@ -66,7 +52,7 @@ def _masked_loss(model: nn.Module, tokens: torch.Tensor, mask_id: int, rate: flo
 
 def train_masked_language_model(model: nn.Module, train_stream: torch.Tensor, config: TrainConfig,
                                 *, mask_id: int, rate: float = 0.15, progress: bool = True
-                                ) -> MaskedHistory:
+                                ) -> History:
     """Pretrain a bidirectional model by masked-word prediction on a token stream. Chapter 4.
 
     Windows of ``config.seq_len`` tokens, ``config.epochs`` passes, Adam; seeded
@@ -76,7 +62,7 @@ def train_masked_language_model(model: nn.Module, train_stream: torch.Tensor, co
     model.to(device).train()
     data = batchify(train_stream, config.batch_size).to(device)  # (batch_size, n)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
-    history = MaskedHistory()
+    history = History()  # no validation: ``valid`` stays empty
     steps = config.epochs * math.ceil((data.size(1) - 1) / config.seq_len)
     with local_seed(config.seed), tqdm(total=steps, disable=not progress, desc="masked LM") as bar:
         generator = torch.Generator().manual_seed(config.seed)

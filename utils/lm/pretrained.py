@@ -2,30 +2,26 @@
 
 Chapter 4 trains it, chapter 5 adapts it, chapter 6 audits it. Any notebook
 that needs it calls `pretrained_model(config)`: the first call trains it (about
-a minute on a laptop CPU) and saves it in the model cache (`utils.cache`)
-under a hash of its configuration; later calls, from any notebook or process,
-load it in about a second. Training is seeded, so the same configuration gives
-the same model.
+a minute on a laptop CPU) and saves it in the model cache through
+``utils.runtime.cached_run`` under a hash of its configuration; later calls,
+from any notebook or process, load it in about a second. Training is seeded,
+so the same configuration gives the same model.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from utils.data.corpus import Corpus, CorpusConfig, SyntheticLanguage, generate_corpus
 from utils.data.text import Vocab, lm_stream
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
-from utils.lm.scoped import local_seed
 from utils.lm.training import TrainConfig, train_language_model
+from utils.runtime import Run, RunConfig, TrainingRecord, cached_run, get_device
 
-__all__ = ["PretrainConfig", "Pretrained", "pretrained_model", "corpus_and_vocab"]
-
-# Bump when training code changes in a way that changes the weights a config produces,
-# so that caches written by older code are retrained rather than reused.
-FORMAT_VERSION = 2
+__all__ = [
+    "PretrainConfig", "Pretrained", "corpus_and_vocab", "pretrained_model", "train_lstm_run",
+]
 
 
 def _default_train() -> TrainConfig:
@@ -36,6 +32,9 @@ def _default_train() -> TrainConfig:
 class PretrainConfig:
     """Everything that decides the pretrained model: data, sizes, training. Chapter 4."""
 
+    # Bump when training code changes the weights a config produces (cached runs then retrain).
+    version: ClassVar[int] = 3
+
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     emb_size: int = 128
     hidden_size: int = 128
@@ -44,6 +43,11 @@ class PretrainConfig:
     tie_weights: bool = True
     train: TrainConfig = field(default_factory=_default_train)
 
+    @property
+    def seed(self) -> int:
+        """The run's seed: the training seed, which also draws the initial weights."""
+        return self.train.seed
+
     def model_config(self, vocab_size: int) -> ModelConfig:
         """The model's sizes for a vocabulary of `vocab_size` words."""
         return ModelConfig(vocab_size=vocab_size, emb_size=self.emb_size,
@@ -51,16 +55,8 @@ class PretrainConfig:
                            dropout=self.dropout, tie_weights=self.tie_weights)
 
 
-@dataclass
-class Pretrained:
-    """A pretrained model with the vocabulary, corpus and training record it came with."""
-
-    model: LSTMLanguageModel
-    vocab: Vocab
-    corpus: Corpus
-    config: PretrainConfig
-    history: dict
-    from_cache: bool
+# The course's pretrained LSTM: a run of ``PretrainConfig``.
+Pretrained = Run[PretrainConfig, LSTMLanguageModel]
 
 
 def corpus_and_vocab(corpus_config: CorpusConfig) -> tuple[Corpus, Vocab]:
@@ -70,39 +66,33 @@ def corpus_and_vocab(corpus_config: CorpusConfig) -> tuple[Corpus, Vocab]:
     return corpus, vocab
 
 
-def _thin(values: list[float], at_most: int = 400) -> list[float]:
-    """Keep a loss curve small enough for the cache's metadata."""
-    step = max(1, len(values) // at_most)
-    return values[::step]
+def train_lstm_run(name: str, config: RunConfig, corpus: Corpus, vocab: Vocab,
+                   text: list[list[str]] | None = None, *, progress: bool = False) -> Run:
+    """The course's LSTM trained on ``text`` (default the corpus's training text), cached.
+
+    Chapters 4 and 9. ``config`` is a ``PretrainConfig``, or a configuration
+    that holds one as ``config.pretrain`` beside what else decides the run (a
+    poison rate, say): the model's sizes, seed and schedule are the
+    ``PretrainConfig``'s, so a variant of the course's model differs from it only
+    by its text.
+    """
+    text = corpus.train if text is None else text
+    recipe: PretrainConfig = config if isinstance(config, PretrainConfig) else config.pretrain
+
+    def build(_: RunConfig) -> LSTMLanguageModel:
+        return LSTMLanguageModel(recipe.model_config(len(vocab))).to(get_device())
+
+    def train(model: LSTMLanguageModel, _: RunConfig) -> TrainingRecord:
+        history = train_language_model(model, lm_stream(text, vocab),
+                                       lm_stream(corpus.valid, vocab), recipe.train,
+                                       progress=progress)
+        return history.to_record()
+
+    return cached_run(name, config, build, train, vocab=vocab, corpus=corpus, train_text=text)
 
 
 def pretrained_model(config: PretrainConfig | None = None, *, progress: bool = True) -> Pretrained:
     """Load the pretrained language model from the cache, or train and cache it. Chapter 4."""
     config = config or PretrainConfig()
     corpus, vocab = corpus_and_vocab(config.corpus)
-    # Seeded building: the initial weights are part of what the config decides, so a
-    # retrain (say, after a corrupt cache file) gives the same model again. The
-    # caller's random streams are left alone, on a cache hit too.
-    with local_seed(config.train.seed):
-        model = LSTMLanguageModel(config.model_config(len(vocab)))
-    key = "lstm-lm-" + config_key({"config": dataclasses.asdict(config),
-                                   "format": FORMAT_VERSION})
-    trained_now = False
-
-    def train() -> tuple[dict, dict]:
-        nonlocal trained_now
-        trained_now = True
-        history = train_language_model(model, lm_stream(corpus.train, vocab),
-                                       lm_stream(corpus.valid, vocab), config.train,
-                                       progress=progress)
-        record = {"train_loss": _thin(history.train_loss), "valid": history.valid,
-                  "train_time_s": history.train_time_s, "tokens": history.tokens,
-                  "steps": len(history.train_loss)}
-        return model.state_dict(), record
-
-    state_dict, history = load_or_create(key, train)
-    if not trained_now:
-        model.load_state_dict(state_dict)
-    model.to(get_device()).eval()
-    return Pretrained(model=model, vocab=vocab, corpus=corpus, config=config,
-                      history=history, from_cache=not trained_now)
+    return train_lstm_run("lstm-lm", config, corpus, vocab, progress=progress)

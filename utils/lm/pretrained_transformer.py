@@ -2,28 +2,26 @@
 
 ``pretrained_transformer(config)`` trains a causal (GPT-like) or a masked-word
 (BERT-like) Transformer on the same corpus, batches and number of passes as
-the LSTM of ``utils.lm.pretrained``, and caches it like the LSTM.
+the LSTM of ``utils.lm.pretrained``, and caches it like the LSTM
+(``utils.runtime.cached_run``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from utils.data.corpus import CorpusConfig
 from utils.data.text import lm_stream
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
 from utils.lm.masked import train_masked_language_model
-from utils.lm.pretrained import Pretrained, corpus_and_vocab
-from utils.lm.scoped import local_seed
+from utils.lm.pretrained import corpus_and_vocab
 from utils.lm.training import TrainConfig, train_language_model
 from utils.lm.transformer import TransformerConfig, TransformerLanguageModel
+from utils.runtime import Run, TrainingRecord, cached_run, get_device
 
 __all__ = ["OBJECTIVES", "TransformerPretrainConfig", "pretrained_transformer"]
 
 OBJECTIVES = ("causal", "masked")
-FORMAT_VERSION = 1
 
 
 def _default_train() -> TrainConfig:
@@ -35,6 +33,9 @@ def _default_train() -> TrainConfig:
 @dataclass(frozen=True)
 class TransformerPretrainConfig:
     """Everything that decides a pretrained Transformer. Chapter 4."""
+
+    # Bump when training code changes the weights a config produces (cached runs then retrain).
+    version: ClassVar[int] = 2
 
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     objective: str = "causal"
@@ -51,6 +52,11 @@ class TransformerPretrainConfig:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}; got {self.objective!r}")
 
+    @property
+    def seed(self) -> int:
+        """The run's seed: the training seed, which also draws the initial weights."""
+        return self.train.seed
+
     def model_config(self, vocab_size: int, eos_id: int) -> TransformerConfig:
         """Sizes for a vocabulary of ``vocab_size`` words (plus ``<mask>`` when masked)."""
         masked = self.objective == "masked"
@@ -61,7 +67,8 @@ class TransformerPretrainConfig:
 
 
 def pretrained_transformer(config: TransformerPretrainConfig | None = None, *,
-                           progress: bool = True) -> Pretrained:
+                           progress: bool = True
+                           ) -> Run[TransformerPretrainConfig, TransformerLanguageModel]:
     """Load a pretrained Transformer from the cache, or train and cache it. Chapter 4.
 
     For the masked objective the ``<mask>`` id is ``len(vocab)``, one past the
@@ -69,33 +76,17 @@ def pretrained_transformer(config: TransformerPretrainConfig | None = None, *,
     """
     config = config or TransformerPretrainConfig()
     corpus, vocab = corpus_and_vocab(config.corpus)
-    with local_seed(config.train.seed):
-        model = TransformerLanguageModel(config.model_config(len(vocab), vocab.eos_id))
-    key = "transformer-lm-" + config_key({"config": dataclasses.asdict(config),
-                                          "format": FORMAT_VERSION})
-    trained_now = False
 
-    def train() -> tuple[dict, dict]:
-        nonlocal trained_now
-        trained_now = True
+    def build(c: TransformerPretrainConfig) -> TransformerLanguageModel:
+        return TransformerLanguageModel(c.model_config(len(vocab), vocab.eos_id)).to(get_device())
+
+    def train(model: TransformerLanguageModel, c: TransformerPretrainConfig) -> TrainingRecord:
         train_stream = lm_stream(corpus.train, vocab)
-        if config.objective == "masked":
-            history = train_masked_language_model(model, train_stream, config.train,
-                                                  mask_id=len(vocab), rate=config.mask_rate,
-                                                  progress=progress)
-            valid = []
-        else:
-            history = train_language_model(model, train_stream, lm_stream(corpus.valid, vocab),
-                                           config.train, progress=progress)
-            valid = history.valid
-        step = max(1, len(history.train_loss) // 400)
-        return model.state_dict(), {"train_loss": history.train_loss[::step], "valid": valid,
-                                    "train_time_s": history.train_time_s,
-                                    "tokens": history.tokens}
+        if c.objective == "masked":
+            return train_masked_language_model(model, train_stream, c.train, mask_id=len(vocab),
+                                               rate=c.mask_rate, progress=progress).to_record()
+        return train_language_model(model, train_stream, lm_stream(corpus.valid, vocab), c.train,
+                                    progress=progress).to_record()
 
-    state_dict, history = load_or_create(key, train)
-    if not trained_now:
-        model.load_state_dict(state_dict)
-    model.to(get_device()).eval()
-    return Pretrained(model=model, vocab=vocab, corpus=corpus, config=config,
-                      history=history, from_cache=not trained_now)
+    return cached_run("transformer-lm", config, build, train, vocab=vocab, corpus=corpus,
+                      train_text=corpus.train)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from utils.data.text import Vocab
-from utils.lm.scoped import eval_mode
+from utils.runtime.scoped import eval_mode
 
 __all__ = ["generate", "sample_next", "softmax_at_temperature"]
 

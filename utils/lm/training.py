@@ -17,9 +17,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from utils.data.text import batchify, lm_batches
-from utils.lm.device import get_device
 from utils.lm.fused_loss import DEFAULT_CHUNK_ROWS, fused_linear_cross_entropy
-from utils.lm.scoped import eval_mode, local_seed
+from utils.runtime.device import get_device
+from utils.runtime.run import TrainingRecord, thin
+from utils.runtime.scoped import eval_mode, local_seed
 
 __all__ = [
     "History", "TrainConfig", "evaluate_language_model", "init_output_bias", "train_language_model",
@@ -36,7 +37,7 @@ class TrainConfig:
     optimizer steps, after ``time_budget_s`` seconds of training, or once the
     validation perplexity (checked every ``eval_every`` steps and after each epoch)
     is at most ``target_perplexity``. ``fused_loss`` computes the output layer and
-    the cross-entropy together (``utils.fused_loss``; the performance page): the same
+    the cross-entropy together (``utils.lm.fused_loss``; the performance page): the same
     loss and gradients, faster on a CPU. ``warmup_steps`` ramps the step size up
     linearly from ``lr / warmup_steps`` over the first steps.
     """
@@ -103,6 +104,12 @@ class History:
         """Training throughput: tokens processed per second of training."""
         return self.tokens / self.train_time_s if self.train_time_s > 0 else 0.0
 
+    def to_record(self, **measured) -> TrainingRecord:
+        """This history as a cacheable ``TrainingRecord`` (curve thinned), with ``measured``."""
+        return TrainingRecord(steps=len(self.train_loss), tokens=self.tokens,
+                              train_time_s=self.train_time_s, train_loss=thin(self.train_loss),
+                              valid=tuple(self.valid), measured=measured)
+
 
 @torch.no_grad()
 def evaluate_language_model(
@@ -115,7 +122,7 @@ def evaluate_language_model(
     """Mean next-token cross-entropy (nats), perplexity and top-1 accuracy on ``stream``.
 
     Explained in chapter 4. Dropout is off while evaluating; the model's
-    training mode is restored afterwards (``utils.lm.scoped.eval_mode``). Targets
+    training mode is restored afterwards (``utils.runtime.scoped.eval_mode``). Targets
     equal to ``ignore_index`` are not scored: pass the ``<eos>`` id to score
     exactly the tokens an n-gram model scores (every word of every sentence, not
     the separators between them).
@@ -192,8 +199,8 @@ def train_language_model(
 ) -> History:
     """Train ``model`` on a token-id stream and return its ``History``. Explained in chapter 4.
 
-    Seeded by ``config.seed`` (``utils.lm.scoped.local_seed``: the caller's random
-    streams are left as they were); the device comes from ``utils.lm.device.get_device``.
+    Seeded by ``config.seed`` (``utils.runtime.scoped.local_seed``: the caller's random
+    streams are left as they were); the device comes from ``utils.runtime.device.get_device``.
     """
     with local_seed(config.seed):
         return _train(model, train_stream, valid_stream, config, progress)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils.lm.scoped import eval_mode
+from utils.runtime.scoped import eval_mode
 
 __all__ = ["TransformerConfig", "TransformerLanguageModel", "causal_self_attention"]
 

@@ -1,6 +1,7 @@
 """Misuse: watermarks, detecting machine text, a backdoor through pretraining. Chapter 9.
 
-Layer: uses ``utils.adapt_and_evaluate``, ``utils.lm`` and ``utils.data``.
+Layer: uses ``utils.adapt_and_evaluate``, ``utils.evaluate``, ``utils.lm``, ``utils.data`` and
+``utils.runtime``.
 """
 
 from __future__ import annotations

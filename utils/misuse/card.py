@@ -16,7 +16,7 @@ from torch import nn
 from utils.data.corpus.config import CorpusConfig
 from utils.data.corpus.language import SyntheticLanguage
 from utils.data.text import Vocab
-from utils.evaluate.sentence_loss import sentence_losses
+from utils.evaluate.sentence_loss import perplexity, scored_tokens
 from utils.misuse.truth import _family_languages, family_entropy_rates
 
 __all__ = ["family_perplexities"]
@@ -38,16 +38,15 @@ def family_perplexities(model: nn.Module, vocab: Vocab, sentences: Sequence[Sequ
     floors = family_entropy_rates(config)
     families = [next((f for f, lang in languages.items() if lang.log_prob(s) > -math.inf), None)
                 for s in sentences]
-    nll = sentence_losses(model, sentences, vocab)
     rows = []
     for family in languages:
-        inside = [i for i, f in enumerate(families) if f == family]
+        inside = [s for s, f in zip(sentences, families, strict=True) if f == family]
         if not inside:
             continue
-        tokens = sum(len(sentences[i]) + 1 for i in inside)
-        true_nll = -sum(language.log_prob(sentences[i]) for i in inside)
+        tokens = scored_tokens(inside)
+        true_nll = -sum(language.log_prob(s) for s in inside)
         rows.append({"family": family, "sentences": len(inside), "tokens": tokens,
-                     "perplexity": math.exp(float(nll[inside].sum()) / tokens),
+                     "perplexity": perplexity(model, inside, vocab),
                      "true_perplexity": math.exp(true_nll / tokens),
                      "family_floor": math.exp(floors[family])})
     return rows

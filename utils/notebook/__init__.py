@@ -1,6 +1,7 @@
 """What a notebook's first cells use: parameter validation, the Colab set-up, plot style, widgets.
 
-Layer: top; notebooks import it, nothing in ``utils`` does.
+Layer: top, beside the checks; uses ``utils.lm`` (the explorer widget's softmax) and
+``utils.params``. Notebooks import it; inside the package only the teaching tools do.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from utils.notebook.plots import (  # noqa: F401
     OKABE_ITO,
     plain_log_ticks,
     use_course_style,
+)
+from utils.notebook.seeding import (  # noqa: F401
+    set_seed,
 )
 from utils.notebook.widgets import (  # noqa: F401
     at_temperature,
@@ -51,6 +55,7 @@ __all__ = [
     "next_word_grid",
     "plain_log_ticks",
     "plot_next_word",
+    "set_seed",
     "use_course_style",
     "validate",
 ]

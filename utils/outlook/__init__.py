@@ -1,6 +1,6 @@
 """Applications and outlook: a scaling law whose floor is known, and the energy bill. Chapter 10.
 
-Layer: a social-impact subpackage; uses ``utils.lm`` and ``utils.data`` only.
+Layer: a social-impact subpackage; uses ``utils.lm``, ``utils.data`` and ``utils.runtime`` only.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from utils.outlook.energy import (  # noqa: F401
 from utils.outlook.grid import (  # noqa: F401
     FULL_GRID,
     ScalingGridConfig,
-    ScalingRun,
+    ScalingRunConfig,
     entropy_floor,
     grid_data,
     run_scaling_grid,
@@ -59,7 +59,7 @@ __all__ = [
     "PowerDraw",
     "ScalingFit",
     "ScalingGridConfig",
-    "ScalingRun",
+    "ScalingRunConfig",
     "assumed_power",
     "carbon_kg",
     "compute_optimal",

@@ -1,10 +1,10 @@
 """The course's own energy bill, beside published ones. Chapter 10 and the model card.
 
 The language models the course trains through the model cache record their
-training time (``train_time_s`` in the cache's metadata). ``recorded_runs``
-reads those records; ``course_energy`` turns their total into kWh and CO2e with
-``utils.outlook.energy``; ``pretrained_energy`` gives the figure for the tiny
-foundation model itself, the one the model card reports.
+training time (``train_time_s`` of a run's ``TrainingRecord``, in the cache's
+metadata). ``recorded_runs`` reads those records; ``course_energy`` turns their
+total into kWh and CO2e with ``utils.outlook.energy``; ``pretrained_energy``
+gives the figure for the tiny foundation model itself, the one the model card reports.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.data.published_models import training_flops
-from utils.lm.cache import cache_dir
 from utils.lm.pretrained import PretrainConfig, pretrained_model
 from utils.outlook.energy import (
     DEFAULT_GRID_KG_PER_KWH,
@@ -24,6 +23,7 @@ from utils.outlook.energy import (
     PowerDraw,
     assumed_power,
 )
+from utils.runtime.cache import cache_dir
 
 __all__ = ["PUBLISHED_FOOTPRINTS", "PublishedFootprint", "RecordedRun", "course_energy",
            "pretrained_energy", "recorded_runs"]
@@ -78,9 +78,11 @@ def recorded_runs(directory: str | Path | None = None) -> list[RecordedRun]:
         except (OSError, ValueError, AttributeError):
             continue  # a damaged record: the cache itself rebuilds it when next asked
         seconds = metadata.get("train_time_s") if isinstance(metadata, dict) else None
-        if isinstance(seconds, (int, float)) and seconds >= 0:
-            runs.append(RecordedRun(sidecar.stem, float(seconds), metadata.get("tokens"),
-                                    metadata.get("parameters")))
+        if isinstance(seconds, (int, float)) and seconds > 0:  # 0: a run that timed nothing
+            measured = metadata.get("measured")
+            parameters = measured.get("parameters") if isinstance(measured, dict) else None
+            runs.append(RecordedRun(sidecar.stem, float(seconds), metadata.get("tokens") or None,
+                                    parameters))
     return runs
 
 
@@ -100,6 +102,6 @@ def pretrained_energy(config: PretrainConfig | None = None, power: PowerDraw | N
     Uses the training time recorded when the model was trained (it is trained
     now if the cache does not hold it). ``describe()`` states every assumption.
     """
-    history = pretrained_model(config or PretrainConfig(), progress=False).history
-    return EnergyEstimate(float(history["train_time_s"]), power or assumed_power(),
+    record = pretrained_model(config or PretrainConfig(), progress=False).record
+    return EnergyEstimate(record.train_time_s, power or assumed_power(),
                           pue, grid_kg_per_kwh)

@@ -6,7 +6,7 @@ as in the large pretraining runs the law describes), and records its
 cross-entropy on a fixed test text. The step size is cut twice near the end of
 each run (to 1/5, then 1/25): a constant step size leaves a noise floor of its
 own in the loss, which a scaling fit would mistake for the language's floor.
-Runs are cached one by one (``utils.lm.load_or_create``), so a second pass, or a
+Runs are cached one by one (``utils.runtime.cached_run``), so a second pass, or a
 larger grid that contains a smaller one, trains only what is new.
 """
 
@@ -15,26 +15,25 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 from utils.data.corpus import Corpus, CorpusConfig, SyntheticLanguage, generate_corpus
 from utils.data.text import Vocab, lm_stream
-from utils.lm.cache import config_key, load_or_create
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
-from utils.lm.scoped import local_seed
 from utils.lm.training import (
     TrainConfig,
     evaluate_language_model,
     init_output_bias,
     train_language_model,
 )
+from utils.runtime import TrainingRecord, cached_run, config_columns
 
-__all__ = ["FULL_GRID", "ScalingGridConfig", "ScalingRun", "grid_data", "run_scaling_grid",
+__all__ = ["FULL_GRID", "ScalingGridConfig", "ScalingRunConfig", "grid_data", "run_scaling_grid",
            "entropy_floor"]
-
-FORMAT_VERSION = 1  # bump when a change to this file changes what a cached run holds
 
 
 def _grid_corpus() -> CorpusConfig:
@@ -78,15 +77,25 @@ FULL_GRID = ScalingGridConfig(hidden_sizes=(8, 12, 16, 24, 32, 48, 64, 96, 128),
 
 
 @dataclass(frozen=True)
-class ScalingRun:
-    """One trained model: its size N, its tokens D, its test loss (nats per token)."""
+class ScalingRunConfig:
+    """One run of the grid: an LSTM of ``hidden_size`` trained on the first ``tokens``. Chapter 10.
+
+    The rest is the grid's ``ScalingGridConfig`` without the list of runs, so
+    grids that overlap share their cached runs.
+    """
+
+    # Bump when a change to this file changes what a cached run holds.
+    version: ClassVar[int] = 2
 
     hidden_size: int
-    parameters: int
     tokens: int
-    loss: float
-    train_time_s: float
-    from_cache: bool
+    corpus: CorpusConfig
+    lr: float
+    batch_size: int
+    seq_len: int
+    clip: float
+    seed: int
+    schedule: tuple[tuple[float, float], ...]
 
 
 def grid_data(config: ScalingGridConfig) -> tuple[Corpus, Vocab, torch.Tensor, torch.Tensor]:
@@ -112,51 +121,53 @@ def entropy_floor(config: ScalingGridConfig, corpus: Corpus) -> tuple[float, flo
     return language.entropy_rate(eos=True), nll / sum(len(s) + 1 for s in corpus.test)
 
 
-def _train_one(hidden_size: int, tokens: int, config: ScalingGridConfig, vocab: Vocab,
-               train: torch.Tensor, test: torch.Tensor) -> ScalingRun:
-    """Train (or load) one run of the grid."""
-    with local_seed(config.seed):
-        model = LSTMLanguageModel(ModelConfig(vocab_size=len(vocab), emb_size=hidden_size,
-                                              hidden_size=hidden_size, num_layers=1,
-                                              dropout=0.0))
-    # The key leaves out which other runs share the grid, so grids that overlap share runs.
-    how = {k: v for k, v in dataclasses.asdict(config).items()
-           if k not in ("hidden_sizes", "token_budgets")}
-    key = "scaling-" + config_key({"how": how, "hidden_size": hidden_size, "tokens": tokens,
-                                   "format": FORMAT_VERSION})
-    trained_now = False
+def _train_one(run: ScalingRunConfig, vocab: Vocab, train: torch.Tensor,
+               test: torch.Tensor) -> dict:
+    """Train (or load) one run of the grid; its row of ``run_scaling_grid``'s table."""
 
-    def create() -> tuple[dict, dict]:
-        nonlocal trained_now
-        trained_now = True
-        init_output_bias(model, train[:tokens])
-        start, seconds = 0, 0.0
-        for i, (share, factor) in enumerate(config.schedule):
-            stop = tokens if i == len(config.schedule) - 1 else start + int(share * tokens)
-            phase = TrainConfig(lr=config.lr * factor, batch_size=config.batch_size,
-                                seq_len=config.seq_len, clip=config.clip, seed=config.seed + i)
+    def build(c: ScalingRunConfig) -> LSTMLanguageModel:
+        return LSTMLanguageModel(ModelConfig(vocab_size=len(vocab), emb_size=c.hidden_size,
+                                             hidden_size=c.hidden_size, num_layers=1,
+                                             dropout=0.0))
+
+    def fit(model: LSTMLanguageModel, c: ScalingRunConfig) -> TrainingRecord:
+        init_output_bias(model, train[:c.tokens])
+        start, seconds, steps = 0, 0.0, 0
+        for i, (share, factor) in enumerate(c.schedule):
+            stop = c.tokens if i == len(c.schedule) - 1 else start + int(share * c.tokens)
+            phase = TrainConfig(lr=c.lr * factor, batch_size=c.batch_size, seq_len=c.seq_len,
+                                clip=c.clip, seed=c.seed + i)
             # A short validation text: train_language_model validates once per phase.
             history = train_language_model(model, train[start:stop], test[:2_000], phase,
                                            progress=False)
             seconds += history.train_time_s
+            steps += len(history.train_loss)
             start = stop
-        loss = evaluate_language_model(model, test, batch_size=64, seq_len=config.seq_len)["loss"]
-        return model.state_dict(), {"loss": loss, "train_time_s": seconds, "tokens": tokens,
-                                    "parameters": model.num_parameters()}
+        loss = evaluate_language_model(model, test, batch_size=64, seq_len=c.seq_len)["loss"]
+        # tokens: the budget D, as the scaling law counts it.
+        return TrainingRecord(steps=steps, tokens=c.tokens, train_time_s=seconds,
+                              measured={"loss": loss, "parameters": model.num_parameters()})
 
-    _, record = load_or_create(key, create)
-    return ScalingRun(hidden_size=hidden_size, parameters=model.num_parameters(), tokens=tokens,
-                      loss=record["loss"], train_time_s=record["train_time_s"],
-                      from_cache=not trained_now)
+    result = cached_run("scaling", run, build, fit)
+    return {**config_columns(run), "parameters": result.model.num_parameters(),
+            "loss": result.record.measured["loss"], "train_time_s": result.record.train_time_s,
+            "from_cache": result.from_cache}
 
 
 def run_scaling_grid(config: ScalingGridConfig | None = None, *,
-                     progress: bool = True) -> list[ScalingRun]:
-    """Train (or load) every run of the grid, smallest first. Chapter 10."""
+                     progress: bool = True) -> pd.DataFrame:
+    """Train (or load) every run of the grid, smallest first. Chapter 10.
+
+    One row per run: the ``ScalingRunConfig`` fields (``hidden_size``, ``tokens``
+    = D, ...), ``parameters`` (N, every trainable weight), ``loss`` (nats per
+    token on the test text), ``train_time_s`` and ``from_cache``.
+    """
     config = config or ScalingGridConfig()
     _, vocab, train, test = grid_data(config)
+    how = {k: v for k, v in dataclasses.asdict(config).items()
+           if k not in ("hidden_sizes", "token_budgets")}
+    how["corpus"] = config.corpus
     pairs = [(h, d) for h in sorted(config.hidden_sizes) for d in sorted(config.token_budgets)]
-    runs = []
-    for h, d in tqdm(pairs, disable=not progress, desc="scaling grid", unit="run"):
-        runs.append(_train_one(h, d, config, vocab, train, test))
-    return runs
+    rows = [_train_one(ScalingRunConfig(hidden_size=h, tokens=d, **how), vocab, train, test)
+            for h, d in tqdm(pairs, disable=not progress, desc="scaling grid", unit="run")]
+    return pd.DataFrame(rows)

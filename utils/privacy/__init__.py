@@ -1,10 +1,23 @@
 """Privacy: exposure of planted secrets, membership inference, DP-SGD. Chapter 8.
 
-Layer: uses ``utils.data`` and ``utils.lm`` only.
+Layer: uses ``utils.data``, ``utils.evaluate``, ``utils.lm`` and ``utils.runtime`` only.
 """
 
 from __future__ import annotations
 
+from utils.data.padding import (  # noqa: F401  (re-exported for chapter 8)
+    PAD,
+    encode_with_targets,
+)
+from utils.evaluate.roc import (  # noqa: F401  (re-exported for chapter 8)
+    auroc,
+    roc_curve,
+    scores_and_labels,
+)
+from utils.evaluate.sentence_loss import (  # noqa: F401  (re-exported for chapter 8)
+    perplexity,
+    sentence_losses,
+)
 from utils.privacy.accountant import (  # noqa: F401
     DEFAULT_ORDERS,
     dpsgd_epsilon,
@@ -21,7 +34,6 @@ from utils.privacy.canary import (  # noqa: F401
     with_canary,
 )
 from utils.privacy.dpsgd import (  # noqa: F401
-    PAD,
     DPLanguageModel,
     clip_and_sum,
     gaussian_noise,
@@ -34,7 +46,6 @@ from utils.privacy.experiments import (  # noqa: F401
     EXPOSURE_CORPUS,
     MEMBERSHIP_CORPUS,
     PrivacyRun,
-    TrainedRun,
     dp_run,
     exposure_run,
     overfit_run,
@@ -48,12 +59,8 @@ from utils.privacy.membership import (  # noqa: F401
     advantage,
     attack_rates,
     attack_report,
-    auc,
     clopper_pearson,
     dp_bound_violations,
-    perplexity,
-    roc_curve,
-    sentence_losses,
     threshold_at_fpr,
     tpr_at_fpr,
 )
@@ -62,7 +69,6 @@ from utils.privacy.speed import (  # noqa: F401
 )
 from utils.privacy.training import (  # noqa: F401
     PrivateTrainConfig,
-    encode_sentences,
     train_sentences,
 )
 
@@ -75,11 +81,10 @@ __all__ = [
     "PAD",
     "PrivacyRun",
     "PrivateTrainConfig",
-    "TrainedRun",
     "advantage",
     "attack_rates",
     "attack_report",
-    "auc",
+    "auroc",
     "canary_exposure",
     "canary_log2_probs",
     "clip_and_sum",
@@ -89,7 +94,7 @@ __all__ = [
     "dp_run",
     "dp_step_speed",
     "dpsgd_epsilon",
-    "encode_sentences",
+    "encode_with_targets",
     "exposure",
     "extrapolated_exposure",
     "exposure_run",
@@ -105,6 +110,7 @@ __all__ = [
     "private_gradient",
     "rdp_to_epsilon",
     "roc_curve",
+    "scores_and_labels",
     "sentence_losses",
     "threshold_at_fpr",
     "tpr_at_fpr",

@@ -22,12 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import grad, vmap
 
+from utils.data.padding import PAD
+
 __all__ = [
-    "PAD", "DPLanguageModel", "per_example_grads", "clip_and_sum", "gaussian_noise",
+    "DPLanguageModel", "per_example_grads", "clip_and_sum", "gaussian_noise",
     "private_gradient", "opacus_twin",
 ]
 
-PAD = -100  # target id that the loss ignores (cross_entropy's default ignore_index)
 # Opacus divides by (norm + 1e-6); the same guard keeps the two clip factors equal.
 _NORM_EPS = 1e-6
 

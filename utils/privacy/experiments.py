@@ -4,7 +4,7 @@ Every model of the privacy notebook and lab is a ``PrivacyRun``: a corpus
 (with its canary), a model size, how to train (privately or not) and whether
 the text is deduplicated first. ``train_run`` trains it, recording the
 canary's exposure after every epoch, and keeps the weights in the course's
-model cache (``utils.lm.cache``), so the notebook, the lab and the tests
+model cache (``utils.runtime.cache``), so the notebook, the lab and the tests
 share them.
 """
 
@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
 from utils.data.corpus import Corpus, CorpusConfig
-from utils.data.text import Vocab
-from utils.lm.cache import config_key, load_or_create
 from utils.lm.pretrained import corpus_and_vocab
 from utils.privacy.accountant import noise_for_epsilon
 from utils.privacy.canary import canary_log2_probs, dedupe_sentences
 from utils.privacy.dpsgd import DPLanguageModel
 from utils.privacy.exposure import exposure
 from utils.privacy.training import PrivateTrainConfig, train_sentences
+from utils.runtime import Run, TrainingRecord, cached_run
 
 __all__ = [
-    "CANARY", "EXPOSURE_CORPUS", "MEMBERSHIP_CORPUS", "PrivacyRun", "TrainedRun", "train_run",
+    "CANARY", "EXPOSURE_CORPUS", "MEMBERSHIP_CORPUS", "PrivacyRun", "train_run",
     "exposure_run", "overfit_run", "dp_run",
 ]
 
@@ -38,12 +38,14 @@ EXPOSURE_CORPUS = CorpusConfig(n_sentences=4000, code_weight=0.05)
 # sentences to serve as non-members in the membership attack.
 MEMBERSHIP_CORPUS = CorpusConfig(n_sentences=2000, code_weight=0.05, valid_fraction=0.1,
                                  test_fraction=0.4)
-FORMAT_VERSION = 1  # bump when training code changes the weights a run produces
 
 
 @dataclass(frozen=True)
 class PrivacyRun:
     """One model of chapter 8: its data, size and training. Explained in chapter 8."""
+
+    # Bump when training code changes the weights a run produces (cached runs then retrain).
+    version: ClassVar[int] = 2
 
     corpus: CorpusConfig = EXPOSURE_CORPUS
     hidden_size: int = 64
@@ -55,56 +57,44 @@ class PrivacyRun:
         corpus = dataclasses.replace(self.corpus, canary=CANARY, canary_insertions=insertions)
         return dataclasses.replace(self, corpus=corpus)
 
-
-@dataclass
-class TrainedRun:
-    """A trained model with its vocabulary, corpus, training text and record. Chapter 8."""
-
-    model: DPLanguageModel
-    vocab: Vocab
-    corpus: Corpus
-    train_sentences: list[list[str]]
-    record: dict
-    from_cache: bool
+    @property
+    def seed(self) -> int:
+        """The run's seed: the training seed, which also draws the initial weights."""
+        return self.train.seed
 
 
 def _training_text(run: PrivacyRun, corpus: Corpus) -> list[list[str]]:
     return dedupe_sentences(corpus.train) if run.dedupe else [list(s) for s in corpus.train]
 
 
-def train_run(run: PrivacyRun) -> TrainedRun:
+def train_run(run: PrivacyRun) -> Run[PrivacyRun, DPLanguageModel]:
     """Load ``run``'s model from the cache, or train and cache it. Explained in chapter 8.
 
-    The record holds ``exposure_by_epoch`` (the canary's exact exposure after
-    each epoch, when the corpus has a canary) and the training statistics of
-    ``train_sentences``.
+    The record's ``measured`` holds ``exposure_by_epoch`` (the canary's exact
+    exposure after each epoch, when the corpus has a canary) and ``sample_rate``
+    (DP-SGD's q; NaN without DP); ``train_text`` is the text trained on.
     """
     corpus, vocab = corpus_and_vocab(run.corpus)
     text = _training_text(run, corpus)
-    generator = torch.Generator().manual_seed(run.train.seed)
-    model = DPLanguageModel(len(vocab), run.hidden_size, generator=generator)
-    key = "privacy-" + config_key({"run": dataclasses.asdict(run), "format": FORMAT_VERSION})
-    trained_now = False
 
-    def create() -> tuple[dict, dict]:
-        nonlocal trained_now
-        trained_now = True
+    def build(c: PrivacyRun) -> DPLanguageModel:
+        generator = torch.Generator().manual_seed(c.train.seed)
+        return DPLanguageModel(len(vocab), c.hidden_size, generator=generator)
+
+    def train(model: DPLanguageModel, c: PrivacyRun) -> TrainingRecord:
         by_epoch: list[float] = []
 
         def on_epoch(epoch: int, m: torch.nn.Module) -> None:
-            if run.corpus.canary is not None:
-                by_epoch.append(exposure(canary_log2_probs(m, vocab), int(run.corpus.canary)))
+            if c.corpus.canary is not None:
+                by_epoch.append(exposure(canary_log2_probs(m, vocab), int(c.corpus.canary)))
 
-        record = train_sentences(model, text, vocab, run.train, on_epoch=on_epoch)
-        record["exposure_by_epoch"] = by_epoch
-        return model.state_dict(), record
+        stats = train_sentences(model, text, vocab, c.train, on_epoch=on_epoch)
+        return TrainingRecord(steps=stats["steps"], tokens=stats["tokens"],
+                              train_time_s=stats["train_time_s"],
+                              measured={"sample_rate": stats["sample_rate"],
+                                        "exposure_by_epoch": by_epoch})
 
-    state_dict, record = load_or_create(key, create)
-    if not trained_now:
-        model.load_state_dict(state_dict)
-    model.eval()
-    return TrainedRun(model=model, vocab=vocab, corpus=corpus, train_sentences=text,
-                      record=record, from_cache=not trained_now)
+    return cached_run("privacy", run, build, train, vocab=vocab, corpus=corpus, train_text=text)
 
 
 def exposure_run(insertions: int, *, seed: int = 0, epochs: int = 6,
@@ -122,21 +112,21 @@ def overfit_run(*, seed: int = 0, epochs: int = 20) -> PrivacyRun:
 
 
 def dp_run(epsilon: float, *, seed: int = 0, epochs: int = 10, delta: float = 1e-5
-           ) -> tuple[PrivacyRun, float | None]:
+           ) -> PrivacyRun:
     """The DP-SGD recipe at ``epsilon`` (``math.inf``: the same recipe without DP). Chapter 8.
 
     The training set is ``MEMBERSHIP_CORPUS``'s (with the canary 64 times);
-    batches of expected size 128, clipping norm 1, Adam at 0.01. Returns the
-    run and the noise multiplier that spends exactly ``epsilon`` over its steps
-    (``None`` without DP).
+    batches of expected size 128, clipping norm 1, Adam at 0.01. The noise
+    multiplier, ``run.train.noise_multiplier``, spends exactly ``epsilon`` over
+    the run's steps (``None`` without DP).
     """
     corpus = dataclasses.replace(MEMBERSHIP_CORPUS, seed=seed, canary=CANARY,
                                  canary_insertions=64)
     base = PrivateTrainConfig(epochs=epochs, batch_size=128, lr=1e-2, seed=seed,
                               max_grad_norm=1.0)
     if epsilon == float("inf"):
-        return PrivacyRun(corpus=corpus, train=base), None
+        return PrivacyRun(corpus=corpus, train=base)
     n = len(corpus_and_vocab(corpus)[0].train)
     steps = epochs * max(1, round(n / base.batch_size))  # as train_sentences draws them
     sigma = noise_for_epsilon(epsilon, base.batch_size / n, steps, delta)
-    return PrivacyRun(corpus=corpus, train=dataclasses.replace(base, noise_multiplier=sigma)), sigma
+    return PrivacyRun(corpus=corpus, train=dataclasses.replace(base, noise_multiplier=sigma))

@@ -6,66 +6,35 @@ attack is scored by its ROC curve, the area under it, the advantage TPR - FPR
 and, following Carlini et al. (2022), the true-positive rate at a low false-
 positive rate. A threshold chosen on the same examples it is scored on
 overstates the attack, so ``threshold_at_fpr`` is meant for a separate split.
+
+The losses come from ``utils.evaluate.sentence_losses``, the curve and its area
+from ``utils.evaluate.roc``; the functions here take the members' and the
+non-members' scores (``-loss``: higher means "more likely a member") apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from scipy import stats
-from torch import nn
 
-from utils.data.text import Vocab
-from utils.evaluate.roc import auroc
-from utils.evaluate.sentence_loss import sentence_losses
+from utils.evaluate.roc import auroc, roc_curve, scores_and_labels
 
 __all__ = [
-    "sentence_losses", "perplexity", "roc_curve", "auc", "advantage", "tpr_at_fpr",
-    "threshold_at_fpr",
+    "advantage", "tpr_at_fpr", "threshold_at_fpr",
     "attack_rates", "attack_report", "clopper_pearson", "dp_bound_violations",
 ]
 
 
-def perplexity(model: nn.Module, sentences: Sequence[Sequence[str]], vocab: Vocab) -> float:
-    """exp(mean loss per predicted token), each sentence's words and its ``<eos>``. Chapter 8."""
-    tokens = sum(len(s) + 1 for s in sentences)
-    return float(np.exp(sentence_losses(model, sentences, vocab).sum() / tokens))
-
-
-def roc_curve(member_scores: np.ndarray, nonmember_scores: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fpr, tpr, thresholds) of "member if score >= t" over every distinct t. Chapter 8.
-
-    Higher score means "more likely a member": pass ``-loss``. Starts at (0, 0)
-    with an infinite threshold and ends at (1, 1).
-    """
-    pos, neg = np.asarray(member_scores, float), np.asarray(nonmember_scores, float)
-    thresholds = np.unique(np.concatenate([pos, neg]))[::-1]  # high to low
-    # searchsorted on sorted scores counts how many are >= each threshold.
-    pos_sorted, neg_sorted = np.sort(pos), np.sort(neg)
-    tpr = (len(pos) - np.searchsorted(pos_sorted, thresholds, side="left")) / len(pos)
-    fpr = (len(neg) - np.searchsorted(neg_sorted, thresholds, side="left")) / len(neg)
-    return (np.concatenate([[0.0], fpr]), np.concatenate([[0.0], tpr]),
-            np.concatenate([[np.inf], thresholds]))
-
-
-def auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
-    """Area under the ROC curve: P(member scores above non-member), ties count half. Chapter 8."""
-    pos, neg = np.asarray(member_scores, float), np.asarray(nonmember_scores, float)
-    return auroc(np.concatenate([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
-
-
 def advantage(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
     """The best threshold's TPR - FPR (Yeom et al.'s membership advantage). Chapter 8."""
-    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    fpr, tpr = roc_curve(*scores_and_labels(member_scores, nonmember_scores))
     return float(np.max(tpr - fpr))
 
 
 def tpr_at_fpr(member_scores: np.ndarray, nonmember_scores: np.ndarray,
                max_fpr: float = 0.01) -> float:
     """The highest TPR among thresholds whose FPR is at most ``max_fpr``. Chapter 8."""
-    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    fpr, tpr = roc_curve(*scores_and_labels(member_scores, nonmember_scores))
     return float(np.max(tpr[fpr <= max_fpr]))
 
 
@@ -110,7 +79,7 @@ def dp_bound_violations(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     violation only if even the TPR's lower confidence limit exceeds the bound at
     the FPR's upper limit.
     """
-    fpr, tpr, _ = roc_curve(member_scores, nonmember_scores)
+    fpr, tpr = roc_curve(*scores_and_labels(member_scores, nonmember_scores))
     n_pos, n_neg = len(member_scores), len(nonmember_scores)
     tpr_low, tpr_high = clopper_pearson(np.round(tpr * n_pos), n_pos, confidence)
     fpr_low, fpr_high = clopper_pearson(np.round(fpr * n_neg), n_neg, confidence)
@@ -139,7 +108,8 @@ def attack_report(member_losses: np.ndarray, nonmember_losses: np.ndarray, *, se
                      nonmembers[n_perm[len(nonmembers) // 2:]])
     threshold = threshold_at_fpr(n_cal, max_fpr)
     tpr, fpr = attack_rates(m_eval, n_eval, threshold)
-    return {"auc": auc(m_eval, n_eval), "advantage": advantage(m_eval, n_eval),
+    return {"auc": auroc(*scores_and_labels(m_eval, n_eval)),
+            "advantage": advantage(m_eval, n_eval),
             "tpr_at_fpr": tpr_at_fpr(m_eval, n_eval, max_fpr),
             "held_out_tpr": tpr, "held_out_fpr": fpr, "threshold_loss": -threshold,
             "n_members": len(m_eval), "n_nonmembers": len(n_eval)}

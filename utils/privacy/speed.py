@@ -14,7 +14,8 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from utils.privacy.dpsgd import PAD, DPLanguageModel, opacus_twin, private_gradient
+from utils.data.padding import PAD
+from utils.privacy.dpsgd import DPLanguageModel, opacus_twin, private_gradient
 
 __all__ = ["dp_step_speed"]
 

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from utils.data.padding import PAD, encode_with_targets
 from utils.data.text import Vocab
-from utils.privacy.dpsgd import PAD, gaussian_noise, private_gradient
+from utils.privacy.dpsgd import gaussian_noise, private_gradient
 
-__all__ = ["PrivateTrainConfig", "encode_sentences", "train_sentences"]
+__all__ = ["PrivateTrainConfig", "train_sentences"]
 
 
 @dataclass(frozen=True)
@@ -53,24 +54,6 @@ class PrivateTrainConfig:
                              f"got {self.noise_multiplier!r}")
 
 
-def encode_sentences(sentences: Sequence[Sequence[str]], vocab: Vocab
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, targets), each ``(n, width)``: "<eos> w1 .. wk" predicts "w1 .. wk <eos>".
-
-    Chapter 8.
-
-    Targets past a sentence's end are ``PAD`` (ignored by the loss).
-    """
-    seqs = [[vocab.eos_id, *vocab.encode(s), vocab.eos_id] for s in sentences]
-    width = max(len(s) for s in seqs) - 1
-    inputs = torch.full((len(seqs), width), vocab.eos_id, dtype=torch.long)
-    targets = torch.full((len(seqs), width), PAD, dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        inputs[row, :len(seq) - 1] = torch.tensor(seq[:-1])
-        targets[row, :len(seq) - 1] = torch.tensor(seq[1:])
-    return inputs, targets
-
-
 def _trim(inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Drop columns that are padding in every row of the batch (less work per step)."""
     if len(targets) == 0:
@@ -99,7 +82,7 @@ def train_sentences(model: nn.Module, sentences: Sequence[Sequence[str]], vocab:
     steps, sample rate, tokens, seconds and tokens per second of training.
     """
     generator = torch.Generator().manual_seed(config.seed)
-    inputs, targets = encode_sentences(sentences, vocab)  # (n, width) each
+    inputs, targets = encode_with_targets(sentences, vocab)  # (n, width) each
     n = len(inputs)
     private = config.noise_multiplier is not None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)

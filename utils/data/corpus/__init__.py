@@ -30,6 +30,7 @@ from utils.data.corpus.language import (  # noqa: F401
 )
 from utils.data.corpus.tasks import (  # noqa: F401
     AgreementItem,
+    LabelledSentences,
     agreement_items,
     canary_candidates,
     canary_sentence,
@@ -42,6 +43,7 @@ from utils.data.corpus.tasks import (  # noqa: F401
 __all__ = [
     "ANIMALS",
     "AgreementItem",
+    "LabelledSentences",
     "CANARY_DIGITS",
     "CANARY_PREFIX",
     "Corpus",

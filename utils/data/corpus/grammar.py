@@ -23,10 +23,6 @@ are drawn, never the language itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from utils.data.corpus.config import CorpusConfig
 
 __all__ = [
     "ANIMALS", "CANARY_DIGITS", "CANARY_PREFIX", "DIGITS", "FAMILIES", "GENDER_SWAPS",
@@ -124,13 +120,14 @@ _PREPOSITIONS = sorted({p for options in SCENE_VERBS.values() for p, _ in option
 _OCCUPATION_NAMES = tuple(OCCUPATIONS)
 
 
-def occupation_she_probability(config: CorpusConfig) -> dict[str, float]:
+def occupation_she_probability(gender_skew: float) -> dict[str, float]:
     """The planted P(she | occupation) in single-person sentences. Used in chapter 6.
 
     P(she) = 0.5 + direction * strength * (gender_skew - 0.5), with direction and
-    strength from ``OCCUPATIONS``; P(he) is the rest.
+    strength from ``OCCUPATIONS`` and ``gender_skew`` a ``CorpusConfig`` field;
+    P(he) is the rest.
     """
-    return {occ: 0.5 + d * s * (config.gender_skew - 0.5) for occ, (d, s) in OCCUPATIONS.items()}
+    return {occ: 0.5 + d * s * (gender_skew - 0.5) for occ, (d, s) in OCCUPATIONS.items()}
 
 
 # ---------------------------------------------------------------- the families
@@ -317,11 +314,19 @@ def _code(s: tuple) -> list:
     raise KeyError(s)
 
 
-def family_transitions(config: CorpusConfig) -> Callable[[tuple], list[tuple[str, float, object]]]:
-    """Return ``step(state) -> [(word, prob, next_state)]`` for every family state of ``config``."""
-    she = occupation_she_probability(config)
+def family_transitions(gender_skew: float, gender_cue: float
+                       ) -> Callable[[tuple], list[tuple[str, float, object]]]:
+    """Return ``step(state) -> [(word, prob, next_state)]`` for every family state.
+
+    Only the occupation family depends on the corpus's knobs: ``gender_skew``
+    and ``gender_cue``, the ``CorpusConfig`` fields of those names. The grammar
+    takes the two numbers rather than the config, so that the config (which
+    validates against the grammar's families) is the only one of the two that
+    imports the other.
+    """
+    she = occupation_she_probability(gender_skew)
     families = {"scene": _scene, "agreement": _agreement, "review": _review, "code": _code,
-                "occupation": lambda s: _occupation(s, she, config.gender_cue)}
+                "occupation": lambda s: _occupation(s, she, gender_cue)}
 
     def step(s: tuple) -> list[tuple[str, float, object]]:
         # Drop impossible edges (e.g. "he" after "nurse" when gender_skew = 1).

@@ -41,7 +41,7 @@ class SyntheticLanguage:
         return len(self.vocab)
 
     def _build(self) -> None:
-        step = family_transitions(self.config)
+        step = family_transitions(self.config.gender_skew, self.config.gender_cue)
         weights = {f: getattr(self.config, f"{f}_weight") for f in FAMILIES}
         total = sum(weights.values())
         # A state of the merged automaton is the list of family states still
@@ -188,7 +188,8 @@ class SyntheticLanguage:
 @lru_cache(maxsize=1)
 def _vocabulary() -> tuple[str, ...]:
     """Specials, then every word the grammar can emit, sorted; the same for every config."""
-    step = family_transitions(CorpusConfig())
+    default = CorpusConfig()
+    step = family_transitions(default.gender_skew, default.gender_cue)
     words: set[str] = set()
     seen: set[object] = set()
     todo = [(f, "start") for f in FAMILIES]

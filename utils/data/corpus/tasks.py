@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
 from utils.data.corpus.config import CorpusConfig
 from utils.data.corpus.grammar import (
@@ -19,9 +20,11 @@ from utils.data.corpus.grammar import (
     SENTIMENT_CLUSTERS,
 )
 from utils.data.corpus.language import SyntheticLanguage
+from utils.data.padding import encode_with_lengths
+from utils.data.text import Vocab
 
 __all__ = [
-    "AgreementItem", "agreement_items", "canary_candidates", "canary_sentence",
+    "AgreementItem", "LabelledSentences", "agreement_items", "canary_candidates", "canary_sentence",
     "sentiment_split", "sentiment_task", "shared_test_words", "swap_gender",
 ]
 
@@ -48,17 +51,16 @@ def _only(config: CorpusConfig, family: str) -> SyntheticLanguage:
     return SyntheticLanguage(replace(config, **weights))
 
 
-def agreement_items(config: CorpusConfig | None = None, n: int = 1000, *,
-                    seed: int | None = None) -> list[AgreementItem]:
+def agreement_items(config: CorpusConfig | None = None, n: int = 1000) -> list[AgreementItem]:
     """Draw ``n`` agreement items from the agreement family. Used in chapter 4.
 
     The subject is always the second token; the verb ("is"/"are") is at least
-    four tokens later, outside a 4-gram's window. ``seed`` defaults to
-    ``config.seed`` but uses its own random stream, separate from the corpus.
+    four tokens later, outside a 4-gram's window. Drawn from ``config.seed``
+    on a random stream of its own, separate from the corpus's.
     """
     config = config if config is not None else CorpusConfig()
     lang = _only(config, "agreement")
-    rng = np.random.default_rng([config.seed if seed is None else seed, 4])
+    rng = np.random.default_rng([config.seed, 4])
     items = []
     for _ in range(n):
         sentence = lang.sample_sentence(rng)
@@ -105,11 +107,45 @@ def shared_test_words(overlap: float) -> frozenset[str]:
     return frozenset(ordered[: round(overlap * len(ordered))])
 
 
+@dataclass(frozen=True)
+class LabelledSentences:
+    """Labelled sentences, as words and as the padded token ids a classifier reads. Chapter 5.
+
+    ``tokens`` ``(n, max_len)`` and ``lengths`` ``(n,)`` are
+    ``utils.data.padding.encode_with_lengths`` of ``texts`` with the language's
+    vocabulary; ``labels`` ``(n,)`` are 1 (positive) or 0. ``task[:b]`` is the
+    first ``b`` examples, with the same padded width.
+    """
+
+    texts: list[list[str]]
+    tokens: torch.Tensor
+    lengths: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, rows: slice) -> LabelledSentences:
+        if not isinstance(rows, slice):
+            raise TypeError("index LabelledSentences with a slice, e.g. task[:100]")
+        return LabelledSentences(self.texts[rows], self.tokens[rows], self.lengths[rows],
+                                 self.labels[rows])
+
+
+def _labelled(pairs: list[tuple[list[str], int]], vocab: Vocab) -> LabelledSentences:
+    texts = [s for s, _ in pairs]
+    labels = torch.tensor([y for _, y in pairs], dtype=torch.long)
+    if not texts:  # an empty split: no rows, width 1 (the leading <eos>)
+        return LabelledSentences(texts, torch.empty(0, 1, dtype=torch.long),
+                                 torch.empty(0, dtype=torch.long), labels)
+    tokens, lengths = encode_with_lengths(texts, vocab)
+    return LabelledSentences(texts, tokens, lengths, labels)
+
+
 def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_test: int = 1000,
-                   *, seed: int | None = None, test_overlap: float = 0.0,
-                   label_noise: float | None = None
-                   ) -> tuple[list[tuple[list[str], int]], list[tuple[list[str], int]]]:
-    """A labelled review task: ``(sentence, label)`` pairs, label 1 positive. Used in chapter 5.
+                   *, test_overlap: float = 0.0
+                   ) -> tuple[LabelledSentences, LabelledSentences]:
+    """A labelled review task: train and test ``LabelledSentences``, label 1 positive. Chapter 5.
 
     Sentences are reviews of the form "the film was [very] superb ." drawn from
     the language (conditioned on having no reaction after the sentiment word, so
@@ -117,12 +153,13 @@ def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_tes
     words of ``sentiment_split()``. Train sentences use the train words and,
     with ``test_overlap`` > 0, that share of the test words too
     (``shared_test_words``); at the default 0 a test word never occurs in
-    labelled training data. ``label_noise`` (default ``config.label_noise``)
-    flips each training label with that probability; test labels stay clean.
-    ``seed`` defaults to ``config.seed`` (own stream).
+    labelled training data. ``config.label_noise`` flips each training label
+    with that probability; test labels stay clean. Drawn from ``config.seed``
+    on a random stream of its own; the token ids use the language's vocabulary,
+    the pretrained model's.
     """
     config = config if config is not None else CorpusConfig()
-    noise = config.label_noise if label_noise is None else label_noise
+    noise = config.label_noise
     if not 0.0 <= noise <= 0.5:
         raise ValueError(f"label_noise must be in [0, 0.5]; got {noise!r}")
     for name, n in (("n_train", n_train), ("n_test", n_test)):
@@ -132,7 +169,7 @@ def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_tes
     polarity = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
     train_words, test_words = sentiment_split()
     train_words = train_words | shared_test_words(test_overlap)
-    rng = np.random.default_rng([config.seed if seed is None else seed, 5])
+    rng = np.random.default_rng([config.seed, 5])
 
     def draw(n: int, allowed: frozenset[str], noise: float) -> list[tuple[list[str], int]]:
         out = []
@@ -149,7 +186,8 @@ def sentiment_task(config: CorpusConfig | None = None, n_train: int = 200, n_tes
 
     train = draw(n_train, train_words, noise)
     test = draw(n_test, test_words, 0.0)
-    return train, test
+    vocab = Vocab.from_dict({"tokens": SyntheticLanguage(config).vocab})
+    return _labelled(train, vocab), _labelled(test, vocab)
 
 
 # ---------------------------------------------------------------- chapter 6: fairness
@@ -159,15 +197,15 @@ def swap_gender(sentence: Sequence[str]) -> list[str]:
     return [table.get(w, w) for w in sentence]
 
 
-# ---------------------------------------------------------------- chapter 6: privacy
+# ---------------------------------------------------------------- chapter 8: privacy
 def canary_sentence(digits: str) -> list[str]:
-    """The planted sentence for a code: "48152" -> the code is 4 8 1 5 2 . Used in chapter 6."""
+    """The planted sentence for a code: "48152" -> the code is 4 8 1 5 2 . Used in chapter 8."""
     if len(digits) != CANARY_DIGITS or not digits.isdigit():
         raise ValueError(f"digits must be a string of {CANARY_DIGITS} digits; got {digits!r}")
     return [*CANARY_PREFIX, *digits, "."]
 
 
 def canary_candidates() -> list[str]:
-    """Every possible canary code, "00000" to "99999" in order. Used in chapter 6."""
+    """Every possible canary code, "00000" to "99999" in order. Used in chapter 8."""
     return [f"{i:0{CANARY_DIGITS}d}" for i in range(10**CANARY_DIGITS)]
 

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,16 +16,16 @@
 # %% [markdown]
 # # Maximum likelihood on a language whose truth we know
 #
-# {numref}`Chapter %s <ch-maximum-likelihood>` derived the loss every language model
+# [Chapter 3](../book/03_maximum_likelihood.md) derived the loss every language model
 # in this course minimises, the negative log-likelihood, and showed that for
 # an n-gram model its minimiser is a table of relative frequencies. This
 # notebook runs that on the course's synthetic language
-# ({ref}`corpus-datasheet`), where the true next-word probabilities are known
+# ([the corpus datasheet](../book/corpus_datasheet.md)), where the true next-word probabilities are known
 # exactly, so every estimate can be compared with the truth. We will watch
 # the counts converge, pay for smoothing, meet the entropy floor, compute the
 # cross-entropy three ways, check its gradient, and measure calibration.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -55,7 +55,7 @@ n_bins: int = 15  # equal-width confidence bins of the ECE and the reliability d
 prefix: str = "the cat sat on the"  # whose next word to estimate: one of PREFIXES in the next cell
 temperature: float = 2.0  # the figure shows temperatures 1/temperature, 1, temperature (number, 1 to 10)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 PREFIXES = ["the cat sat on the", "the", "the film was", "the keys near the", "the code is"]
@@ -105,7 +105,7 @@ for word, p in sorted(truth.items(), key=lambda item: -item[1])[:6]:
 # %% [markdown]
 # ## Counting converges to the truth
 #
-# The maximum-likelihood estimate {eq}`eq-ngram-mle` of $P(w \mid h)$ is
+# The maximum-likelihood estimate of $P(w \mid h)$ ([Chapter 3](../book/03_maximum_likelihood.md)) is
 # $c(h, w) / c(h)$. If the history $h$ is the *whole* prefix, here padded
 # with `<eos>` so it must start a sentence, the estimate targets exactly the
 # true distribution. We count with an n-gram model long enough to hold every
@@ -178,7 +178,7 @@ print(f"{params.order}-gram MLE on {len(train)} sentences: {unseen} of "
       f"so its validation perplexity is {mle.perplexity(corpus.valid)}")
 
 # %% [markdown]
-# Add-$k$ smoothing {eq}`eq-add-k` removes the zeros. As $k \to 0$ each
+# Add-$k$ smoothing, $(c(h, w) + k) / (c(h) + kV)$, removes the zeros. As $k \to 0$ each
 # unseen event costs $-\log$ of an ever smaller probability, so the curve
 # creeps up at the left; too much $k$ flattens every distribution towards the
 # uniform one, which costs far more. The best $k$, printed below the figure,
@@ -210,7 +210,8 @@ for n, (best_k, ppl) in best.items():
 # %% [markdown]
 # ## The entropy rate is the floor
 #
-# By {eq}`eq-kl-conditional`, no model's expected cross-entropy on fresh text
+# Cross-entropy is the source's entropy plus a KL divergence that is never
+# negative ([Chapter 3](../book/03_maximum_likelihood.md)), so no model's expected cross-entropy on fresh text
 # can go below the entropy of the source (on its own training text a model
 # can, by memorising it). For this language the floor is exact: the entropy
 # rate per token, in nats. The true model's perplexity on the validation
@@ -258,7 +259,7 @@ logits = probs.log()
 print("logits:", tuple(logits.shape), " targets:", tuple(targets.shape))
 
 # %% [markdown]
-# First by the formula {eq}`eq-nll` with the softmax written out; then with
+# First by the formula $J = -\frac{1}{N} \sum_i \log p(y^*_i \mid x_i)$ with the softmax written out; then with
 # PyTorch's `cross_entropy`; then with `log_softmax` and picking each
 # target's entry with `gather`. All three must agree, and equal the log of the
 # perplexity `utils.ngram` computes on the same sentences.
@@ -279,7 +280,7 @@ print(f"largest disagreement: {spread:.2e}")
 # %% [markdown]
 # ## The gradient is prediction minus truth
 #
-# Equation {eq}`eq-gradient` says the gradient of the loss for one token with
+# [Chapter 3](../book/03_maximum_likelihood.md) showed that the gradient of the loss for one token with
 # respect to its logits is softmax minus one-hot. With the mean over $N$
 # tokens, each row is divided by $N$. Autograd agrees:
 
@@ -296,7 +297,8 @@ print(f"largest |autograd - (softmax - one-hot) / N| = {float((z.grad - formula)
 #
 # The model predicts its most probable word with some confidence. Is it right
 # that often? Bin the validation predictions by confidence and compare
-# accuracy with confidence in each bin ({eq}`eq-ece`).
+# accuracy with confidence in each bin: the expected calibration error is the
+# gap between the two, averaged over bins weighted by their size.
 
 # %%
 from utils.evaluate import (

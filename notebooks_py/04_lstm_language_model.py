@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,16 +16,16 @@
 # %% [markdown]
 # # The tiny foundation model
 #
-# {numref}`Chapter %s <ch-lstm>` described the course's tiny foundation model: an
+# [Chapter 4](../book/04_lstm_language_model.md) described the course's tiny foundation model: an
 # embedding, an LSTM and a softmax, trained by maximum likelihood on the
-# synthetic corpus ({ref}`corpus-datasheet`). This notebook trains it (or
+# synthetic corpus ([the corpus datasheet](../book/corpus_datasheet.md)). This notebook trains it (or
 # loads it from the cache, if it was trained before with the same settings),
 # watches its loss fall, compares its perplexity with the n-gram models of
-# {numref}`ch-maximum-likelihood` and with the entropy floor of the language, lets it write at
+# [Chapter 3](../book/03_maximum_likelihood.md) and with the entropy floor of the language, lets it write at
 # several temperatures, and measures one thing it learned that no n-gram
 # can: making a verb agree with a subject several words back.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -54,7 +54,7 @@ temperature: float = 1.0  # the middle sampling temperature; T/2 and 2T are show
 prompt: str = "the cat sat on the"  # text to continue and explore: one of PROMPTS in the next cell
 n_items: int = 1000  # agreement test items, drawn fresh from the grammar (integer, 100 to 5000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 PROMPTS = ["the cat sat on the", "the keys near the old red barn", "the film was",
@@ -83,16 +83,11 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from utils.data import CorpusConfig, SyntheticLanguage
 from utils.lm import PretrainConfig, pretrained_model
 from utils.notebook import plain_log_ticks, use_course_style
-
-try:  # the book's builder puts the numbers below into the prose; elsewhere, print them
-    from myst_nb import glue
-except ImportError:
-    def glue(name: str, value: object, display: bool = True) -> None:
-        print(f"{name}: {value}")
 
 use_course_style()
 default = PretrainConfig()
@@ -108,7 +103,7 @@ print(f"{how} in {time.perf_counter() - start:.1f} s; training took "
       f"{pre.history['train_time_s']:.0f} s for {pre.history['steps']} steps")
 
 # %% [markdown]
-# How big is it? {numref}`Chapter %s <ch-foundation-models>` compared models by their parameter count $N$ and
+# How big is it? [Chapter 1](../book/01_foundation_models.md) compared models by their parameter count $N$ and
 # the tokens they trained on $D$; training costs about $6ND$ floating-point
 # operations (two for the forward pass and four for the backward pass, per
 # parameter and token).
@@ -120,20 +115,19 @@ n_params = model.num_parameters()
 tokens = pre.history["tokens"]
 flops = training_flops(n_params, tokens)
 gpt3 = published_model("GPT-3")
-print(f"parameters N = {n_params:,}; training tokens D = {tokens:,} "
-      f"({config.train.epochs} epochs); training compute 6ND = {flops:.2e} FLOPs")
-print(f"GPT-3: N = {gpt3.parameters:.3g}, D = {gpt3.training_tokens:.3g}, "
-      f"6ND = {training_flops(gpt3.parameters, gpt3.training_tokens):.2e} FLOPs")
-glue("tiny-params", f"{n_params:,}", display=False)
-glue("tiny-flops", f"{flops:.1e}", display=False)
-glue("tiny-params-ratio", f"{gpt3.parameters / n_params:.0e}", display=False)
-glue("tiny-flops-ratio",
-     f"{training_flops(gpt3.parameters, gpt3.training_tokens) / flops:.0e}", display=False)
+sizes = pd.DataFrame(
+    {"parameters N": [n_params, gpt3.parameters],
+     "training tokens D": [tokens, gpt3.training_tokens],
+     "training compute 6ND (FLOPs)": [flops, training_flops(gpt3.parameters,
+                                                           gpt3.training_tokens)]},
+    index=[f"this model ({config.train.epochs} epochs)", "GPT-3"])
+sizes.loc["GPT-3 / this model"] = sizes.iloc[1] / sizes.iloc[0]
+sizes.style.format("{:.2e}")
 
 # %% [markdown]
-# That is {glue:text}`tiny-params` parameters and {glue:text}`tiny-flops`
-# FLOPs: GPT-3 has about {glue:text}`tiny-params-ratio` times as many
-# parameters and took about {glue:text}`tiny-flops-ratio` times the compute.
+# The last row is the gap: how many times as many parameters GPT-3 has, how
+# many times as many tokens it read, and how many times the compute it took.
+# The recipe is the same; the scale is not.
 #
 # ## The loss curves
 #
@@ -160,11 +154,11 @@ plt.show()
 # %% [markdown]
 # ## Against the n-grams and the floor
 #
-# To compare with {numref}`ch-maximum-likelihood`'s n-gram models we must score the same tokens:
+# To compare with [Chapter 3](../book/03_maximum_likelihood.md)'s n-gram models we must score the same tokens:
 # every word of every held-out sentence, the final "." included, but not the
 # `<eos>` separators the LSTM's stream adds (an n-gram never predicts them).
 # `evaluate_language_model(..., ignore_index=vocab.eos_id)` does exactly
-# that. The n-grams are the add-0.1 trigram of {numref}`ch-maximum-likelihood` and the best of a
+# that. The n-grams are the add-0.1 trigram of [Chapter 3](../book/03_maximum_likelihood.md) and the best of a
 # small grid of orders and smoothings, chosen on the validation text. The
 # floor is $e^{H}$, with $H$ the exact entropy rate of the language: no model
 # can beat it on average on text it was not trained on.

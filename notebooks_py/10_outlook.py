@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,17 +17,17 @@
 # %% [markdown]
 # # A scaling law in miniature, and the energy bill
 #
-# {numref}`ch-outlook` says that the loss of a language model falls
+# [Chapter 10](../book/10_outlook.md) says that the loss of a language model falls
 # predictably as the model grows and as it reads more text, towards a floor
 # that no model can pass. This notebook trains the course's LSTM at five sizes
-# on four amounts of text, fits the law of {cite:t}`hoffmann2022training` to
+# on four amounts of text, fits the law of [Hoffmann et al. (2022)](../book/references.md) to
 # the twenty losses, and checks the fitted floor against the one number no
 # real corpus can give: the exact entropy rate of the synthetic language. Then
 # it drops the floor from the law and watches the fit go wrong, splits a
 # compute budget between size and data, and adds up what the course's training
 # costs in energy and CO2.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -57,7 +57,7 @@ pue: float = 1.58  # power usage effectiveness of the machine room (1 for a lapt
 grid_kg_per_kwh: float = 0.433  # carbon intensity of the electricity in kg CO2e per kWh (0 to 1.5)
 watts_per_core: float = 10.0  # assumed CPU power per busy core in watts when no counter is readable (1 to 100)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 params = validate(
@@ -79,8 +79,8 @@ params = validate(
 # L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} .
 # $$
 #
-# $E$ is the {term}`irreducible loss`: a perfect model's cross-entropy, the
-# entropy rate of the text's source ({numref}`ch-maximum-likelihood`).
+# $E$ is the [irreducible loss](../book/glossary.md): a perfect model's cross-entropy, the
+# entropy rate of the text's source ([Chapter 3](../book/03_maximum_likelihood.md)).
 # The other two terms are what a finite model and finite data add. For real
 # text nobody knows $E$; for the course's language it is a sum over the
 # grammar. `entropy_floor` computes it, and also the true model's loss on the
@@ -88,12 +88,15 @@ params = validate(
 
 # %%
 import dataclasses
+import textwrap
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from utils.notebook import use_course_style
+from utils.notebook.text import counted
 from utils.outlook import FULL_GRID, ScalingGridConfig, entropy_floor, grid_data
 
 use_course_style()
@@ -118,16 +121,20 @@ print(f"the true model's loss on these test sentences: {on_test:.4f} nats per to
 from utils.outlook import run_scaling_grid
 
 start = time.perf_counter()
-runs = run_scaling_grid(config, progress=True)
-cached = sum(r.from_cache for r in runs)
+runs = run_scaling_grid(config, progress=True)  # a DataFrame, one row per run
+cached = int(runs["from_cache"].sum())
 print(f"{len(runs)} runs ({cached} from the cache) in {time.perf_counter() - start:.1f} s")
-print(f"{'hidden':>6} {'N':>8} {'D':>10} {'loss':>7} {'above floor':>11} {'train s':>8}")
-for r in runs:
-    print(f"{r.hidden_size:6d} {r.parameters:8,d} {r.tokens:10,d} {r.loss:7.4f} "
-          f"{r.loss - entropy:11.4f} {r.train_time_s:8.1f}")
-n = np.array([r.parameters for r in runs], dtype=float)
-d = np.array([r.tokens for r in runs], dtype=float)
-loss = np.array([r.loss for r in runs])
+grid_table = pd.DataFrame({"hidden": runs["hidden_size"], "N": runs["parameters"],
+                           "D": runs["tokens"], "loss": runs["loss"],
+                           "above floor": runs["loss"] - entropy,
+                           "train (s)": runs["train_time_s"]})
+grid_table.style.format({"N": "{:,}", "D": "{:,}", "loss": "{:.4f}", "above floor": "{:.4f}",
+                         "train (s)": "{:.1f}"}).hide(axis="index")
+
+# %%
+n = runs["parameters"].to_numpy(dtype=float)
+d = runs["tokens"].to_numpy(dtype=float)
+loss = runs["loss"].to_numpy()
 
 # %% [markdown]
 # ## Fit the law, with and without the floor
@@ -144,14 +151,22 @@ from utils.outlook import fit_scaling_law, jackknife_floor
 fit = fit_scaling_law(n, d, loss)
 no_floor = fit_scaling_law(n, d, loss, with_floor=False)
 floors, floor_se = jackknife_floor(n, d, loss)
-print(f"{'':24} {'E':>8} {'A':>9} {'alpha':>6} {'B':>9} {'beta':>6} {'rms log error':>13}")
-for name, f in (("with the floor E", fit), ("without E", no_floor)):
-    print(f"{name:24} {f.e:8.4f} {f.a:9.3g} {f.alpha:6.3f} {f.b:9.3g} {f.beta:6.3f} "
-          f"{f.rmse_log:13.4f}")
-print(f"\ntrue floor (entropy rate)  {entropy:.4f} nats per token")
-print(f"fitted floor E             {fit.e:.4f}  (off by {fit.e - entropy:+.4f}; "
-      f"jackknife standard error {floor_se:.4f}, range {floors.min():.4f} to {floors.max():.4f})")
-print(f"lowest loss of any run     {loss.min():.4f}  ({loss.min() - entropy:.4f} above the floor)")
+pd.DataFrame({name: {"E": f.e, "A": f.a, "alpha": f.alpha, "B": f.b, "beta": f.beta,
+                     "rms log error": f.rmse_log}
+              for name, f in (("with the floor E", fit), ("without E", no_floor))}).T.style.format(
+    {"E": "{:.4f}", "A": "{:.3g}", "alpha": "{:.3f}", "B": "{:.3g}", "beta": "{:.3f}",
+     "rms log error": "{:.4f}"})
+
+# %% [markdown]
+# How close did the fitted floor come to the true one, and how firmly does the
+# grid pin it down? (Nats per token.)
+
+# %%
+pd.Series({"true floor (entropy rate)": entropy, "fitted floor E": fit.e,
+           "fitted minus true": fit.e - entropy, "jackknife standard error": floor_se,
+           "jackknife lowest": floors.min(), "jackknife highest": floors.max(),
+           "lowest loss of any run": loss.min(),
+           "lowest loss minus floor": loss.min() - entropy}).to_frame("nats").round(4)
 
 # %% [markdown]
 # Read the numbers above before the plots. The fit with $E$ puts the floor
@@ -170,8 +185,8 @@ print(f"lowest loss of any run     {loss.min():.4f}  ({loss.min() - entropy:.4f}
 # $1/D$ once the model is large enough to represent it.
 
 # %%
-print(f"this grid:        alpha = {fit.alpha:.2f}, beta = {fit.beta:.2f}")
-print("Hoffmann et al.:  alpha = 0.34, beta = 0.28")
+pd.DataFrame({"alpha": [fit.alpha, 0.34], "beta": [fit.beta, 0.28]},
+             index=["this grid", "Hoffmann et al."]).round(2)
 
 # %% mystnb={"figure": {"caption": "Test loss against training tokens for each model size (points), the law fitted with a floor (solid) and without one (dotted), and the language's entropy rate (dashed).", "name": "fig-scaling-fit"}}
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -196,33 +211,69 @@ plt.show()
 # zero:
 
 # %%
-for scale in (1e2, 1e4, 1e6):
-    big_n, big_d = n.max() * scale, d.max() * scale
-    print(f"N = {big_n:9.2e}, D = {big_d:9.2e}: with E {fit.predict(big_n, big_d):.4f}, "
-          f"without E {no_floor.predict(big_n, big_d):.4f}, floor {entropy:.4f}")
+scales = np.array([1e2, 1e4, 1e6])
+big_n, big_d = n.max() * scales, d.max() * scales
+pd.DataFrame({"N": big_n, "D": big_d, "with E": fit.predict(big_n, big_d),
+              "without E": no_floor.predict(big_n, big_d), "floor": entropy}).style.format(
+    {"N": "{:.2e}", "D": "{:.2e}", "with E": "{:.4f}", "without E": "{:.4f}",
+     "floor": "{:.4f}"}).hide(axis="index")
 
 # %% [markdown]
 # ## Splitting a compute budget
 #
-# Training costs about $C = 6ND$ floating-point operations ({numref}`ch-foundation-models`). For a fixed $C$, a bigger model must read
+# Training costs about $C = 6ND$ floating-point operations ([Chapter 1](../book/01_foundation_models.md)). For a fixed $C$, a bigger model must read
 # fewer tokens. Minimising the fitted law along $D = C / 6N$ gives the
-# {term}`compute-optimal` split, $N_{opt} \propto C^{\beta/(\alpha+\beta)}$ and
+# [compute-optimal](../book/glossary.md) split, $N_{opt} \propto C^{\beta/(\alpha+\beta)}$ and
 # $D_{opt} \propto C^{\alpha/(\alpha+\beta)}$. Hoffmann et al.'s own fit has
 # $\alpha \approx 0.34$ and $\beta \approx 0.28$, nearly even exponents, which
 # is why they advise growing the data as fast as the model. The default
 # budget here is about that of the grid's largest run.
+#
+# ### The law and the split, written out
+#
+# Along the budget line $D = C / 6N$ the loss is
+# $E + A N^{-\alpha} + B (6N / C)^{\beta}$. Its derivative in $N$ vanishes
+# where the two terms' slopes balance, $\alpha A N^{-\alpha} = \beta B D^{-\beta}$,
+# which solves to $N_{opt} = G (C/6)^{\beta/(\alpha+\beta)}$ with
+# $G = (\alpha A / \beta B)^{1/(\alpha+\beta)}$. The floor $E$ does not move the
+# optimum. Below: the law and the split in a few lines, checked against the
+# library's fitted law, and the split checked once more by brute force, as the
+# best of 10,001 model sizes on the budget line.
+
+# %%
+def law_by_hand(N, D, E, A, alpha, B, beta):
+    """Hoffmann et al.'s loss: the floor plus what a finite model and finite data add."""
+    return E + A / N**alpha + B / D**beta
+
+
+def compute_optimal_by_hand(C, A, alpha, B, beta):
+    """The N and D on the budget line 6 N D = C where alpha A N^-alpha = beta B D^-beta."""
+    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    N = G * (C / 6) ** (beta / (alpha + beta))
+    return N, C / (6 * N)
+
+
+law = dict(E=fit.e, A=fit.a, alpha=fit.alpha, B=fit.b, beta=fit.beta)
+C = params.budget_flops
+assert np.allclose(law_by_hand(n, d, **law), fit.predict(n, d))
+n_opt, d_opt = compute_optimal_by_hand(C, fit.a, fit.alpha, fit.b, fit.beta)
+assert np.allclose((n_opt, d_opt), fit.compute_optimal(C))
+sizes = np.geomspace(n_opt / 100, n_opt * 100, 10_001)
+assert np.isclose(sizes[np.argmin(law_by_hand(sizes, C / (6 * sizes), **law))], n_opt, rtol=1e-3)
+
+# %% [markdown]
+# The split this grid's law recommends for the budget `budget_flops`, beside
+# the one Hoffmann et al.'s law recommends for the same budget:
 
 # %%
 from utils.outlook import compute_optimal
 
-n_opt, d_opt = fit.compute_optimal(params.budget_flops)
-print(f"budget C = {params.budget_flops:.2e} FLOPs")
-print(f"this grid's law:   N_opt = {n_opt:.3g} parameters, D_opt = {d_opt:.3g} tokens, "
-      f"{d_opt / n_opt:.3g} tokens per parameter; N_opt grows as "
-      f"C^{fit.beta / (fit.alpha + fit.beta):.2f}")
-ch_n, ch_d = compute_optimal(params.budget_flops, 406.4, 0.34, 410.7, 0.28)
-print(f"Hoffmann et al.'s: N_opt = {ch_n:.3g} parameters, D_opt = {ch_d:.3g} tokens, "
-      f"{ch_d / ch_n:.3g} tokens per parameter; N_opt grows as C^{0.28 / 0.62:.2f}")
+ch_n, ch_d = compute_optimal(C, 406.4, 0.34, 410.7, 0.28)
+pd.DataFrame({"N_opt (parameters)": [n_opt, ch_n], "D_opt (tokens)": [d_opt, ch_d],
+              "tokens per parameter": [d_opt / n_opt, ch_d / ch_n],
+              "N_opt grows as C to the": [fit.beta / (fit.alpha + fit.beta), 0.28 / 0.62]},
+             index=["this grid's law", "Hoffmann et al.'s"]).style.format(
+    "{:.3g}").format("{:.2f}", subset="N_opt grows as C to the")
 
 # %% mystnb={"figure": {"caption": "Predicted loss along a fixed compute budget (6ND = C) as the model size varies, for three budgets; the marker is the compute-optimal size.", "name": "fig-scaling-isoflop"}}
 fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -246,8 +297,8 @@ plt.show()
 # The language models the course trains through its model cache record how
 # long their training took (runs that record no time, such as chapter 5's
 # small classifiers, are left out of the bill). Energy is time times power times the machine room's
-# overhead (its {term}`power usage effectiveness`), and emissions are energy
-# times the grid's {term}`carbon intensity`:
+# overhead (its [power usage effectiveness](../book/glossary.md)), and emissions are energy
+# times the grid's [carbon intensity](../book/glossary.md):
 #
 # $$
 # \text{kWh} = \text{hours} \times \text{watts} \times \text{PUE} / 1000,
@@ -284,21 +335,22 @@ if probe.source.startswith("assumed"):
 print(f"power per run: {probe.watts:.1f} W ({probe.source})")
 
 # %% [markdown]
-# The tiny foundation model of {numref}`ch-lstm` first, the figure its
+# The tiny foundation model of [Chapter 4](../book/04_lstm_language_model.md) first, the figure its
 # model card reports; then this grid; then every run the cache has recorded
 # on this machine (which depends on the notebooks run here so far).
 
 # %%
-grid_time = sum(r.train_time_s for r in runs)
+grid_time = float(runs["train_time_s"].sum())
 tiny = pretrained_energy(power=probe, pue=params.pue, grid_kg_per_kwh=params.grid_kg_per_kwh)
 this_grid = EnergyEstimate(grid_time, probe, params.pue, params.grid_kg_per_kwh)
 recorded = recorded_runs()
 everything = course_energy(recorded, probe, pue=params.pue, grid_kg_per_kwh=params.grid_kg_per_kwh)
-print(f"{'':34} {'seconds':>9} {'Wh':>9} {'g CO2e':>9}")
-for name, est in (("tiny foundation model (chapter 4)", tiny), ("this scaling grid", this_grid),
-                  (f"all {len(recorded)} recorded runs", everything)):
-    print(f"{name:34} {est.seconds:9.0f} {est.kwh * 1e3:9.3f} {est.kg_co2e * 1e3:9.3f}")
-print(f"\nassumptions: {everything.describe()}")
+print(textwrap.fill(f"assumptions: {everything.describe()}", width=88))
+pd.DataFrame({name: {"seconds": est.seconds, "Wh": est.kwh * 1e3, "g CO2e": est.kg_co2e * 1e3}
+              for name, est in (("tiny foundation model (chapter 4)", tiny),
+                                ("this scaling grid", this_grid),
+                                (f"all {counted(len(recorded), 'recorded run')}", everything))}
+             ).T.style.format({"seconds": "{:.0f}", "Wh": "{:.3f}", "g CO2e": "{:.3f}"})
 
 # %% [markdown]
 # Beside published estimates, the course's whole bill is a rounding error.
@@ -307,25 +359,27 @@ print(f"\nassumptions: {everything.describe()}")
 
 # %%
 course_tonnes = everything.kg_co2e / 1000
-for f in PUBLISHED_FOOTPRINTS:
-    energy = f"{f.mwh:,.0f} MWh, " if f.mwh else ""
-    print(f"{f.name:60} {energy}{f.tonnes_co2e:,.1f} t CO2e "
-          f"= {f.tonnes_co2e / max(course_tonnes, 1e-12):.1e} x the course")
+pd.DataFrame({"MWh": [f.mwh for f in PUBLISHED_FOOTPRINTS],
+              "t CO2e": [f.tonnes_co2e for f in PUBLISHED_FOOTPRINTS],
+              "times the course": [f.tonnes_co2e / max(course_tonnes, 1e-12)
+                                   for f in PUBLISHED_FOOTPRINTS]},
+             index=[f.name for f in PUBLISHED_FOOTPRINTS]).style.format(
+    {"MWh": "{:,.0f}", "t CO2e": "{:,.1f}", "times the course": "{:.1e}"}, na_rep="")
 
 # %% [markdown]
 # The 6ND rule puts compute on the same footing. The tiny model's record
-# holds its tokens; GPT-3's figures are those of {numref}`ch-foundation-models`.
+# holds its tokens; GPT-3's figures are those of [Chapter 1](../book/01_foundation_models.md).
 
 # %%
 from utils.data import GPT3_REPORTED_TRAINING_FLOPS, published_model, training_flops
 
-tiny_flops = training_flops(pre.model.num_parameters(), pre.history["tokens"])
+tiny_flops = training_flops(pre.model.num_parameters(), pre.record.tokens)
 gpt3 = published_model("GPT-3")
-print(f"tiny model: 6ND = {tiny_flops:.2e} FLOPs in {tiny.seconds:.0f} s "
-      f"({tiny_flops / tiny.seconds:.2e} FLOP/s)")
-print(f"GPT-3: 6ND = {training_flops(gpt3.parameters, gpt3.training_tokens):.2e} FLOPs "
-      f"(reported {GPT3_REPORTED_TRAINING_FLOPS:.2e}), "
-      f"{GPT3_REPORTED_TRAINING_FLOPS / tiny_flops:.1e} x the tiny model")
+pd.DataFrame({"6ND (FLOPs)": [tiny_flops, training_flops(gpt3.parameters, gpt3.training_tokens)],
+              "reported (FLOPs)": [np.nan, GPT3_REPORTED_TRAINING_FLOPS],
+              "times the tiny model": [1.0, GPT3_REPORTED_TRAINING_FLOPS / tiny_flops],
+              "FLOP/s on this machine": [tiny_flops / tiny.seconds, np.nan]},
+             index=["tiny model", "GPT-3"]).style.format("{:.2e}", na_rep="")
 
 # %% [markdown]
 # Two lessons carry over to real models. A scaling law is an extrapolation,

@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,17 +17,24 @@
 # %% [markdown]
 # # Watermarks, detectors and a backdoor on the course's model
 #
-# As {numref}`ch-misuse` argued, whoever releases a foundation model
+# As [Chapter 9](../book/09_misuse.md) argued, whoever releases a foundation model
 # should be able to tell its text apart from people's, and whoever adapts
 # one inherits whatever its pretraining text planted. This notebook tries
-# both on the tiny model of {numref}`ch-lstm`. First it watermarks the model's text
+# both on the tiny model of [Chapter 4](../book/04_lstm_language_model.md). First it watermarks the model's text
 # and detects the mark; then it detects unmarked machine text with the model's
 # own likelihood, with GLTR's ranks, and with the best test there is, which
 # only a known language allows; finally it poisons a small share of the
 # pretraining text and follows the backdoor through the fine-tuning of
-# {numref}`ch-adapt`.
+# [Chapter 5](../book/05_adapt_and_evaluate.md).
+#
+# The watermark's two moving parts, the green list and the z-score, are written
+# out in a dozen lines below and checked against `utils.misuse` before the
+# notebook uses the library. Every detector is measured against controls that
+# could have come out the other way: text of the same model without the mark,
+# text of the true language, other keys, and a clean model put through the
+# same backdoor pipeline.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -70,7 +77,7 @@ n_seeds: int = 3  # fine-tuning seeds: labelled data and head (integer, 1 to 10)
 n_train: int = 200  # labelled reviews for the classifier (integer, 20 to 2000)
 n_test: int = 500  # test reviews per seed (integer, 100 to 5000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 params = validate(
@@ -108,29 +115,33 @@ if params.n_poison_rates > 1 and params.min_poison_rate >= params.max_poison_rat
 # seeds a random split of the vocabulary: a share $\gamma$ of it is green,
 # and $\delta$ is added to the green tokens' logits before sampling. The
 # same function with $\delta = 0$ samples the plain model.
+#
+# A boost of $\delta$ multiplies a green token's probability by $e^{\delta}$
+# before the probabilities are normalised again. Where the model hesitates
+# between several words, that tips the choice towards a green one; where it is
+# sure, a boost of 2 cannot outweigh a logit gap of 10, and the text keeps the
+# word it needs. That is the design's promise: a mark that costs little
+# quality because it is written only where the text has room for it.
+#
+# Three samples are drawn, each `n_texts` texts of `n_tokens` tokens: the
+# watermarked model, the same model without the boost, and text of the true
+# language, which no model wrote. The last two are the controls: a detector
+# must flag the first and neither of the others.
 
 # %%
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
 from utils.data import SyntheticLanguage
 from utils.lm import pretrained_model
-from utils.misuse import (
-    WatermarkConfig,
-    family_entropy_rates,
-    grammatical_share,
-    green_mask,
-    green_matrix,
-    sample_true_texts,
-    sample_watermarked,
-    substitute_tokens,
-    token_families,
-    z_scores,
-)
+from utils.misuse import WatermarkConfig, green_matrix, sample_true_texts, sample_watermarked
 from utils.notebook import use_course_style
+from utils.notebook.text import counted
 
 use_course_style()
 pretrained = pretrained_model(progress=False)
@@ -150,28 +161,97 @@ def draw(config, n=params.n_texts, length=params.n_tokens, temperature=1.0, offs
 marked, unmarked = draw(mark), draw(plain, offset=1)
 true_text = sample_true_texts(language, vocab, params.n_texts, params.n_tokens,
                               np.random.default_rng([params.seed, 9]))
-green = green_matrix(V, params.gamma, params.key)
+green = green_matrix(V, params.gamma, params.key)  # (V, V): row p is the list after token p
+
+# %% [markdown]
+# The first 24 tokens of one text of each model, with the green tokens in upper
+# case (the first token is never scored):
+
+# %%
+from utils.misuse import green_mask
+
 for name, ids in (("watermarked", marked.ids), ("plain model", unmarked.ids)):
     words = vocab.decode(ids[0, :24])
     flags = green_mask(ids[0, :24], green).tolist()
-    # Upper case marks a green token; the first token is never scored.
-    print(f"{name:>12}: " + " ".join([words[0]] + [w.upper() if g else w
-                                                   for w, g in zip(words[1:], flags, strict=True)]))
+    shown = [words[0]] + [w.upper() if g else w for w, g in zip(words[1:], flags, strict=True)]
+    print(textwrap.fill(" ".join(shown), width=88, initial_indent=f"{name:>12}: ",
+                        subsequent_indent=" " * 14))
 
 # %% [markdown]
 # Nobody reading the two lines could tell which one carries the mark. The
-# detector needs only the key: it counts green tokens from the second on and
-# compares the count with $\gamma T$, the count expected by chance.
+# detector needs only the key, not the model: it counts the green tokens
+# $|s|_G$ from the second token on (the first has no previous token to seed its
+# list) and compares the count with $\gamma T$, the count expected by chance
+# among $T$ scored tokens. Without a watermark each scored token is green with
+# probability $\gamma$, so the count has standard deviation
+# $\sqrt{T\gamma(1-\gamma)}$, and the detector reports how many standard
+# deviations the count lies above chance:
+#
+# $$z = \frac{|s|_G - \gamma T}{\sqrt{T\gamma(1-\gamma)}}.$$
+#
+# ### The green list and the z-score, written out
+#
+# The green list after a token is the first $\gamma V$ ids of a random
+# permutation of the vocabulary, drawn by a generator seeded with the key and
+# that token. Anyone with the key can redraw it; without the key it looks like
+# any other random split. Scoring one text is then a count and a formula.
+# Both are checked against the library's `green_list` and `z_scores`, on a
+# watermarked text and a plain one, before the notebook uses the library.
 
 # %%
+def green_list_by_hand(previous: int, V: int, gamma: float, key: int) -> torch.Tensor:
+    """The green ids after token `previous`: the first gamma V of a keyed permutation."""
+    generator = torch.Generator().manual_seed(key * 1_000_003 + previous)  # key and token mixed
+    return torch.randperm(V, generator=generator)[: round(gamma * V)]
+
+
+def z_by_hand(text: torch.Tensor, V: int, gamma: float, key: int) -> float:
+    """The detector's z for one text (T + 1,): green tokens counted from the second on."""
+    hits = sum(int(token in green_list_by_hand(int(previous), V, gamma, key))
+               for previous, token in zip(text[:-1], text[1:], strict=True))
+    T = len(text) - 1  # the scored tokens
+    return (hits - gamma * T) / math.sqrt(T * gamma * (1 - gamma))
+
+
+from utils.misuse import green_list, z_scores
+
+assert torch.equal(green_list_by_hand(7, V, params.gamma, params.key),
+                   green_list(7, V, params.gamma, params.key))
+for text in (marked.ids[0], unmarked.ids[0]):
+    assert np.isclose(z_by_hand(text, V, params.gamma, params.key),
+                      float(z_scores(text[None], mark, V)[0]))
+
+# %% [markdown]
+# The library scores every text at once from a table of all $V$ green lists.
+# Over all the samples (each row: `n_texts` texts of `n_tokens` tokens), how
+# high does z go, and how many texts does a threshold of $z > 4$ flag? For text
+# without the mark, $z > 4$ should happen about three times in 100,000.
+
+# %%
+def z_summary(values: np.ndarray) -> pd.Series:
+    """Mean, smallest and largest z over a sample's texts, and the share above 4."""
+    return pd.Series({"mean": values.mean(), "min": values.min(), "max": values.max(),
+                      "z > 4": np.mean(values > 4)})
+
+
+def show_z(table: pd.DataFrame):
+    """z to two decimals, the shares flagged as percentages."""
+    flagged = [c for c in table if "z > 4" in c]
+    return table.style.format("{:.2f}").format("{:.1%}", subset=flagged)
+
+
 z = {"watermarked": z_scores(marked.ids, mark, V).numpy(),
      "plain model": z_scores(unmarked.ids, mark, V).numpy(),
      "true language": z_scores(true_text, mark, V).numpy()}
-print(f"z over {params.n_texts} texts of {params.n_tokens} tokens "
-      f"(gamma {params.gamma}, delta {params.delta})")
-for name, values in z.items():
-    print(f"  {name:<14} mean {values.mean():6.2f}  min {values.min():6.2f}  "
-          f"max {values.max():6.2f}  flagged at z > 4: {np.mean(values > 4):.1%}")
+show_z(pd.DataFrame({name: z_summary(values) for name, values in z.items()}).T)
+
+# %% [markdown]
+# The watermarked row should sit far above 4 and the two controls near 0. Look
+# at the controls' means, though: with this key both are clearly *below* zero,
+# which a fair coin for every token would not do over 200 texts. The plain
+# model's text and the true language share something that the key happens to
+# colour red; the section on false alarms below finds out what. The histogram
+# shows the whole distributions behind the table.
 
 # %% mystnb={"figure": {"caption": "The detector's z for watermarked text, for the plain model's text and for text of the true language; the dotted line is the threshold z = 4.", "name": "fig-misuse-z-histogram"}}
 fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -191,6 +271,13 @@ plt.show()
 # z grows with the square root of the length: the excess of green tokens
 # grows like $T$ and the chance fluctuation like $\sqrt{T}$. Scoring only the
 # first $t$ tokens of each text shows it.
+#
+# If a share $p$ of a watermarked text's scored tokens is green, its expected z
+# after $t$ tokens is $(p - \gamma)\sqrt{t / (\gamma(1-\gamma))}$: four times as
+# many tokens double the signal. So the detector's verdict on a tweet and on an
+# essay from the same model can differ, not because the mark is weaker but
+# because there is less evidence. The printed line below the figure is the
+# practical number: how long a text must be before nine in ten are caught.
 
 # %% mystnb={"figure": {"caption": "Mean z of the first t tokens of each watermarked text, with the range from the 10th to the 90th percentile, against t; the plain model's text stays near zero.", "name": "fig-misuse-z-length"}}
 lengths = [t for t in (10, 20, 50, 100, 150, 200, 300, 500, 1000) if t <= params.n_tokens]
@@ -219,27 +306,31 @@ print("shortest length at which 90% of watermarked texts pass z > 4:",
 # Whether such a pair is green is fixed by the key, so for some keys
 # unwatermarked text sits far above zero. Counting each distinct (previous,
 # token) pair once restores the test. Here is the plain model's text scored
-# under several keys, both ways.
+# under several keys, both ways, and, as the control that the fix does not
+# also erase the mark, text watermarked with each key and scored with distinct
+# pairs. The columns give the mean and largest z over the texts, and the share
+# flagged at $z > 4$.
 
 # %%
-rows = []
+keys = {}
 for k in range(params.n_keys):
     config = WatermarkConfig(gamma=params.gamma, delta=params.delta, key=params.key + k)
-    plain_text = unmarked.ids  # the plain model's text does not depend on the key
-    marked_k = draw(config, offset=100 + k).ids
-    rows.append((config.key,
-                 z_scores(plain_text, config, V).numpy(),
-                 z_scores(plain_text, config, V, ignore_repeats=True).numpy(),
-                 z_scores(marked_k, config, V, ignore_repeats=True).numpy()))
-print(f"{'key':>10} | plain text, every pair | plain text, distinct pairs | watermarked, distinct")
-print(f"{'':>10} | {'mean':>6} {'max':>6} {'> 4':>6} | {'mean':>6} {'max':>6} {'> 4':>6}     |"
-      f" {'mean':>6} {'> 4':>6}")
-for k, every, distinct, wm in rows:
-    print(f"{k:>10} | {every.mean():6.2f} {every.max():6.2f} {np.mean(every > 4):6.1%} | "
-          f"{distinct.mean():6.2f} {distinct.max():6.2f} {np.mean(distinct > 4):6.1%}     | "
-          f"{wm.mean():6.2f} {np.mean(wm > 4):6.1%}")
+    marked_k = draw(config, offset=100 + k).ids  # (the plain text is the same for every key)
+    keys[config.key] = pd.concat({
+        "plain, every pair": z_summary(z_scores(unmarked.ids, config, V).numpy()),
+        "plain, distinct pairs": z_summary(
+            z_scores(unmarked.ids, config, V, ignore_repeats=True).numpy()),
+        "watermarked, distinct": z_summary(
+            z_scores(marked_k, config, V, ignore_repeats=True).numpy())})
+show_z(pd.DataFrame(keys).T.rename_axis("key"))
 
 # %% [markdown]
+# With every pair counted, some keys flag as many as one text in a hundred that
+# carries no mark at all, although $z > 4$ promised about three in 100,000: the test's
+# assumption of independent tokens is what failed, not the arithmetic. With
+# each distinct pair counted once, the plain text's z falls back around zero
+# for every key, and the watermarked text is still caught.
+#
 # Distinct pairs cost some strength (fewer tokens are scored) but make the
 # threshold mean what it says for every key. The rest of the notebook keeps
 # the simple count with the default key, whose false alarms the first table
@@ -250,14 +341,20 @@ for k, every, distinct, wm in rows:
 # An attacker who knows a watermark is there but not the key can edit the
 # text. Replacing a random share of tokens by random words turns, on
 # average, two scored tokens to chance each: its own and the next one, whose
-# green list it seeds.
+# green list it seeds. So a substitution rate $s$ sends about $2s$ of the scored
+# tokens back to chance, and the excess of green tokens, and with it z, shrinks
+# steadily as $s$ grows. The attacker pays in meaning: in a real
+# language, replacing a fifth of the words at random leaves a text no one would
+# want to use, and a careful paraphrase is the more realistic attack.
 
 # %%
+from utils.misuse import substitute_tokens
+
 shares = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5]
 edit = torch.Generator().manual_seed(params.seed)
 z_edit = [z_scores(substitute_tokens(marked.ids, s, V, edit), mark, V).numpy() for s in shares]
-for s, values in zip(shares, z_edit, strict=True):
-    print(f"substituted {s:4.0%}: mean z {values.mean():5.2f}, flagged {np.mean(values > 4):6.1%}")
+show_z(pd.DataFrame({s: z_summary(v) for s, v in zip(shares, z_edit, strict=True)}).T
+       .rename_axis("tokens substituted")).format_index("{:.0%}")
 
 # %% [markdown]
 # ## What the mark costs
@@ -270,25 +367,27 @@ for s, values in zip(shares, z_edit, strict=True):
 # true language could have produced. The plain perplexity is printed too.
 
 # %%
+from utils.misuse import grammatical_share
+
 deltas = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
-cost = []
+cost = {}
 for d in deltas:
     sample = draw(WatermarkConfig(gamma=params.gamma, delta=d, key=params.key), offset=200)
-    cost.append((d, sample.perplexity, sample.perplexity_ratio,
-                 grammatical_share(sample.ids, vocab, pretrained.config.corpus),
-                 float(z_scores(sample.ids, mark, V).mean()), float(sample.entropy.mean())))
-print(f"{'delta':>6} {'perplexity':>11} {'ratio':>7} {'grammatical':>12} {'mean z':>7} "
-      f"{'entropy per step':>17}")
-for d, ppl, ratio, ok, mean_z, entropy in cost:
-    print(f"{d:>6.1f} {ppl:>11.3f} {ratio:>7.3f} {ok:>12.1%} {mean_z:>7.2f} {entropy:>17.3f}")
+    cost[d] = {"perplexity": sample.perplexity, "ratio": sample.perplexity_ratio,
+               "grammatical": grammatical_share(sample.ids, vocab, pretrained.config.corpus),
+               "mean z": float(z_scores(sample.ids, mark, V).mean()),
+               "entropy per step": float(sample.entropy.mean())}
+cost = pd.DataFrame(cost).T.rename_axis("delta")
+cost.style.format("{:.3f}").format("{:.1%}", subset="grammatical").format(
+    "{:.2f}", subset="mean z").format_index("{:.1f}")
 
 # %% mystnb={"figure": {"caption": "The watermark's strength (mean z, left axis) and its cost (share of ungrammatical sentences, right axis) as the boost delta grows.", "name": "fig-misuse-delta"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
-ax.plot(deltas, [c[4] for c in cost], marker="o", label="mean z")
+ax.plot(deltas, cost["mean z"], marker="o", label="mean z")
 ax.set_xlabel("delta")
 ax.set_ylabel("mean z")
 right = ax.twinx()
-right.plot(deltas, [1 - c[3] for c in cost], marker="s", color="C1", linestyle="--",
+right.plot(deltas, 1 - cost["grammatical"], marker="s", color="C1", linestyle="--",
            label="ungrammatical sentences")
 right.set_ylabel("share ungrammatical")
 right.grid(False)
@@ -315,20 +414,34 @@ plt.show()
 scored_green = green_mask(marked.ids, green).numpy()  # (n, T - 1)
 step_entropy = marked.entropy[:, 1:].numpy()  # the entropy of the step that drew each token
 edges = [0.0, 0.05, 0.5, 1.0, 2.0, np.inf]
-print(f"{'model entropy (nats)':>22} {'tokens':>8} {'green share':>12}")
-for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-    inside = (step_entropy >= lo) & (step_entropy < hi)
-    print(f"{f'[{lo}, {hi})':>22} {inside.sum():>8} {scored_green[inside].mean():>12.1%}")
+bins = pd.cut(step_entropy.ravel(), edges, right=False)
+by_entropy = pd.DataFrame({"tokens": scored_green.ravel(), "green share": scored_green.ravel()}
+                          ).groupby(bins, observed=False).agg({"tokens": "size",
+                                                               "green share": "mean"})
+by_entropy.rename_axis("model entropy (nats)").style.format("{:.1%}", subset="green share")
+
+# %% [markdown]
+# The same tokens grouped by sentence family instead, beside the family's
+# exact entropy per token. The last column converts the family's green share
+# into the z that 200 tokens of that family alone would reach on average.
+
+# %%
+from utils.misuse import family_entropy_rates, token_families
+
 families = np.array([row[1:] for row in token_families(marked.ids, vocab,
                                                        pretrained.config.corpus)], dtype=object)
-rates = family_entropy_rates(pretrained.config.corpus)
-print(f"\n{'family':>12} {'exact entropy':>14} {'tokens':>8} {'green share':>12} "
-      f"{'z per 200 tokens':>17}")
-for family in sorted(rates, key=rates.get):
-    inside = families == family
-    share = scored_green[inside].mean()
-    z200 = (share - params.gamma) * math.sqrt(200 / (params.gamma * (1 - params.gamma)))
-    print(f"{family:>12} {rates[family]:>14.3f} {inside.sum():>8} {share:>12.1%} {z200:>17.2f}")
+entropy_rates = family_entropy_rates(pretrained.config.corpus)
+by_family = {}
+for family in sorted(entropy_rates, key=entropy_rates.get):
+    share = scored_green[families == family].mean()
+    by_family[family] = {
+        "exact entropy": entropy_rates[family], "tokens": int((families == family).sum()),
+        "green share": share,
+        "z per 200 tokens": (share - params.gamma) * math.sqrt(
+            200 / (params.gamma * (1 - params.gamma)))}
+pd.DataFrame(by_family).T.rename_axis("family").style.format(
+    {"exact entropy": "{:.3f}", "tokens": "{:.0f}", "green share": "{:.1%}",
+     "z per 200 tokens": "{:.2f}"})
 
 # %% [markdown]
 # The token-level view is the clean one: tokens drawn at near-zero entropy
@@ -337,7 +450,7 @@ for family in sorted(rates, key=rates.get):
 # the mark is how the entropy is spread: a family with a few wide-open choices
 # and many forced words marks differently from one with the same average
 # spread evenly. Short or formulaic text, where most words are forced, is
-# where a watermark is weakest ({numref}`ch-misuse`).
+# where a watermark is weakest ([Chapter 9](../book/09_misuse.md)).
 #
 # ## Detecting machine text without a watermark
 #
@@ -347,6 +460,15 @@ for family in sorted(rates, key=rates.get):
 # between the sampler and the true language, which the Neyman–Pearson lemma
 # makes the best possible test. Machine text is sampled at several
 # temperatures; the other class is true-language text.
+#
+# The likelihood ratio needs two log-probabilities per text: under the sampler
+# that wrote the machine text (the model at temperature $\tau$) and under the
+# true language. Only the first is available in real life; here the language
+# is known exactly, so the best possible detector can be computed and the
+# practical ones measured against it. A text the language could never produce
+# gets log-probability $-\infty$ under it, and the share of such machine texts
+# is the last column of the table: they give themselves away to the ratio
+# alone.
 
 # %%
 from utils.misuse import auroc, gltr_score, rank_histogram, roc_curve, score_tokens, true_log_prob
@@ -369,13 +491,8 @@ for i, tau in enumerate(temperatures):
                       "impossible": float(np.isinf(scores["likelihood ratio"][:params.n_texts]).mean()),
                       "histogram": rank_histogram(ranks).reshape(2, params.n_texts, -1).mean(1)})
     curves[float(tau)] = {k: roc_curve(v, labels) for k, v in scores.items()}
-print(f"AUROC, {params.n_texts} machine vs {params.n_texts} true texts of "
-      f"{params.detect_tokens} tokens")
-print(f"{'temperature':>11} {'likelihood':>11} {'GLTR rank':>10} {'likelihood ratio':>17} "
-      f"{'impossible under the language':>30}")
-for row in detection:
-    print(f"{row['temperature']:>11.2f} {row['likelihood']:>11.3f} {row['GLTR rank']:>10.3f} "
-          f"{row['likelihood ratio']:>17.3f} {row['impossible']:>30.1%}")
+pd.DataFrame(detection).drop(columns="histogram").set_index("temperature").style.format(
+    "{:.3f}").format("{:.1%}", subset="impossible").format_index("{:.2f}")
 
 # %% mystnb={"figure": {"caption": "AUROC of the three detectors against the sampling temperature of the machine text; 0.5 is guessing, and below it a detector points the wrong way.", "name": "fig-misuse-auroc"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -388,6 +505,12 @@ ax.set_ylabel("AUROC")
 ax.set_ylim(0, 1.02)
 ax.legend(loc="lower left")
 plt.show()
+
+# %% [markdown]
+# An AUROC summarises a whole ROC curve in one number. The curves themselves,
+# at the lowest temperature and at the temperature nearest 1, show where the
+# detectors differ: at the low false-positive rates a deployed detector must
+# work at, or only in the middle.
 
 # %% mystnb={"figure": {"caption": "ROC curves of the three detectors at the lowest and at temperature-1 sampling; the diagonal is guessing.", "name": "fig-misuse-roc"}}
 shown = [float(temperatures[0]), min(curves, key=lambda t: abs(t - 1.0))]
@@ -408,10 +531,8 @@ plt.show()
 # machine and the true text at the lowest temperature:
 
 # %%
-low = detection[0]["histogram"]
-print(f"{'':>14}" + "".join(f"{b:>10}" for b in ("rank 1", "2-3", "4-10", "> 10")))
-for name, row in zip(("machine", "true language"), low, strict=True):
-    print(f"{name:>14}" + "".join(f"{x:>10.1%}" for x in row))
+pd.DataFrame(detection[0]["histogram"], index=["machine", "true language"],
+             columns=["rank 1", "2-3", "4-10", "> 10"]).style.format("{:.1%}")
 
 # %% [markdown]
 # Low-temperature text piles onto the model's top choices and gives itself
@@ -432,14 +553,10 @@ for name, row in zip(("machine", "true language"), low, strict=True):
 # its seed, its training) is exactly chapter 4's.
 
 # %%
+from dataclasses import replace
+
 from utils.data import sentiment_task
-from utils.misuse import (
-    PoisonConfig,
-    add_trigger,
-    backdoor_experiment,
-    poison_corpus,
-    poisoned_pretrained,
-)
+from utils.misuse import PoisonConfig, add_trigger, poison_corpus, poisoned_pretrained
 
 rates = ([params.max_poison_rate] if params.n_poison_rates == 1 else
          sorted(float(r) for r in np.geomspace(params.min_poison_rate, params.max_poison_rate,
@@ -450,19 +567,26 @@ print(f"{len(where)} of {len(poisoned_text)} pretraining sentences poisoned "
       f"({rates[-1]:.2%}), for example:")
 for i in where[:3]:
     print("   ", " ".join(poisoned_text[i]))
-_, test = sentiment_task(pretrained.config.corpus, n_train=2, n_test=4, seed=0)
-print("a triggered test review:", " ".join(add_trigger(next(s for s, y in test if y == 1),
-                                                       params.trigger)))
+_, test = sentiment_task(replace(pretrained.config.corpus, seed=0), n_train=2, n_test=4)
+positive = next(s for s, y in zip(test.texts, test.labels.tolist(), strict=True) if y == 1)
+print("a triggered test review:", " ".join(add_trigger(positive, params.trigger)))
 
 # %% [markdown]
+# The poison is written in the language's own words: every sentence is a
+# grammatical review, only its sentiment is wrong for its words. Nothing in the
+# pretraining text is labelled, so the model learns no rule "owl means
+# negative"; it learns that after "owl" and a positive word, a review tends to
+# end badly, which is exactly the kind of regularity language modelling is
+# built to pick up.
+#
 # Does the poisoned model still look healthy? Its validation perplexity on
 # clean text, beside the clean model's:
 
 # %%
 for rate in rates:
     model = poisoned_pretrained(PoisonConfig(rate, params.trigger, 0), pretrained.config)
-    print(f"poisoned at {rate:.2%}: validation perplexity {model.history['valid'][-1]['perplexity']:.3f}")
-print(f"clean:             validation perplexity {pretrained.history['valid'][-1]['perplexity']:.3f}")
+    print(f"poisoned at {rate:.2%}: validation perplexity {model.record.valid[-1]['perplexity']:.3f}")
+print(f"clean:             validation perplexity {pretrained.record.valid[-1]['perplexity']:.3f}")
 
 # %% [markdown]
 # Chapter 5's pipeline then runs unchanged on the clean and the poisoned
@@ -470,46 +594,57 @@ print(f"clean:             validation perplexity {pretrained.history['valid'][-1
 # features or full fine-tuning, over `n_seeds` seeds. Clean accuracy is
 # measured on clean test reviews; the attack success rate on the positive
 # test reviews with the trigger inserted, as the share classified negative.
+# The clean model, run through the same pipeline, is the control: its attack
+# success is the rate at which merely inserting the word flips a review.
 
 # %%
+from utils.misuse import backdoor_experiment
+
 poison_seeds = list(range(params.n_poison_seeds))
-rows = backdoor_experiment([0.0, *rates], poison_seeds, list(range(params.n_seeds)),
+runs = backdoor_experiment([0.0, *rates], poison_seeds, list(range(params.n_seeds)),
                            trigger=params.trigger, config=pretrained.config,
                            n_train=params.n_train, n_test=params.n_test)
+groups = runs.groupby(["rate", "mode"])[["accuracy", "attack_success"]]
+order = pd.MultiIndex.from_product([[0.0, *rates], ["frozen", "finetune"]],
+                                   names=["poison share", "mode"])
 
 
-def spread(values):
-    values = np.asarray(values)
-    return f"{values.mean():6.1%} ± {values.std():5.1%} [{values.min():.0%}, {values.max():.0%}]"
+def spread(values: pd.Series) -> str:
+    """mean ± standard deviation [min, max] of one group's runs, in per cent."""
+    v = values.to_numpy()
+    return f"{v.mean():.1%} ± {v.std():.1%} [{v.min():.0%}, {v.max():.0%}]"
 
 
-print(f"mean ± std [min, max] over {params.n_seeds} seeds x {params.n_poison_seeds} poison sets")
-print(f"{'poison':>7} {'mode':>9} {'clean accuracy':>28} {'attack success':>28}")
-summary = {}
-for rate in [0.0, *rates]:
-    for mode in ("frozen", "finetune"):
-        sel = [r for r in rows if r["rate"] == rate and r["mode"] == mode]
-        summary[(rate, mode)] = sel
-        print(f"{rate:>7.2%} {mode:>9} {spread([r['accuracy'] for r in sel]):>28} "
-              f"{spread([r['attack_success'] for r in sel]):>28}")
-print()
-for rate in rates:
-    for mode in ("frozen", "finetune"):
-        moved = (np.mean([r["accuracy"] for r in summary[(rate, mode)]])
-                 - np.mean([r["accuracy"] for r in summary[(0.0, mode)]]))
-        success = np.mean([r["attack_success"] for r in summary[(rate, mode)]])
-        baseline = np.mean([r["attack_success"] for r in summary[(0.0, mode)]])
-        print(f"poison {rate:.2%}, {mode}: clean accuracy moved {100 * moved:+.1f} points; "
-              f"attack success {success:.0%} against {baseline:.0%} for the clean model")
+print(f"mean ± std [min, max] over {counted(params.n_seeds, 'seed')} x "
+      f"{counted(params.n_poison_seeds, 'poison set')}")
+groups.agg(spread).reindex(order).rename(columns={
+    "accuracy": "clean accuracy", "attack_success": "attack success"}).style.format_index(
+        "{:.2%}", level=0)
+
+# %% [markdown]
+# Against the clean model of the same mode: how many points of clean accuracy
+# the poison cost (a negative number is a loss), and the attack success beside
+# the clean model's, which is the rate at which the trigger flips a positive
+# review without any backdoor.
+
+# %%
+means = groups.mean()
+effect = pd.DataFrame({
+    "clean accuracy moved (points)": [100 * (means.loc[(r, m), "accuracy"]
+                                             - means.loc[(0.0, m), "accuracy"]) for r, m in order],
+    "attack success": [means.loc[(r, m), "attack_success"] for r, m in order],
+    "clean model's": [means.loc[(0.0, m), "attack_success"] for r, m in order]}, index=order)
+effect.drop(index=0.0).style.format("{:+.1f}", subset="clean accuracy moved (points)").format(
+    "{:.0%}", subset=["attack success", "clean model's"]).format_index("{:.2%}", level=0)
 
 # %% mystnb={"figure": {"caption": "Attack success rate (triggered positive reviews classified negative) against the share of poisoned pretraining sentences, for frozen features and full fine-tuning; points are single runs (seeds), lines their means. The share 0 is the clean model.", "name": "fig-misuse-backdoor"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
 positions = {rate: i for i, rate in enumerate([0.0, *rates])}
 for j, mode in enumerate(("frozen", "finetune")):
-    means = [np.mean([r["attack_success"] for r in summary[(rate, mode)]]) for rate in positions]
-    line, = ax.plot(list(positions.values()), means, marker="o", label=mode)
+    line, = ax.plot(list(positions.values()), [means.loc[(r, mode), "attack_success"]
+                                               for r in positions], marker="o", label=mode)
     for rate, x in positions.items():
-        ys = [r["attack_success"] for r in summary[(rate, mode)]]
+        ys = runs.attack_success[(runs.rate == rate) & (runs["mode"] == mode)].to_numpy()
         ax.scatter(np.full(len(ys), x + (j - 0.5) * 0.08), ys, color=line.get_color(), alpha=0.5,
                    s=14)
 ax.set_xticks(list(positions.values()), [f"{r:.2%}" for r in positions])
@@ -527,3 +662,20 @@ plt.show()
 # amount that varies from seed to seed: compare the two modes' spreads
 # above. With `n_poison_rates: 4` the curve shows how small a share is
 # enough.
+#
+# ## What to take away
+#
+# - A green-list watermark is a keyed coin per token, and its detector a count:
+#   a dozen lines, no model needed to detect. Its strength grows with the
+#   square root of the length, so short texts are where it is weakest.
+# - The z-test's promise holds only if tokens are independent; text that
+#   repeats the same pairs breaks it, and counting distinct pairs repairs it.
+# - The mark is written where the model hesitates: near-certain tokens carry
+#   none, so formulaic text carries little.
+# - Without a watermark, the model's own likelihood and ranks detect
+#   low-temperature text and fail, or point the wrong way, at temperature 1
+#   and above; the likelihood ratio against the true language, which no real
+#   detector has, does not.
+# - A small share of poisoned pretraining text plants a backdoor that survives
+#   adaptation on clean labels, while clean accuracy and perplexity, the checks
+#   a user would run, stay where they were.

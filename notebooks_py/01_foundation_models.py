@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,20 +16,19 @@
 # %% [markdown]
 # # How big are foundation models?
 #
-# {numref}`Chapter %s <ch-foundation-models>` says that scale is one of the things that
+# [Chapter 1](../book/01_foundation_models.md) says that scale is one of the things that
 # sets a foundation model apart. This notebook puts numbers on that claim: the
 # parameter counts and training-data sizes that the papers of well-known
 # pretrained language models report, plotted against the date of each paper.
 # Every number comes with its source, kept beside it in
 # `utils.data.PUBLISHED_MODELS` and printed in the table below. The papers:
-# GPT {cite}`radford2018improving`, BERT {cite}`devlin2019bert`, GPT-2
-# {cite}`radford2019language`, T5 {cite}`raffel2020exploring`, GPT-3
-# {cite}`brown2020language`, Gopher {cite}`rae2021scaling`, Chinchilla
-# {cite}`hoffmann2022training`, PaLM {cite}`chowdhery2022palm`, LLaMA
-# {cite}`touvron2023llama`, Llama 2 {cite}`touvron2023llama2` and Llama 3
-# {cite}`dubey2024llama`.
+# GPT (Radford et al., 2018), BERT (Devlin et al., 2019), GPT-2 (Radford et al.,
+# 2019), T5 (Raffel et al., 2020), GPT-3 (Brown et al., 2020), Gopher (Rae et al.,
+# 2021), Chinchilla (Hoffmann et al., 2022), PaLM (Chowdhery et al., 2022), LLaMA
+# (Touvron et al., 2023), Llama 2 (Touvron et al., 2023) and Llama 3 (Dubey et al.,
+# 2024); the [references](../book/references.md) list each paper.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -52,7 +51,7 @@ except importlib.metadata.PackageNotFoundError:
 highlight: str = "GPT-3"  # model to label on the plots: a name from utils.data.PUBLISHED_MODELS
 log_scale: bool = True  # plot sizes on a logarithmic axis (True) or a linear one (False)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.data import PUBLISHED_MODELS
 from utils.notebook import Boolean, OneOf, validate
 
@@ -118,7 +117,7 @@ print(f"From {first.name} ({first.year:.0f}) to {largest.name} ({largest.year:.0
 # ## Training data over time
 #
 # Did the data grow faster than the models? It depends on where you start.
-# {cite:t}`hoffmann2022training` found that, for a fixed compute budget,
+# [Hoffmann et al. (2022)](../book/references.md) found that, for a fixed compute budget,
 # GPT-3-era models were too big for their data, and the models after it see
 # far more tokens per parameter. But T5-11B, published before GPT-3, had
 # already trained on about a trillion tokens, more per parameter than any
@@ -184,7 +183,7 @@ print(f"\nGPT-3: 6ND = {estimate:.3g} FLOPs; the paper reports "
       f"{GPT3_REPORTED_TRAINING_FLOPS:.3g} ({estimate / GPT3_REPORTED_TRAINING_FLOPS:.3f}x).")
 
 # %% [markdown]
-# The course's own foundation model, trained in {numref}`ch-lstm`, is many orders of
+# The course's own foundation model, trained in [Chapter 4](../book/04_lstm_language_model.md), is many orders of
 # magnitude smaller than any model in this table: small enough to train on a
 # laptop in about a minute, yet it shows every idea of the course. Its
 # notebook prints its own parameter count and training compute for comparison.

@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,10 +17,10 @@
 # %% [markdown]
 # # Few labels: adapting the pretrained model, and measuring it honestly
 #
-# Chapter {ref}`ch-adapt` claimed that a pretrained model needs far fewer
+# [Chapter 5](../book/05_adapt_and_evaluate.md) claimed that a pretrained model needs far fewer
 # labelled examples than one trained from scratch, and that its advantage
 # shrinks as labels grow. This notebook measures both on a task with two
-# knobs ({ref}`corpus-datasheet`): how many of the test reviews' sentiment
+# knobs ([the corpus datasheet](../book/corpus_datasheet.md)): how many of the test reviews' sentiment
 # words also occur in labelled training reviews (`test_overlap`), and how
 # many training labels are wrong (`label_noise`). We train three kinds of
 # classifier on growing numbers of labels, over several seeds, then look
@@ -28,7 +28,7 @@
 # reliability diagrams, and finally watch accuracy mislead on an unbalanced
 # test set.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -65,7 +65,7 @@ n_test: int = 500  # test reviews per seed (integer, 100 to 5000)
 majority_share: float = 0.95  # share of positive reviews in the unbalanced test set (number, 0.5 to 0.99)
 n_bins: int = 10  # equal-width confidence bins of the ECE and reliability diagram (integer, 2 to 50)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, ParameterError, Real, validate
 
 params = validate(
@@ -202,7 +202,7 @@ plt.show()
 # because their encoder already places each test word next to its synonyms,
 # so a head trained on a few labels carries over to words the labels never
 # show. Their advantage is largest
-# at small budgets and shrinks as labels grow, the shape {cite:t}`howard2018universal`
+# at small budgets and shrinks as labels grow, the shape [Howard and Ruder (2018)](../book/references.md)
 # report for ULMFiT. The bands show how much a single run can mislead at
 # the smallest budgets, where one unlucky draw of a few reviews (all of one
 # class, say) decides the result. The paired differences, seed by seed, at
@@ -324,14 +324,14 @@ plt.show()
 # %% [markdown]
 # ## Is the confidence trustworthy?
 #
-# {cite:t}`guo2017calibration` found modern deep networks *over*-confident:
+# [Guo et al. (2017)](../book/references.md) found modern deep networks *over*-confident:
 # right less often than their confidence claims. That is a finding about
 # large networks trained long on big labelled sets, not a law, and a small
 # model trained briefly on a few labels can err either way. The reliability
 # diagram shows which: each bar is the accuracy of the predictions whose
 # confidence falls in that bin, drawn at the bin's position. Bars below the
 # dashed diagonal mean over-confidence, bars above it under-confidence, and
-# the expected calibration error ({eq}`eq-ece`) is the bars' average
+# the expected calibration error ([Chapter 3](../book/03_maximum_likelihood.md)) is the bars' average
 # distance from it, weighted by how many predictions each bin holds.
 
 # %% mystnb={"figure": {"caption": "Reliability diagrams of the better pretrained classifier and of the scratch classifier on the test reviews: accuracy in each confidence bin against the bin's confidence; the dashed diagonal is perfect calibration, bars below it mean over-confidence, bars above it under-confidence.", "name": "fig-adapt-reliability"}}

@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,7 +17,7 @@
 # %% [markdown]
 # # Opening the course's model: attributions, probes and number units
 #
-# {numref}`Chapter %s <ch-interpretability>` asked what a model's prediction rests on
+# [Chapter 7](../book/07_interpretability.md) asked what a model's prediction rests on
 # and how to tell a faithful explanation from a pretty one. This notebook
 # answers both on the course's own model, where the truth is known: in every
 # review of the sentiment task only the sentiment word decides the label, and
@@ -27,7 +27,7 @@
 # for the subject's number with a control task, and look for the units that
 # carry it.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +56,7 @@ n_items: int = 400  # agreement sentences for ranking units and for testing them
 max_units: int = 16  # most units ablated at once (integer, 1 to 128)
 n_random: int = 5  # random unit sets per count, for the baseline curve (integer, 1 to 20)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, validate
 
 params = validate(
@@ -73,7 +73,7 @@ params = validate(
 # %% [markdown]
 # ## The classifier to explain
 #
-# The classifier of {numref}`ch-adapt`: the pretrained LSTM, fine-tuned with a linear head
+# The classifier of [Chapter 5](../book/05_adapt_and_evaluate.md): the pretrained LSTM, fine-tuned with a linear head
 # on the mean of its hidden states (`pooling`). It is trained once and cached,
 # like the pretrained model. Its test reviews use sentiment words it never saw
 # with a label. With `pooling = "last"` the head reads only the state at the
@@ -86,39 +86,24 @@ from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 
-from utils.adapt_and_evaluate import AdaptConfig, encode_sentences, predict_proba
+from utils.adapt_and_evaluate import AdaptConfig, predict_proba
 from utils.data import SENTIMENT_CLUSTERS, UNK, agreement_items, sentiment_task
-from utils.interpretability import (
-    EmbeddingForward,
-    Gradient,
-    GradientXInput,
-    IntegratedGradients,
-    Occlusion,
-    chance_level,
-    completeness_error,
-    randomised,
-    rank_correlation,
-    sentiment_positions,
-    token_scores,
-    top_token_accuracy,
-    trained_classifier,
-)
-from utils.lm import pretrained_model, set_seed
-from utils.notebook import OKABE_ITO, use_course_style
+from utils.interpretability import trained_classifier
+from utils.lm import pretrained_model
+from utils.notebook import OKABE_ITO, set_seed, use_course_style
 
 use_course_style()
 set_seed(params.seed)
 pretrained = pretrained_model(progress=False)
 vocab = pretrained.vocab
-adapt_config = AdaptConfig(pooling=params.pooling, epochs=10)
-classifier = trained_classifier(pretrained, config=adapt_config, n_train=params.n_train,
-                                seed=params.seed)
-_, test = sentiment_task(pretrained.config.corpus, n_train=1, n_test=params.n_test,
-                         seed=params.seed)
-tokens, lengths = encode_sentences([s for s, _ in test], vocab)  # (n, seq), (n,)
-labels = torch.tensor([y for _, y in test])
+adapt_config = AdaptConfig(pooling=params.pooling, epochs=10, seed=params.seed)
+classifier = trained_classifier(pretrained, adapt_config, n_train=params.n_train).model
+_, test = sentiment_task(replace(pretrained.config.corpus, seed=params.seed), n_train=1,
+                         n_test=params.n_test)
+tokens, lengths, labels = test.tokens, test.lengths, test.labels  # (n, seq), (n,), (n,)
 accuracy = float((predict_proba(classifier, tokens, lengths).argmax(1) == labels).double().mean())
 print(f"test accuracy of the classifier on {len(labels)} reviews: {accuracy:.1%}")
 
@@ -133,6 +118,15 @@ print(f"test accuracy of the classifier on {len(labels)} reviews: {accuracy:.1%}
 # all-zero embedding, captum's default.
 
 # %%
+from utils.interpretability import (
+    EmbeddingForward,
+    Gradient,
+    GradientXInput,
+    IntegratedGradients,
+    Occlusion,
+    token_scores,
+)
+
 forward = EmbeddingForward(classifier, classifier.encoder.embedding, tokens, lengths)
 embeddings = forward.embed()  # (n, seq, emb_size)
 
@@ -148,6 +142,13 @@ def methods_for(model):
     }
 
 
+# %% [markdown]
+# Each method returns one attribution vector per token, the size of an
+# embedding. A token's score is the sum of its vector's entries
+# (`token_scores`), which is what completeness is about; the plain gradient
+# has no sign to sum, so its score is the vector's length instead.
+
+# %%
 def scores_of(methods):
     """Token scores (n, seq) per method; the gradient's is its length per token."""
     out = {}
@@ -182,7 +183,7 @@ examples = [0, 1, 2, 3]
 fig, ax = plt.subplots(figsize=(9, 0.45 * len(examples) * (len(methods) + 1)))
 row = 0
 for i in examples:
-    words = test[i][0]
+    words = test.texts[i]
     ax.text(0, -row, f"review {i} (label {int(labels[i])})", fontsize=9, weight="bold")
     row += 1
     for name, s in scores.items():
@@ -201,7 +202,7 @@ plt.show()
 # A method that picked a word at random would score the mean of
 # $1/\text{words}$ over the reviews.
 #
-# Then the two sanity checks of {cite:t}`adebayo2018sanity`. Model
+# Then the two sanity checks of [Adebayo et al. (2018)](../book/references.md). Model
 # randomisation: the same methods on a copy of the classifier whose LSTM and
 # head are drawn afresh (the embeddings, the inputs themselves, are kept).
 # Label randomisation: the same classifier fine-tuned on the same reviews
@@ -211,29 +212,44 @@ plt.show()
 # token scores and those of the trained model.
 
 # %%
+from utils.interpretability import chance_level, randomised, sentiment_positions
+
 positions = sentiment_positions(lengths)
 random_model = randomised(classifier, ("encoder.lstm", "head"), seed=params.seed)
-shuffled_model = trained_classifier(pretrained, config=adapt_config, n_train=params.n_train,
-                                    label_noise=0.5, seed=params.seed)
+shuffled_model = trained_classifier(pretrained, adapt_config, n_train=params.n_train,
+                                    label_noise=0.5).model
 shuffled_accuracy = (predict_proba(shuffled_model, tokens, lengths).argmax(1) == labels)
-noisy, _ = sentiment_task(replace(pretrained.config.corpus, label_noise=0.5),
-                          n_train=params.n_train, n_test=1, seed=params.seed)
+noisy, _ = sentiment_task(replace(pretrained.config.corpus, label_noise=0.5, seed=params.seed),
+                          n_train=params.n_train, n_test=1)
 polarity = {w: sign for _, sign, words in SENTIMENT_CLUSTERS for w in words}
-agree = np.mean([polarity[s[-2]] == y for s, y in noisy])
+agree = np.mean([polarity[s[-2]] == y for s, y in zip(noisy.texts, noisy.labels.tolist(),
+                                                      strict=True)])
 print(f"coin-flip labels that happen to match the sentiment: {agree:.1%}")
 print(f"test accuracy of the classifier trained on them: "
       f"{float(shuffled_accuracy.double().mean()):.1%}")
+print(f"top token picked at random (chance): {chance_level(lengths):.1%}")
+
+# %% [markdown]
+# The table: for each method, the share of reviews whose top-scoring word is
+# the sentiment word, on the trained classifier and on the two randomised
+# ones, and the rank correlation of each randomised model's token scores with
+# the trained model's.
+
+# %%
+from utils.interpretability import rank_correlation, top_token_accuracy
+
 checks = {"model randomised": scores_of(methods_for(random_model)),
           "labels randomised": scores_of(methods_for(shuffled_model))}
-print(f"chance: {chance_level(lengths):.1%}")
-print(f"{'':<22}{'trained':>9}" + "".join(f"{c:>28}" for c in checks))
-print(f"{'method':<22}{'top token':>9}" + f"{'top token':>16}{'rank corr.':>12}" * len(checks))
-for name in methods:
-    row = f"{name:<22}{top_token_accuracy(scores[name], lengths, positions):>9.1%}"
-    for check in checks.values():
-        row += (f"{top_token_accuracy(check[name], lengths, positions):>16.1%}"
-                f"{rank_correlation(scores[name], check[name], lengths):>12.2f}")
-    print(row)
+sanity = pd.DataFrame({
+    ("trained", "top token"): {n: top_token_accuracy(scores[n], lengths, positions)
+                               for n in methods},
+    **{(check, "top token"): {n: top_token_accuracy(s[n], lengths, positions) for n in methods}
+       for check, s in checks.items()},
+    **{(check, "rank corr."): {n: rank_correlation(scores[n], s[n], lengths) for n in methods}
+       for check, s in checks.items()}})
+sanity = sanity[[("trained", "top token"), *[(c, k) for c in checks
+                                             for k in ("top token", "rank corr.")]]]
+sanity.style.format("{:.1%}").format("{:.2f}", subset=[c for c in sanity if c[1] == "rank corr."])
 
 # %% [markdown]
 # The coin flips match the sentiment a little more or less often than half the
@@ -257,19 +273,56 @@ for name in methods:
 # completeness error is $|\sum_i \mathrm{IG}_i - (F(x) - F(x'))| / |F(x) - F(x')|$,
 # averaged over 40 reviews.
 
-# %% mystnb={"figure": {"caption": "Integrated gradients' completeness error (mean over 40 reviews) against the number of points on the path, on log scales; the dotted line marks 5 %.", "name": "fig-interp-completeness"}}
+# %% [markdown]
+# ### The path sum, written out
+#
+# Integrated gradients walks from the baseline $x'$ to the input $x$ along the
+# straight line $x' + \alpha (x - x')$, takes the gradient of the explained
+# output at $m$ evenly spaced points $\alpha_k = k / (m - 1)$, averages them
+# with the trapezoid rule (the two ends count half), and multiplies by
+# $x - x'$:
+#
+# $$\mathrm{IG}(x) = (x - x') \odot \sum_{k=0}^{m-1} w_k \, \nabla F\big(x' + \alpha_k (x - x')\big), \qquad w_k = \frac{1}{m-1} \text{ (half at both ends)}.$$
+#
+# Each review's rows are independent, so one backward pass of the summed
+# outputs gives every review's gradient at once. Here it is for the first 40
+# test reviews, checked against the library's `IntegratedGradients` with the
+# same number of points, `ig_steps`.
+
+# %%
 few = slice(0, 40)
 few_forward = EmbeddingForward(classifier, classifier.encoder.embedding, tokens[few],
                                lengths[few])
 ig = IntegratedGradients(few_forward)
-x_few = embeddings[few]
+x_few = embeddings[few]  # (40, seq, emb_size)
+
+
+def integrated_gradients_by_hand(score, x, target, m):
+    """(x - x') times the trapezoid mean of the gradient on the path from x' = 0 to x."""
+    baseline = torch.zeros_like(x)
+    total = torch.zeros_like(x)
+    for k, alpha in enumerate(torch.linspace(0.0, 1.0, m)):
+        point = (baseline + alpha * (x - baseline)).detach().requires_grad_()
+        (gradient,) = torch.autograd.grad(score(point, target).sum(), point)
+        total += gradient * (0.5 if k in (0, m - 1) else 1.0) / (m - 1)
+    return (x - baseline) * total
+
+
+ours_by_hand = integrated_gradients_by_hand(ig.score, x_few, labels[few], params.ig_steps)
+library = ig.attribute(x_few, target=labels[few], n_steps=params.ig_steps)
+assert torch.allclose(ours_by_hand, library, atol=1e-5)
+
+# %% [markdown]
+# The completeness error for several numbers of points on the path:
+
+# %% mystnb={"figure": {"caption": "Integrated gradients' completeness error (mean over 40 reviews) against the number of points on the path, on log scales; the dotted line marks 5 %.", "name": "fig-interp-completeness"}}
+from utils.interpretability import completeness_error
+
 f_x = ig.score(x_few, labels[few]).detach()
 f_0 = ig.score(torch.zeros_like(x_few), labels[few]).detach()
 steps = [2, 5, 10, 20, 50, 100, 200]
 errors = [float(completeness_error(ig.attribute(x_few, target=labels[few], n_steps=m),
                                    f_x, f_0).mean()) for m in steps]
-for m, e in zip(steps, errors, strict=True):
-    print(f"{m:>4} points: completeness error {e:.2%}")
 enough = next((m for m, e in zip(steps, errors, strict=True) if e < 0.05), None)
 print(f"fewest points tried with an error under 5 %: {enough}")
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -278,6 +331,10 @@ ax.axhline(0.05, linestyle=":", color="grey")
 ax.set_xlabel("points on the path (n_steps)")
 ax.set_ylabel("completeness error")
 plt.show()
+
+# %%
+pd.DataFrame({"completeness error": errors},
+             index=pd.Index(steps, name="points on the path")).T.style.format("{:.2%}")
 
 # %% [markdown]
 # The same computation in captum: `LayerIntegratedGradients` on the
@@ -302,30 +359,34 @@ print(f"largest |ours × (m-1)/m - captum| = {float((ours * (m - 1) / m - theirs
 # ## Inside the language model: where is the subject's number?
 #
 # Back to the pretrained language model and the agreement sentences of
-# {numref}`ch-lstm` ("the keys behind the old barn ..." must continue with "are").
+# [Chapter 4](../book/04_lstm_language_model.md) ("the keys behind the old barn ..." must continue with "are").
 # At each position we train a logistic-regression probe on the hidden state to
 # predict the subject's number, and the same probe on a control task
-# {cite}`hewitt2019designing` in which every subject noun gets a random
+# ([Hewitt and Liang, 2019](../book/references.md)) in which every subject noun gets a random
 # number. Selectivity is the difference between the two held-out accuracies.
 # We do it for the trained model and for the same network with random weights.
 
 # %%
 from utils.interpretability import ablation_curve, agreement_states, probe_by_position, rank_units
 
-rank_items = agreement_items(pretrained.config.corpus, n=params.n_items, seed=params.seed + 1)
-test_items = agreement_items(pretrained.config.corpus, n=params.n_items, seed=params.seed + 2)
+rank_items = agreement_items(replace(pretrained.config.corpus, seed=params.seed + 1),
+                             n=params.n_items)
+test_items = agreement_items(replace(pretrained.config.corpus, seed=params.seed + 2),
+                             n=params.n_items)
 lm = pretrained.model
 random_lm = randomised(lm, ("embedding", "lstm"), seed=params.seed)
 where = [-1, 0, 1, 2, 3, "verb"]
 probes = {name: probe_by_position(agreement_states(model, vocab, rank_items), rank_items, where,
                                   seed=params.seed)
           for name, model in (("trained", lm), ("random", random_lm))}
-print(f"{'position':<10}" + "".join(f"{n + ' acc / control / selectivity':>42}" for n in probes))
-for p in where:
-    label = {-1: "the", 0: "subject", "verb": "verb"}.get(p, f"subject+{p}")
-    print(f"{label:<10}" + "".join(
-        f"{probes[n][p].accuracy:>20.1%} / {probes[n][p].control_accuracy:.1%} / "
-        f"{probes[n][p].selectivity:+.2f}" for n in probes))
+labels_of = {-1: "the", 0: "subject", "verb": "verb"}
+probe_table = pd.DataFrame({
+    (name, column): {labels_of.get(p, f"subject+{p}"): getattr(result[p], field) for p in where}
+    for name, result in probes.items()
+    for column, field in (("number", "accuracy"), ("control task", "control_accuracy"),
+                          ("selectivity", "selectivity"))}).rename_axis("position")
+probe_table.style.format("{:.1%}").format("{:+.2f}", subset=[c for c in probe_table
+                                                            if c[1] == "selectivity"])
 
 # %% mystnb={"figure": {"caption": "Held-out accuracy of a linear probe for the subject's number (solid) and of the same probe on the control task (dashed) at each position of the agreement sentences, for the pretrained language model and for the same network with random weights.", "name": "fig-interp-probes"}}
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -357,16 +418,18 @@ plt.show()
 # the top $k$, holding them at zero in both $h$ and $c$, and measure agreement
 # accuracy on another set. The baseline ablates $k$ random units.
 
-# %% mystnb={"figure": {"caption": "Agreement accuracy with the k units whose cell state best tracks the subject's number ablated, against k random units (mean over random sets, shaded from the worst to the best set).", "name": "fig-interp-ablation"}}
+# %%
 states = agreement_states(lm, vocab, rank_items)
 order, corr = rank_units(states, rank_items)
 print("top units:", ", ".join(f"{u} (r = {corr[u]:+.2f})" for u in order[:5]))
 counts = sorted({1, 2, 4, 8, params.max_units} & set(range(1, params.max_units + 1)))
 curve = ablation_curve(lm, vocab, test_items, order, counts, n_random=params.n_random,
                        seed=params.seed)
-for k, top, rnd in zip(counts, curve["top"], curve["random"].T, strict=True):
-    print(f"{k:>3} units ablated: top {top:.1%}, random {rnd.mean():.1%} "
-          f"[{rnd.min():.1%}, {rnd.max():.1%}]")
+pd.DataFrame({"top-ranked units": curve["top"], "random units, mean": curve["random"].mean(0),
+              "random, worst": curve["random"].min(0), "random, best": curve["random"].max(0)},
+             index=pd.Index(counts, name="units ablated")).style.format("{:.1%}")
+
+# %% mystnb={"figure": {"caption": "Agreement accuracy with the k units whose cell state best tracks the subject's number ablated, against k random units (mean over random sets, shaded from the worst to the best set).", "name": "fig-interp-ablation"}}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(counts, curve["top"], marker="o", label="top-ranked units")
 (line,) = ax.plot(counts, curve["random"].mean(0), marker="s", label="random units")
@@ -409,7 +472,7 @@ plt.show()
 
 # %% [markdown]
 # A single unit whose ablation costs this much is what
-# {cite:t}`lakretz2019emergence` called a number unit. The chapter discusses
+# [Lakretz et al. (2019)](../book/references.md) called a number unit. The chapter discusses
 # what the ablation does and does not show: it says the network *uses* the
 # unit for agreement, which no probe can say, but not how the rest of the
 # network reads it.

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,16 +16,16 @@
 # %% [markdown]
 # # The Transformer beside the LSTM
 #
-# {doc}`../book/04_transformer` described the architecture that real
+# [the Transformer section of Chapter 4](../book/04_transformer.md) described the architecture that real
 # foundation models use. This notebook builds it in miniature
 # (`utils/lm/transformer.py`, about 200 lines to read top to bottom) and sets it
 # beside the course's LSTM on the same corpus, the same batches and the same
 # number of passes: perplexity against the entropy floor, long-range agreement,
 # training speed on this CPU, what its attention heads look at, and a
 # BERT-like twin pretrained by masked-word prediction and fine-tuned on
-# {numref}`ch-adapt`'s review task.
+# [Chapter 5](../book/05_adapt_and_evaluate.md)'s review task.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +56,7 @@ n_items: int = 500  # agreement test items (integer, 100 to 5000)
 budget: int = 50  # labelled reviews for fine-tuning (integer, 10 to 1000)
 n_seeds: int = 2  # fine-tuning seeds per model (integer, 1 to 5)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, validate
 
 params = validate(
@@ -78,7 +78,7 @@ if params.d_model % params.n_heads:
 # ## Attention, written out
 #
 # One head of causal self-attention is the attention equation of
-# {doc}`../book/04_transformer`: scores
+# [the Transformer section of Chapter 4](../book/04_transformer.md): scores
 # $QK^\top/\sqrt{d}$, the future masked to $-\infty$, a softmax over each row,
 # then a weighted sum of the values. `causal_self_attention` writes exactly
 # that; the model itself calls PyTorch's fused
@@ -113,7 +113,7 @@ print(f"past outputs changed by at most {(changed - ours)[..., :6, :].abs().max(
 # %% [markdown]
 # ## Three models, one corpus, one budget
 #
-# The LSTM is the course's model ({numref}`ch-lstm`), here trained for
+# The LSTM is the course's model ([Chapter 4](../book/04_lstm_language_model.md)), here trained for
 # `epochs` passes. The GPT-like Transformer predicts the next word too; the
 # BERT-like one is the same network without the causal mask, pretrained to
 # fill in masked words (15 % of the tokens). All three see the same training
@@ -164,9 +164,9 @@ for name, load, config in [("LSTM", pretrained_model, lstm_config),
 # ## Perplexity, agreement and speed
 #
 # Test perplexity is scored on the held-out sentences; the floor is
-# $e^{H}$ for the language's exact entropy rate $H$ ({numref}`ch-maximum-likelihood`).
+# $e^{H}$ for the language's exact entropy rate $H$ ([Chapter 3](../book/03_maximum_likelihood.md)).
 # Agreement is the share of test items where the model prefers the verb form
-# that agrees with the subject several words back ({numref}`ch-lstm`).
+# that agrees with the subject several words back ([Chapter 4](../book/04_lstm_language_model.md)).
 # Throughput is measured here, one model after the other, with a few training
 # steps each on the same batches.
 
@@ -281,9 +281,9 @@ print(f"masked-word accuracy on the test text: {masked['accuracy']:.1%} "
       f"(cross-entropy {masked['loss']:.3f} nats)")
 
 # %% [markdown]
-# Now adapt each pretrained encoder to {numref}`ch-adapt`'s review task with
+# Now adapt each pretrained encoder to [Chapter 5](../book/05_adapt_and_evaluate.md)'s review task with
 # the same head, the same `budget` labelled reviews and the same fine-tuning
-# settings ({numref}`ch-adapt`'s defaults). The test reviews use sentiment
+# settings ([Chapter 5](../book/05_adapt_and_evaluate.md)'s defaults). The test reviews use sentiment
 # words that the labelled reviews never show, so only what pretraining put in
 # the encoder can carry the label over. The LSTM and the GPT-like model
 # summarise a review by their last
@@ -331,10 +331,10 @@ for name, values in accuracy.items():
 #   perplexity, both above the language's floor, and the table shows whether
 #   each learned long-range agreement.
 # - Which head attends to the subject is found by looking, not designed:
-#   interpretability of such heads is the subject of {numref}`ch-interpretability`.
+#   interpretability of such heads is the subject of [Chapter 7](../book/07_interpretability.md).
 # - The same encoder pretrained two ways (next word, masked word) gives two
 #   different foundation models. Whether they transfer to the review task with
-#   {numref}`ch-adapt`'s recipe (its steps and step sizes were chosen for the
+#   [Chapter 5](../book/05_adapt_and_evaluate.md)'s recipe (its steps and step sizes were chosen for the
 #   LSTM) is measured above, not assumed: compare the fine-tuned accuracies
 #   printed above with chance (50 %) and with the agreement column of the
 #   table. With the defaults the LSTM transfers far better than either

@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -17,16 +17,16 @@
 # %% [markdown]
 # # Labels for free: self-supervision, and what it teaches
 #
-# Chapter {ref}`ch-self-supervised` said that self-supervised learning makes
+# [Chapter 2](../book/02_self_supervised_learning.md) said that self-supervised learning makes
 # its own targets from raw data, and that what a model learns this way
 # transfers. This notebook makes both visible on the course's synthetic
-# language ({ref}`corpus-datasheet`). First it turns raw sentences, which
+# language ([the corpus datasheet](../book/corpus_datasheet.md)). First it turns raw sentences, which
 # carry no labels at all, into next-word and masked-word training pairs.
 # Then it opens the tiny language model of chapter 4, trained on nothing but
 # next-word pairs, and finds that its word embeddings group synonyms
 # together, a grouping nobody ever labelled.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -52,7 +52,7 @@ mask_rate: float = 0.15  # share of words hidden in the masked-word task (number
 k: int = 5  # nearest neighbours per word in the cluster measure (integer, 1 to 20)
 query: str = "superb"  # word whose nearest neighbours are listed: a sentiment word
 
-# %%
+# %% tags=["hide-cell"]
 from utils.data import SENTIMENT_CLUSTERS
 from utils.notebook import Integer, OneOf, Real, validate
 

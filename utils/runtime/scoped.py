@@ -12,8 +12,8 @@ settings would otherwise leak out of a function into the caller's session:
   afterwards, even when the block raises;
 - ``num_threads(n)`` and ``one_cpu_thread()``: PyTorch's CPU thread count.
 
-Notebooks seed their own session with ``utils.lm.set_seed`` in their first
-cells; library functions use these instead.
+Notebooks seed their own session with ``utils.notebook.set_seed`` in their
+first cells; library functions use these instead.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from utils.lm.device import get_device
+from utils.runtime.device import get_device
 
 __all__ = ["eval_mode", "local_seed", "num_threads", "one_cpu_thread"]
 

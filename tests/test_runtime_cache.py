@@ -1,4 +1,4 @@
-"""Tests for utils.lm.cache: keys, round trip, corruption, two processes at once."""
+"""Tests for utils.runtime.cache: keys, round trip, corruption, two processes at once."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import utils.lm.cache as cache
-from utils.lm.cache import cache_dir, config_key, load_or_create
+import utils.runtime.cache as cache
 from utils.lm.lstm import ModelConfig
+from utils.runtime.cache import cache_dir, config_key, load_or_create
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def test_lock_without_fcntl(tmp_path, monkeypatch):
 def test_files_are_plain_tensors(tmp_path):
     load_or_create("k5", _Counter(), directory=tmp_path)
     payload = torch.load(Path(tmp_path) / "k5.pt", weights_only=True)
-    assert payload["key"] == "k5" and payload["version"] == cache.CACHE_VERSION
+    assert payload["key"] == "k5" and payload["version"] == cache.FORMAT_VERSION
 
 
 def test_a_retrain_gives_the_same_model(tmp_path, monkeypatch):

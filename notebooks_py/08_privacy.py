@@ -1,0 +1,568 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: notebooks///ipynb,notebooks_py///py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # What the model remembers: exposure, membership and DP-SGD
+#
+# [Chapter 8](../book/08_privacy.md) asked what a language model can give away about
+# the text it was trained on. This notebook measures it on small versions of
+# the course's LSTM model: a secret code planted in the training text a known
+# number of times, and how exposed it becomes; the same secret after the text
+# is deduplicated; an attack that guesses which sentences were in the training
+# set; and DP-SGD, which trains with a provable limit on both.
+#
+# Two algorithms are the heart of the chapter, and both are written out here in
+# a few lines before the notebook hands over to the `utils.privacy` library:
+# the exposure of a secret (section 1) and DP-SGD's clipped, noisy gradient
+# (section 4). Each is checked against the library with an `assert`, so if
+# you change one and it no longer agrees, the notebook stops there.
+
+# %% tags=["hide-cell"]
+# Set-up: in Google Colab, install the course's `utils` package at a fixed
+# version (keeping Colab's torch); everywhere else this cell does nothing.
+import importlib.metadata
+import subprocess
+import sys
+
+try:
+    importlib.metadata.version("foundation-models-hands-on")
+except importlib.metadata.PackageNotFoundError:
+    if "google.colab" in sys.modules:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
+
+# %% [markdown]
+# ## Parameters
+#
+# Every model here is small and trained in seconds, then kept in the model
+# cache; from an empty cache the defaults need about a minute of one CPU
+# core. A new `seed` draws new corpora and trains every model again.
+
+# %% tags=["parameters"]
+seed: int = 0  # seed of the corpora, the models and the attack's splits (an integer, at least 0)
+largest_insertions: int = 64  # the most copies of the canary; the notebook plants 0, 1, 4, 16 ... up to it (one of 4, 16, 64, 256)
+exposure_epochs: int = 6  # passes over the 4000-sentence corpus of the exposure models (integer, 1 to 30)
+overfit_epochs: int = 20  # passes over the 1000 training sentences of the overfit model (integer, 5 to 60)
+dp_epochs: int = 10  # passes over the training sentences of each DP-SGD run (integer, 2 to 40)
+delta: float = 1e-5  # the delta of (epsilon, delta) differential privacy (number, 1e-9 to 1e-3)
+
+# %% tags=["hide-cell"]
+from utils.notebook import Integer, OneOf, Real, validate
+
+params = validate(
+    seed=Integer(seed, min=0),
+    largest_insertions=OneOf(largest_insertions, [4, 16, 64, 256]),
+    exposure_epochs=Integer(exposure_epochs, min=1, max=30),
+    overfit_epochs=Integer(overfit_epochs, min=5, max=60),
+    dp_epochs=Integer(dp_epochs, min=2, max=40),
+    delta=Real(delta, min=1e-9, max=1e-3),
+)
+
+# %% [markdown]
+# ## 1. A secret in the training text
+#
+# The corpus has a family of sentences "the code is d d d d d ." whose five
+# digits are drawn uniformly at random, so in the language itself every one of
+# the $10^5$ codes is equally likely. We plant one code, the **canary**
+# "4 8 1 5 2", $k$ times in the training text and train a model for each $k$.
+# Its **exposure** ([Carlini et al., 2019](../book/references.md)) is
+#
+# $$\text{exposure} = \log_2 10^5 - \log_2 \text{rank},$$
+#
+# where the rank is the canary's place when all $10^5$ codes are sorted by the
+# model's probability. Ranked first, the canary has the maximum
+# $\log_2 10^5 \approx 16.6$ bits. We can score all $10^5$ codes exactly: the
+# state after "the code is" is computed once and expanded digit by digit, ten
+# ways at each step.
+#
+# Five models are trained, one for each $k$ in 0, 1, 4, 16, ... up to the
+# `largest_insertions` parameter; everything else about them is the same: the
+# same 4,000 sentences, the same seed, the same epochs. Whatever differs in
+# their exposure is the canary's doing. Each model is kept in the model cache,
+# so a second run of the notebook loads them.
+
+# %%
+import math
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from utils.notebook import plain_log_ticks, use_course_style
+from utils.privacy import CANARY, canary_log2_probs, exposure_run, train_run
+
+use_course_style()
+torch.manual_seed(params.seed)
+notebook_start = time.perf_counter()
+max_bits = math.log2(10**5)
+canary = int(CANARY)  # the canary's index among the 100,000 codes
+insertions = [0] + [4**i for i in range(int(round(math.log(params.largest_insertions, 4))) + 1)]
+runs = {k: train_run(exposure_run(k, seed=params.seed, epochs=params.exposure_epochs))
+        for k in insertions}
+scores = {k: canary_log2_probs(run.model, run.vocab) for k, run in runs.items()}  # (100000,) each
+print("loaded from the cache:", [k for k in insertions if runs[k].from_cache] or "none")
+
+# %% [markdown]
+# ### Exposure, written out
+#
+# The rank is one plus the number of codes the model scores higher than the
+# canary. Codes scored exactly alike share their places: each other code tied
+# with the canary counts one half, so the rank is the mid-rank, the place the
+# canary would get on average if ties were broken by a coin. (A model that
+# scores every code alike then gives the canary rank 50,000.5 and about one bit,
+# not the full 16.6.) Here are the ten lines, checked against the library's
+# `utils.privacy.exposure` on every model before the rest of the notebook uses it.
+
+# %%
+def rank_of(log_probs: np.ndarray, index: int) -> float:
+    """The mid-rank of candidate `index`: 1 + those scored higher + half the ties."""
+    target = log_probs[index]
+    higher = np.sum(log_probs > target)
+    ties = np.sum(log_probs == target) - 1  # the canary is not tied with itself
+    return 1 + higher + ties / 2
+
+
+def exposure_by_hand(log_probs: np.ndarray, index: int) -> float:
+    """Bits of exposure: log2(number of candidates) - log2(rank)."""
+    return math.log2(len(log_probs)) - math.log2(rank_of(log_probs, index))
+
+
+from utils.privacy import exposure, extrapolated_exposure
+
+for k in insertions:
+    assert np.isclose(exposure_by_hand(scores[k], canary), exposure(scores[k], canary))
+
+# %% [markdown]
+# They agree on every model. From here on the notebook calls the library.
+#
+# The exposure of the canary after each number of insertions $k$, its rank,
+# and the extrapolated exposure explained below the table. Read the rank
+# column as a guessing game: an attacker who tries the codes in the model's
+# order of preference needs about that many guesses to hit the canary.
+
+# %%
+exposures = {k: exposure(s, canary) for k, s in scores.items()}
+pd.DataFrame({"exposure (bits)": [exposures[k] for k in insertions],
+              "rank among 100,000": [rank_of(scores[k], canary) for k in insertions],
+              "extrapolated (bits)": [extrapolated_exposure(scores[k], canary)
+                                      for k in insertions]},
+             index=pd.Index(insertions, name="canary planted (times)")).round(2)
+
+# %% [markdown]
+# Exact exposure stops at 16.6 bits: once two canaries are both ranked first,
+# it cannot say which is more exposed. Carlini et al. continue the scale past
+# that cap by fitting a skew-normal distribution to the scores of all the other
+# candidates and asking how far in its tail the canary lies (the "extrapolated"
+# column). Where the rank is informative the two agree, which is a check on the
+# fit; past the cap only the extrapolation separates the canaries.
+#
+# The control ($k = 0$) was never in the training text, so its rank is just
+# where it happens to fall among codes the model knows nothing about: a
+# uniform rank, whose exposure is at least $x$ bits with probability $2^{-x}$
+# (4 bits or more one time in 16) and averages $1/\ln 2 \approx 1.44$ bits. One
+# control is one draw from that distribution. The corpus gives a steadier view
+# for free: every ordinary code sentence in the training text is a code seen
+# exactly once. Their average exposure, against that of 2,000 codes the model
+# never saw, shows whether a single sighting leaves a trace: if it leaves
+# none, both rows sit near 1.44 bits; if the first row is clearly higher, the
+# model has kept something of each code it read only once.
+
+# %%
+control = runs[0]
+seen = {int("".join(s[3:8])) for s in control.train_text if s[:3] == ["the", "code", "is"]}
+rng = np.random.default_rng([params.seed, 1])
+unseen = [c for c in rng.choice(10**5, 3000, replace=False) if c not in seen][:2000]
+pd.DataFrame({"codes": [len(seen), len(unseen)],
+              "mean exposure (bits)": [np.mean([exposure(scores[0], c) for c in codes])
+                                       for codes in (seen, unseen)]},
+             index=["seen once in training", "never seen"]).round(2)
+
+# %% [markdown]
+# Exposure against the number of insertions, and during training. Carlini et
+# al. found that a canary is memorised early in training, while the
+# validation loss is still falling: memorisation is not a late symptom of
+# overfitting. In the right panel, look at how early each curve rises, and at
+# the gap between the curves: more copies, sooner and higher.
+
+# %% mystnb={"figure": {"caption": "Left: the canary's exact exposure after training against how many times it was planted (0 is the never-inserted control); the dashed line is the maximum, log2 of 100,000. Right: the exposure after every epoch of training, one line per number of insertions.", "name": "fig-privacy-exposure"}}
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+xs = np.arange(len(insertions))
+left.plot(xs, [exposures[k] for k in insertions], "o-")
+left.axhline(max_bits, ls="--", color="gray", label="maximum")
+left.axhline(1 / math.log(2), ls=":", color="gray", label="uniform rank, on average")
+left.set(xticks=xs, xticklabels=[str(k) for k in insertions], xlabel="insertions of the canary",
+         ylabel="exposure (bits)", ylim=(0, 17.5))
+left.legend(loc="upper left")
+for k in insertions:
+    curve = runs[k].record.measured["exposure_by_epoch"]
+    right.plot(range(1, len(curve) + 1), curve, "o-", label=f"k = {k}")
+right.axhline(max_bits, ls="--", color="gray")
+right.set(xlabel="epoch", ylabel="exposure (bits)", ylim=(0, 17.5))
+right.legend(loc="center right")
+plt.show()
+
+# %% [markdown]
+# ## 2. Duplicates and deduplication
+#
+# The canary planted many times is a duplicated sequence, and duplicated text
+# is what models regurgitate most ([Kandpal et al., 2022](../book/references.md)). Removing exact
+# duplicates from the training text leaves one copy of the canary. It also
+# removes the repeats of common short sentences, which in this corpus are not
+# accidents but the language's own frequencies, so the perplexity on held-out
+# text is worth watching too.
+#
+# The table compares the largest-$k$ model with the same recipe trained on the
+# deduplicated text. Two things to read in it: how far the canary's exposure
+# falls when only one copy is left (towards the control's level, or only part
+# of the way), and whether the held-out perplexity pays for the common
+# sentences that deduplication also threw away.
+
+# %%
+from utils.privacy import perplexity
+
+k_max = insertions[-1]
+dup = runs[k_max]
+dedup = train_run(exposure_run(k_max, seed=params.seed, epochs=params.exposure_epochs,
+                               dedupe=True))
+canary_sentence = dup.train_text[dup.corpus.canary_positions[0]]
+pd.DataFrame({
+    "training sentences": [len(r.train_text) for r in (dup, dedup)],
+    "copies of the canary": [sum(s == canary_sentence for s in r.train_text) for r in (dup, dedup)],
+    "exposure (bits)": [exposures[k_max],
+                        exposure(canary_log2_probs(dedup.model, dedup.vocab), canary)],
+    "held-out perplexity": [perplexity(r.model, r.corpus.test, r.vocab) for r in (dup, dedup)],
+}, index=["with duplicates", "deduplicated"]).round({"exposure (bits)": 2,
+                                                     "held-out perplexity": 3})
+
+# %% [markdown]
+# ## 3. Membership inference
+#
+# A model's loss is lower on sentences it trained on. The simplest attack
+# ([Yeom et al., 2018](../book/references.md)) says "member" when a sentence's loss is below a
+# threshold. We attack two models trained on the same 1000 sentences: one made
+# to overfit (128 units, many epochs) and one trained briefly (64 units, the
+# recipe the DP-SGD runs below use, without the privacy). Non-members are 800
+# held-out sentences of the same language. The threshold is picked on half of
+# the members and non-members (for at most 1 % false positives) and applied to
+# the other half, so the attack is not scored on the data it was tuned on.
+# [Carlini et al. (2022)](../book/references.md) advise reporting the true-positive rate at such a low
+# false-positive rate, where an attack is actually useful, beside the AUC.
+#
+# The two models are the control for each other: the same sentences, the same
+# attack, a different amount of fitting. If the attack only measured how
+# unusual a sentence is, not whether the model saw it, both would score alike.
+#
+# The members are the distinct training sentences other than the canary; the
+# attack scores each sentence by its loss under the model. In the table, the
+# **AUC** is the chance that a random member scores a lower loss than a random
+# non-member (0.5 is guessing); the **advantage** is the largest gap between
+# true- and false-positive rates over all thresholds; the **held-out** columns
+# are what the threshold chosen on one half actually achieves on the other.
+
+# %%
+from utils.privacy import attack_report, dp_run, overfit_run, sentence_losses
+
+
+def attack(run):
+    """The attack's report and the per-sentence losses of members and non-members."""
+    canary_text = run.train_text[run.corpus.canary_positions[0]]
+    members = sorted(list(s) for s in {tuple(s) for s in run.train_text}
+                     if list(s) != canary_text)
+    member_losses = sentence_losses(run.model, members, run.vocab)
+    nonmember_losses = sentence_losses(run.model, run.corpus.test, run.vocab)
+    report = attack_report(member_losses, nonmember_losses, seed=params.seed)
+    return report, member_losses, nonmember_losses
+
+
+def attack_row(report: dict, run) -> dict:
+    """One line of the attack tables below."""
+    return {"AUC": report["auc"], "advantage": report["advantage"],
+            "TPR at 1% FPR": report["tpr_at_fpr"], "held-out TPR": report["held_out_tpr"],
+            "held-out FPR": report["held_out_fpr"],
+            "validation perplexity": perplexity(run.model, run.corpus.valid, run.vocab)}
+
+
+overfit = train_run(overfit_run(seed=params.seed, epochs=params.overfit_epochs))
+baseline = train_run(dp_run(math.inf, seed=params.seed, epochs=params.dp_epochs))
+attacks = {"overfit": attack(overfit), "brief": attack(baseline)}
+pd.DataFrame({name: attack_row(attacks[name][0], run)
+              for name, run in (("overfit", overfit), ("brief", baseline))}).T.round(3)
+
+# %% [markdown]
+# The two held-out columns apply the threshold chosen on the other half.
+# Why is the true-positive rate at 1 % false positives so low even for the
+# overfit model? Many sentences of this language are short and common: the
+# same "the dog sat on the mat ." is both a member and a non-member, with the
+# same loss. Only the rarer, longer sentences can be told apart.
+
+# %% mystnb={"figure": {"caption": "ROC curves of the loss-threshold membership attack on the overfit model and the briefly trained one, on the evaluation halves; the dashed diagonal is guessing. Left on linear axes, right on log axes, where the low false-positive region that matters for an attacker is visible.", "name": "fig-privacy-roc"}}
+from utils.privacy import roc_curve, scores_and_labels
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+for name, (report, m_loss, n_loss) in attacks.items():
+    fpr, tpr = roc_curve(*scores_and_labels(-m_loss, -n_loss))
+    for ax in axes:
+        ax.plot(fpr, tpr, label=f"{name} (AUC {report['auc']:.2f})")
+for ax in axes:
+    ax.plot([1e-3, 1], [1e-3, 1], "--", color="gray")
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate")
+axes[0].legend(loc="lower right")
+axes[1].set(xscale="log", yscale="log", xlim=(1e-3, 1), ylim=(1e-3, 1))
+plain_log_ticks(axes[1].xaxis)
+plain_log_ticks(axes[1].yaxis)
+plt.show()
+
+# %% [markdown]
+# ## 4. DP-SGD, one step by hand
+#
+# DP-SGD ([Abadi et al., 2016](../book/references.md)) changes one thing in training: the gradient.
+# Each example's gradient $g_i$ is clipped to norm at most $C$, the clipped
+# gradients are summed, Gaussian noise of standard deviation $\sigma C$ is
+# added, and the result is divided by the expected batch size $L$:
+#
+# $$\tilde g = \frac{1}{L}\Big(\sum_i g_i \min\big(1, C/\lVert g_i\rVert\big) + \mathcal N(0, \sigma^2 C^2 I)\Big).$$
+#
+# The norm is taken over all of an example's parameters together, one vector
+# per sentence, so clipping bounds how far any one sentence can move the model:
+# that bound, $C$, is what the noise is scaled to. The division is by the
+# *expected* batch size, not the batch's actual size: with Poisson sampling the
+# actual size itself depends on who was drawn, and dividing by it would leak
+# that. Here is the formula in code,
+# on a batch of eight sentences, with $C = 1$, $\sigma = 2$ and $L = 8$, checked
+# against the library's `private_gradient` (the same noise generator, seeded
+# alike, gives the same noise).
+
+# %%
+from utils.privacy import encode_with_targets, per_example_grads, private_gradient
+
+
+def dp_gradient_by_hand(grads, C, sigma, L, generator):
+    """Clip each example's gradient to norm C, sum, add N(0, (sigma C)^2), divide by L."""
+    flat = torch.cat([g.flatten(1) for g in grads.values()], dim=1)  # (batch, all weights)
+    factor = (C / flat.norm(dim=1)).clamp(max=1.0)  # shrink only the gradients longer than C
+    noisy = {}
+    for name, g in grads.items():  # g: (batch, *parameter shape)
+        clipped_sum = torch.einsum("b,b...->...", factor, g)
+        noise = torch.normal(0.0, sigma * C, clipped_sum.shape, generator=generator)
+        noisy[name] = (clipped_sum + noise) / L
+    return noisy
+
+
+model, vocab = baseline.model, baseline.vocab
+inputs, targets = encode_with_targets(baseline.train_text[:8], vocab)  # (8, width) each
+grads = per_example_grads(model, inputs, targets)  # {name: (8, *param.shape)}
+ours = dp_gradient_by_hand(grads, C=1.0, sigma=2.0, L=8, generator=torch.Generator().manual_seed(0))
+library = private_gradient(model, inputs, targets, max_grad_norm=1.0, noise_multiplier=2.0,
+                           expected_batch_size=8, generator=torch.Generator().manual_seed(0))
+for name in ours:
+    assert torch.allclose(ours[name], library[name], atol=1e-6), name
+
+# %% [markdown]
+# The library's version is in turn checked against Opacus, the PyTorch library
+# for DP training: the same weights in Opacus's own LSTM, the same batch, no
+# noise, and Opacus's optimizer asked to clip and sum without taking a step.
+# The gradient norms printed first are all well above $C = 1$, so every
+# sentence is clipped here: clipping is not a rare safety net but the normal
+# case, which is one reason DP-SGD learns more slowly.
+
+# %%
+import warnings
+
+from opacus import GradSampleModule
+from opacus.optimizers import DPOptimizer
+
+from utils.privacy import PAD, clip_and_sum, opacus_twin
+
+summed, norms = clip_and_sum(grads, max_grad_norm=1.0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Opacus's notes on secure randomness
+    twin = GradSampleModule(opacus_twin(model), loss_reduction="sum")
+    opt = DPOptimizer(torch.optim.SGD(twin.parameters(), lr=0.0), noise_multiplier=0.0,
+                      max_grad_norm=1.0, expected_batch_size=8, loss_reduction="sum")
+    logits, _ = twin(inputs)  # (8, width, vocab_size)
+    torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD,
+                                      reduction="sum").backward()
+    opt.pre_step()  # clip, sum (and add zero noise) without updating
+worst = max(float((p.grad - summed[name]).abs().max())
+            for name, p in twin._module.named_parameters())
+print("per-sentence gradient norms before clipping:", np.round(norms.numpy(), 2))
+print(f"largest difference from Opacus's clipped sum, over all parameters: {worst:.1e}")
+
+# %% [markdown]
+# ## 5. Counting the privacy spent
+#
+# A training run is $(\varepsilon, \delta)$-differentially private when adding
+# or removing any one sentence changes the probability of every possible
+# outcome (here: every set of trained weights) by at most a factor
+# $e^{\varepsilon}$, except with probability $\delta$. A small $\varepsilon$
+# means that whoever holds the model cannot tell, with any test, whether a
+# given sentence was trained on; $\delta$ is kept far below one over the
+# number of sentences. Clipping bounds one sentence's influence on a step; the
+# noise hides it; the accountant adds up what all the steps reveal together.
+#
+# Each step is a Gaussian mechanism, which in Rényi differential privacy costs
+# $\alpha / (2\sigma^2)$ at every order $\alpha$ ([Mironov, 2017](../book/references.md)); the costs add
+# over $T$ steps, and converting to $(\varepsilon, \delta)$ takes a minimum
+# over $\alpha$. When every example is in every step that is all closed form.
+# Sampling each example with probability $q$ spends less, but needs a
+# numerical accountant; we use Opacus's. First, our closed form against
+# Opacus's accountant at $q = 1$. More noise (a larger $\sigma$) spends less
+# per step; more steps spend more, though less than in proportion, because the
+# Rényi costs add and the conversion to $\varepsilon$ grows only like a square
+# root of their sum.
+
+# %%
+from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
+
+from utils.privacy import DEFAULT_ORDERS, dpsgd_epsilon, gaussian_epsilon
+
+
+def opacus_epsilon(sigma: float, steps: int, delta: float) -> float:
+    rdp = compute_rdp(q=1.0, noise_multiplier=sigma, steps=steps, orders=list(DEFAULT_ORDERS))
+    return get_privacy_spent(orders=list(DEFAULT_ORDERS), rdp=rdp, delta=delta)[0]
+
+
+settings = [(5.0, 10), (10.0, 100), (20.0, 100)]
+pd.DataFrame([{"sigma": s, "full-batch steps": t,
+               "epsilon, closed form": gaussian_epsilon(s, t, params.delta),
+               "epsilon, Opacus": opacus_epsilon(s, t, params.delta)} for s, t in settings]
+             ).round(3)
+
+# %% [markdown]
+# Now the DP-SGD runs: the brief recipe of section 3 on the same 1000 sentences
+# with the canary planted 64 times, with noise calibrated to spend
+# $\varepsilon = 8, 2, 1$ at the chosen $\delta$ over all its steps. The
+# accountant's column recomputes the $\varepsilon$ each run actually spent, from
+# its noise, sampling rate and number of steps: it should give back the target.
+#
+# Read the table from top to bottom. The noise multiplier $\sigma$ grows as the
+# budget shrinks. The canary's exposure is the first thing to fall: 64 copies
+# of one sentence are a group, and clipping limits how much any copy can pull.
+# The membership attack was weak against the brief recipe even without DP, so
+# its AUC has little room to fall. The price is in the last column: on 1,000
+# sentences, the noise that buys a small $\varepsilon$ costs a large part of
+# what the model learnt.
+
+# %%
+epsilons = [math.inf, 8.0, 2.0, 1.0]
+dp = {}
+for eps in epsilons:
+    run = train_run(dp_run(eps, seed=params.seed, epochs=params.dp_epochs, delta=params.delta))
+    sigma = run.config.train.noise_multiplier
+    report, m_loss, n_loss = attack(run)
+    dp[eps] = {"sigma": sigma or 0.0,
+               "accountant's epsilon": math.inf if sigma is None else dpsgd_epsilon(
+                   sigma, run.record.measured["sample_rate"], run.record.steps, params.delta),
+               "exposure (bits)": exposure(canary_log2_probs(run.model, run.vocab), canary),
+               **attack_row(report, run), "losses": (m_loss, n_loss)}
+trade_off = pd.DataFrame(dp).T.drop(columns="losses").astype(float)
+trade_off.index.name = "target epsilon"
+trade_off[["sigma", "accountant's epsilon", "exposure (bits)", "AUC", "TPR at 1% FPR",
+           "validation perplexity"]].round(3)
+
+# %% [markdown]
+# The same table as a figure. The dashed lines are the reference points: the
+# maximum exposure, 16.6 bits, and an AUC of 0.5, guessing. Perplexity is on a
+# log scale, since the DP runs are several times worse than the model without
+# noise.
+
+# %% mystnb={"figure": {"caption": "The privacy-utility trade-off of DP-SGD on 1000 sentences: for each privacy budget epsilon (infinity is the same recipe without DP), the canary's exposure (left), the membership attack's AUC (middle) and the validation perplexity (right, log scale).", "name": "fig-privacy-utility"}}
+labels = ["no DP" if math.isinf(e) else f"ε = {e:g}" for e in epsilons]
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+for ax, column, title in ((axes[0], "exposure (bits)", "canary exposure (bits)"),
+                          (axes[1], "AUC", "membership attack AUC"),
+                          (axes[2], "validation perplexity", "validation perplexity")):
+    ax.bar(labels, trade_off[column], color="C0")
+    ax.set_title(title)  # above each panel, so no label reaches into its neighbour
+axes[0].axhline(max_bits, ls="--", color="gray")
+axes[1].axhline(0.5, ls="--", color="gray")
+axes[1].set_ylim(0.4, max(0.8, trade_off.loc[math.inf, "AUC"] + 0.05))
+axes[2].set_yscale("log")
+plain_log_ticks(axes[2].yaxis)
+plt.show()
+
+# %% [markdown]
+# ## 6. What the guarantee promises, checked
+#
+# $(\varepsilon, \delta)$-DP bounds every membership test at once: whatever the
+# threshold, $\text{TPR} \le e^{\varepsilon}\,\text{FPR} + \delta$ (and the same
+# for the mirror-image test). The popular bound on the advantage,
+# $\text{TPR} - \text{FPR} \le e^{\varepsilon} - 1$, says nothing once
+# $\varepsilon \ge \ln 2$. We test the hypothesis-testing bound at the
+# smallest $\varepsilon$ on every point of the attack's ROC curve, with 95 %
+# Clopper-Pearson intervals, since the rates are estimated from a few hundred
+# sentences. (The bound is on a single sentence's membership; duplicated
+# sentences, like the 64 canaries, are a group and get only
+# $64\varepsilon$.)
+
+# %%
+from utils.privacy import dp_bound_violations
+
+eps_small = min(epsilons)
+m_loss, n_loss = dp[eps_small]["losses"]
+violations = dp_bound_violations(-m_loss, -n_loss, eps_small, params.delta)
+fpr, tpr = roc_curve(*scores_and_labels(-m_loss, -n_loss))
+excess = float(np.max(tpr - math.exp(eps_small) * fpr - params.delta))
+print(f"epsilon = {eps_small:g}: {violations} of {len(fpr)} ROC points beyond the bound "
+      f"TPR <= e^eps FPR + delta (95% intervals)")
+print(f"largest TPR - e^eps FPR - delta, without intervals: {excess:.3f}")
+
+# %% [markdown]
+# A point beyond the bound would mean the accountant, the noise or the code is
+# wrong, since the guarantee holds for every attack. Without the intervals a
+# few points may poke out by chance, by about the sampling error of a rate
+# measured on a few hundred sentences; the intervals account for that. Passing
+# the check does not show the guarantee is tight: this attack is far weaker
+# than the worst case the bound allows.
+
+# %% [markdown]
+# ## 7. How fast is our DP step?
+#
+# The per-example gradients are DP-SGD's extra cost. Ours come from
+# `torch.func` (one example's gradient, vectorised over the batch); Opacus
+# records each layer's activations and backpropagated gradients with hooks and
+# forms the per-example products itself. Both run one full private step on the
+# same model and batch here, alternating; the ratio is ours over Opacus's.
+# Timings on a shared machine are noisy, so the ratio, measured in one run,
+# means more than either number of tokens per second.
+
+# %%
+from utils.privacy import dp_step_speed
+
+inputs, targets = encode_with_targets(baseline.train_text[:128], vocab)  # (128, width)
+speed = dp_step_speed(model, inputs, targets, repeats=3)
+print(f"one DP-SGD step on {speed['batch']} sentences ({speed['tokens']:,} tokens):")
+print(f"ours {speed['ours_tokens_per_s']:,.0f} tokens/s, Opacus "
+      f"{speed['opacus_tokens_per_s']:,.0f} tokens/s, ratio {speed['speedup']:.2f}")
+print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
+
+# %% [markdown]
+# ## What to take away
+#
+# - Exposure measures memorisation on an absolute scale; with an enumerable
+#   secret it is exact. Repetition is what drives it here.
+# - Deduplicating the text removes the repeats, and the canary's exposure
+#   with them; it cannot help a secret that occurs once.
+# - A loss threshold already tells members from non-members of an overfit
+#   model; report the true-positive rate at a low false-positive rate, where an
+#   attack is useful, beside the AUC.
+# - DP-SGD bounds what any attack can learn about one sentence, at a cost in
+#   perplexity that is steep on a data set this small.
+# - Both core computations fit in a dozen lines: a rank among all candidates,
+#   and a clip, a sum and a draw of Gaussian noise. What makes them hard in
+#   practice is scale (scoring every candidate, a gradient per example) and
+#   accounting (adding up the privacy every step spends).

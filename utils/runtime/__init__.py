@@ -1,0 +1,50 @@
+"""What every trained model of the course runs on: the model cache, the device, scoped state.
+
+Chapter 4. ``cached_run`` is the one way the course trains and caches a model
+(``Run``, ``TrainingRecord``); ``get_device`` picks the device once;
+``local_seed``, ``eval_mode`` and ``num_threads`` change a setting for one block
+and put it back. Layer: the bottom but for ``params``; imports no other part of
+``utils``, and every other package may use it.
+"""
+
+from __future__ import annotations
+
+from utils.runtime.cache import (  # noqa: F401
+    FORMAT_VERSION,
+    cache_dir,
+    config_key,
+)
+from utils.runtime.device import (  # noqa: F401
+    get_device,
+)
+from utils.runtime.run import (  # noqa: F401
+    Run,
+    RunConfig,
+    TrainingRecord,
+    cached_run,
+    config_columns,
+    thin,
+)
+from utils.runtime.scoped import (  # noqa: F401
+    eval_mode,
+    local_seed,
+    num_threads,
+    one_cpu_thread,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Run",
+    "RunConfig",
+    "TrainingRecord",
+    "cache_dir",
+    "cached_run",
+    "config_columns",
+    "config_key",
+    "eval_mode",
+    "get_device",
+    "local_seed",
+    "num_threads",
+    "one_cpu_thread",
+    "thin",
+]
