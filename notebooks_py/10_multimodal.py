@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: mystnb,tags,-all
-#     formats: ipynb,py:percent
+#     formats: notebooks///ipynb,notebooks_py///py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,8 +13,6 @@
 #     language: python
 #     name: python3
 # ---
-
-# %%
 
 # %% [markdown]
 # # Beyond text: a tiny CLIP, and text to image, measured against known truth
@@ -165,7 +163,7 @@ print(f"loss of 8 random pairs at tau = 0.07: {ours:.3f} (log 8 = {np.log(8):.3f
 # are red (the planted correlation; every other setting the same).
 
 # %%
-from utils.outlook.multimodal import trained_clip
+from utils.outlook.multimodal import clip_temperature, trained_clip
 
 balanced_world = ClipTrainConfig().images
 red_circles = dataclasses.replace(balanced_world, correlation=("circle", "red", 0.9))
@@ -175,8 +173,9 @@ models = {(world, seed): trained_clip(ClipTrainConfig(images=images, steps=param
           for seed in seeds for world, images in (("balanced", balanced_world),
                                                   ("red circles", red_circles))}
 clip_seconds = time.perf_counter() - start
-pd.DataFrame([{"world": w, "seed": s, "final loss": m.loss, "temperature": m.temperature,
-               "train s": m.train_time_s, "from cache": m.from_cache}
+pd.DataFrame([{"world": w, "seed": s, "final loss": m.record.measured["final_loss"],
+               "temperature": clip_temperature(m.model), "train s": m.record.train_time_s,
+               "from cache": m.from_cache}
               for (w, s), m in models.items()]).round(3)
 
 # %% [markdown]
@@ -381,14 +380,13 @@ asked_held = np.array([tuple(p.split()[1:]) in HELD_OUT for p in prompts])
 start = time.perf_counter()
 generated = {}
 for seed in seeds:
-    generator_model, record = trained_generator(GeneratorConfig(seed=seed))
-    images = generator_model.sample(prompts, torch.Generator().manual_seed(seed))
-    generated[seed] = (images, record)
+    run = trained_generator(GeneratorConfig(seed=seed))
+    generated[seed] = run.model.sample(prompts, torch.Generator().manual_seed(seed))
 generator_seconds = time.perf_counter() - start
 real = generate_images(ImageConfig(n=len(prompts), kinds=(("single", 1.0),), seed=6000))
 chance_match = np.mean([caption_holds(i, p) for i, p in zip(real.images, prompts, strict=True)])
 fig, axes = plt.subplots(1, 12, figsize=(13, 1.6))
-for ax, image, text in zip(axes, generated[seeds[0]][0][:12], prompts[:12], strict=True):
+for ax, image, text in zip(axes, generated[seeds[0]][:12], prompts[:12], strict=True):
     ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
     ax.set_title(text[2:], fontsize=7)
     ax.axis("off")
@@ -403,7 +401,7 @@ plt.show()
 # %%
 rows = []
 for seed in seeds:
-    images, _ = generated[seed]
+    images = generated[seed]
     exact = np.array([caption_holds(i, p) for i, p in zip(images, prompts, strict=True)])
     clip_vote = zero_shot(models["balanced", seed].model, images) == np.tile(
         np.arange(len(combinations())), 10)

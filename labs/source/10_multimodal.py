@@ -20,7 +20,7 @@
 # Transformer's patches, CLIP's symmetric contrastive loss, and zero-shot
 # classification from prompt embeddings. Then it trains the course's tiny CLIP
 # with your loss and classifies with your function, on the synthetic images of
-# [the chapter's section](../../book/10_multimodal.md).
+# Chapter 10's section on images and captions.
 #
 # Each exercise is a function to complete, with its check at the end of the
 # same cell: run the cell, and the check tries your function on fresh
@@ -157,8 +157,8 @@ check_zero_shot_predict(zero_shot_predict, seed=params.seed)
 import numpy as np
 
 from utils.data.images import ImageConfig, combinations, encode_captions, generate_images
-from utils.lm import local_seed
 from utils.outlook.multimodal import ClipConfig, TinyClip, combination_labels
+from utils.runtime import local_seed
 
 data = generate_images(ImageConfig(n=2000, seed=params.seed))
 images, tokens = torch.from_numpy(data.images), torch.from_numpy(encode_captions(data.captions))

@@ -1,6 +1,6 @@
 """Beyond text: a tiny CLIP, what it can and cannot do, and text to image. Chapter 10.
 
-Layer: part of the outlook chapter; uses ``utils.lm`` and ``utils.data`` only.
+Layer: part of the outlook chapter; uses ``utils.lm``, ``utils.data`` and ``utils.runtime``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from utils.outlook.multimodal.clip import (  # noqa: F401
 from utils.outlook.multimodal.generate import (  # noqa: F401
     GeneratorConfig,
     PatchGenerator,
+    generator_trainer,
     trained_generator,
     unpatchify,
 )
@@ -35,16 +36,17 @@ from utils.outlook.multimodal.reader import caption_holds, parse_caption, read_i
 from utils.outlook.multimodal.training import (  # noqa: F401
     HELD_OUT,
     ClipTrainConfig,
-    TrainedClip,
-    cached_model,
+    clip_temperature,
+    clip_trainer,
     trained_clip,
 )
 
 __all__ = [
     "HELD_OUT", "ClipConfig", "ClipTrainConfig", "GeneratorConfig", "PatchGenerator",
-    "TextEncoder", "TinyClip", "TrainedClip", "VisionTransformer", "binding_accuracy",
-    "cached_model", "caption_holds", "clip_loss", "combination_labels", "embed", "linear_probe",
+    "TextEncoder", "TinyClip", "VisionTransformer", "binding_accuracy",
+    "caption_holds", "clip_loss", "clip_temperature", "clip_trainer", "combination_labels",
+    "embed", "linear_probe",
     "parse_caption", "patchify", "read_image", "retrieval_chance", "retrieval_recall",
     "swap_attributes", "swap_objects", "train_from_scratch", "trained_clip",
-    "trained_generator", "unpatchify", "zero_shot",
+    "generator_trainer", "trained_generator", "unpatchify", "zero_shot",
 ]

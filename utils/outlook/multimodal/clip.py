@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.data.images import CAPTION_WORDS, PAD
-from utils.lm.scoped import eval_mode
 from utils.lm.transformer import Block, TransformerConfig
+from utils.runtime import eval_mode
 
 __all__ = ["ClipConfig", "TinyClip", "VisionTransformer", "TextEncoder", "patchify",
            "clip_loss", "MAX_LOGIT_SCALE"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -29,12 +30,13 @@ from utils.data.images import (
     encode_captions,
     generate_images,
 )
-from utils.lm.scoped import local_seed
 from utils.lm.transformer import TransformerConfig, TransformerLanguageModel
 from utils.outlook.multimodal.clip import patchify
-from utils.outlook.multimodal.training import HELD_OUT, cached_model
+from utils.outlook.multimodal.training import HELD_OUT
+from utils.runtime import Run, TrainingRecord, cached_run, thin
 
-__all__ = ["GeneratorConfig", "PatchGenerator", "trained_generator", "unpatchify"]
+__all__ = ["GeneratorConfig", "PatchGenerator", "generator_trainer", "trained_generator",
+           "unpatchify"]
 
 PATCH, SIDE = 4, 16
 N_PATCHES = (SIDE // PATCH) ** 2
@@ -49,6 +51,8 @@ def _default_images() -> ImageConfig:
 @dataclass(frozen=True)
 class GeneratorConfig:
     """The generator's data (single objects), pattern vocabulary, sizes and training length."""
+
+    version: ClassVar[int] = 1  # bump when the recipe below changes what a config produces
 
     images: ImageConfig = field(default_factory=_default_images)
     max_patterns: int = 256
@@ -148,7 +152,8 @@ def unpatchify(patches: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
     return grid.permute(0, 3, 1, 4, 2, 5).reshape(batch, channels, side * patch, side * patch)
 
 
-def _train(model: PatchGenerator, config: GeneratorConfig) -> dict:
+def generator_trainer(model: PatchGenerator, config: GeneratorConfig) -> TrainingRecord:
+    """The pattern vocabulary from the training images, then AdamW on the token loss."""
     data = generate_images(dataclasses.replace(config.images, seed=config.seed))
     images = torch.from_numpy(data.images)
     model.fit_patterns(images)
@@ -166,13 +171,13 @@ def _train(model: PatchGenerator, config: GeneratorConfig) -> dict:
         optimizer.step()
         schedule.step()
         losses.append(loss.item())
-    return {"loss": float(np.mean(losses[-20:])), "train_time_s": time.perf_counter() - start}
+    return TrainingRecord(steps=config.steps, train_time_s=time.perf_counter() - start,
+                          train_loss=thin(losses),
+                          measured={"final_loss": float(np.mean(losses[-20:]))})
 
 
-def trained_generator(config: GeneratorConfig | None = None) -> tuple[PatchGenerator, dict]:
-    """The generator trained on ``config`` (or loaded from the cache), and its record."""
+def trained_generator(config: GeneratorConfig | None = None
+                      ) -> Run[GeneratorConfig, PatchGenerator]:
+    """The generator trained on ``config`` (or loaded from the course cache). Chapter 10."""
     config = config or GeneratorConfig()
-    with local_seed(config.seed):
-        model = PatchGenerator(config)
-    record, from_cache = cached_model("text2image", config, model, lambda: _train(model, config))
-    return model, {**record, "from_cache": from_cache}
+    return cached_run("text2image", config, PatchGenerator, generator_trainer)

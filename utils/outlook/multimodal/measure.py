@@ -22,8 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from utils.data.images import ImageSet, combinations, encode_captions
-from utils.lm.scoped import local_seed
 from utils.outlook.multimodal.clip import ClipConfig, TinyClip, VisionTransformer
+from utils.runtime import local_seed
 
 __all__ = ["embed", "zero_shot", "retrieval_recall", "retrieval_chance", "binding_accuracy",
            "swap_attributes", "swap_objects", "linear_probe", "train_from_scratch",

@@ -1,9 +1,9 @@
 """Train the tiny CLIP on captioned synthetic images, once per configuration. Chapter 10.
 
-``cached_model`` is the one function that trains and caches, for the CLIP
-and for the text-to-image generator alike: the first call trains (seconds on a
-CPU) and saves the weights under a key made from the whole configuration
-(``utils.lm.load_or_create``); later calls load them.
+``trained_clip`` trains through the course's one cached-run function
+(``utils.runtime.cached_run``): the first call trains (seconds on a CPU) and
+saves the weights under a key made from the whole configuration; later calls
+load them. ``clip_trainer`` is the training recipe, given as the run's trainer.
 """
 
 from __future__ import annotations
@@ -11,22 +11,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
 from utils.data.images import ImageConfig, encode_captions, generate_images
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.scoped import local_seed
 from utils.outlook.multimodal.clip import MAX_LOGIT_SCALE, ClipConfig, TinyClip
+from utils.runtime import Run, TrainingRecord, cached_run, thin
 
-__all__ = ["ClipTrainConfig", "TrainedClip", "trained_clip", "cached_model", "HELD_OUT"]
-
-FORMAT_VERSION = 1  # bump when a change here changes what a cached model holds
+__all__ = ["ClipTrainConfig", "HELD_OUT", "clip_temperature", "clip_trainer", "trained_clip"]
 
 # One held-out colour per shape (blue keeps all three), so each shape is seen in three colours.
 HELD_OUT = (("red", "square"), ("green", "triangle"), ("yellow", "circle"))
@@ -40,6 +35,7 @@ def _default_images() -> ImageConfig:
 class ClipTrainConfig:
     """What the tiny CLIP sees and how long it trains. Chapter 10."""
 
+    version: ClassVar[int] = 1  # bump when the recipe below changes what a config produces
     images: ImageConfig = field(default_factory=_default_images)
     model: ClipConfig = field(default_factory=ClipConfig)
     steps: int = 300
@@ -49,19 +45,8 @@ class ClipTrainConfig:
     seed: int = 0
 
 
-@dataclass
-class TrainedClip:
-    """A trained model with its final training loss, temperature and time."""
-
-    model: TinyClip
-    loss: float
-    temperature: float
-    train_time_s: float
-    from_cache: bool
-
-
-def _train(model: TinyClip, config: ClipTrainConfig) -> tuple[float, float]:
-    """Adam over random batches of the training pairs; returns (last loss, seconds)."""
+def clip_trainer(model: TinyClip, config: ClipTrainConfig) -> TrainingRecord:
+    """AdamW with a one-cycle schedule over random batches of the training pairs."""
     data = generate_images(dataclasses.replace(config.images, seed=config.seed))
     images = torch.from_numpy(data.images)
     tokens = torch.from_numpy(encode_captions(data.captions, config.model.text_len))
@@ -71,6 +56,7 @@ def _train(model: TinyClip, config: ClipTrainConfig) -> tuple[float, float]:
                                                    total_steps=config.steps, pct_start=0.1)
     rng = np.random.default_rng(config.seed)
     start, losses = time.perf_counter(), []
+    model.train()
     for _ in range(config.steps):
         batch = torch.from_numpy(rng.choice(len(images), config.batch_size, replace=False))
         loss = model(images[batch], tokens[batch])
@@ -79,44 +65,17 @@ def _train(model: TinyClip, config: ClipTrainConfig) -> tuple[float, float]:
         optimizer.step()
         schedule.step()
         losses.append(loss.item())
-    return float(np.mean(losses[-20:])), time.perf_counter() - start
+    return TrainingRecord(steps=config.steps, train_time_s=time.perf_counter() - start,
+                          train_loss=thin(losses),
+                          measured={"final_loss": float(np.mean(losses[-20:]))})
 
 
-def cached_model(prefix: str, config: Any, model: nn.Module,
-                 train: Callable[[], dict]) -> tuple[dict, bool]:
-    """Train ``model`` in place with ``train()`` (which returns a JSON record), or load it.
-
-    Returns the record and whether it came from the cache. ``train`` runs under
-    ``local_seed(config.seed)``, so a run is the same whether or not it was cached.
-    """
-    key = f"{prefix}-" + config_key({"config": config, "format": FORMAT_VERSION})
-    trained_now = False
-
-    def create() -> tuple[dict, dict]:
-        nonlocal trained_now
-        trained_now = True
-        with local_seed(config.seed):
-            record = train()
-        return model.state_dict(), record
-
-    state, record = load_or_create(key, create)
-    if not trained_now:
-        model.load_state_dict(state)
-    model.eval()
-    return record, not trained_now
+def clip_temperature(model: TinyClip) -> float:
+    """The learned temperature, as the loss uses it (1 / exp of the capped log-scale)."""
+    return math.exp(-min(float(model.logit_scale.detach()), MAX_LOGIT_SCALE))
 
 
-def trained_clip(config: ClipTrainConfig | None = None) -> TrainedClip:
+def trained_clip(config: ClipTrainConfig | None = None) -> Run[ClipTrainConfig, TinyClip]:
     """The tiny CLIP trained on ``config`` (loaded from the course cache when there). Chapter 10."""
     config = config or ClipTrainConfig()
-    with local_seed(config.seed):
-        model = TinyClip(config.model)
-
-    def train() -> dict:
-        loss, seconds = _train(model, config)
-        return {"loss": loss, "train_time_s": seconds}
-
-    record, from_cache = cached_model("clip", config, model, train)
-    scale = min(float(model.logit_scale.detach()), MAX_LOGIT_SCALE)
-    return TrainedClip(model, record["loss"], math.exp(-scale), record["train_time_s"],
-                       from_cache)
+    return cached_run("clip", config, lambda c: TinyClip(c.model), clip_trainer)
