@@ -33,7 +33,7 @@ def main() -> None:
             row.setdefault("all", []).append(agreement_accuracy(margins))
             row.setdefault("ppl", []).append(ppl["perplexity"])
             row.setdefault("params", []).append(pre.model.num_parameters())
-            for d, (acc, n) in accuracy_by_distance(items, margins).items():
+            for d, (acc, _n) in accuracy_by_distance(items, margins).items():
                 row.setdefault(d, []).append(acc)
             print(seed, name, f"agreement {row['all'][-1]:.3f} ppl {row['ppl'][-1]:.2f} "
                   f"params {row['params'][-1]}", flush=True)
