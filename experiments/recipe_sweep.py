@@ -44,6 +44,9 @@ def variants(objective: str, seed: int) -> dict[str, RecipeConfig]:
     if objective == "masked":
         out["80/10/10"] = RecipeConfig(base, masking="80/10/10")
         out["mask0.3"] = RecipeConfig(dataclasses.replace(base, mask_rate=0.3))
+        out["untied+80/10/10"] = RecipeConfig(base, tied=False, masking="80/10/10")
+        out["mask0.3+80/10/10"] = RecipeConfig(dataclasses.replace(base, mask_rate=0.3),
+                                               masking="80/10/10")
     return out
 
 

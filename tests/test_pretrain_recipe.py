@@ -15,6 +15,7 @@ from utils.lm.pretrain_recipe import (
     corrupt_tokens,
     learning_rate,
     pretrain_with_recipe,
+    transfer_recipe,
 )
 from utils.lm.pretrained_transformer import TransformerPretrainConfig
 
@@ -94,3 +95,12 @@ def test_tied_recipe_shares_one_matrix_and_seeds_decide_the_weights(tiny):
     other = pretrain_with_recipe(RecipeConfig(dataclasses.replace(
         tiny, train=dataclasses.replace(tiny.train, seed=1))))
     assert not torch.equal(model.embedding.weight, other.model.embedding.weight)
+
+
+def test_transfer_recipe_changes_one_factor_per_objective():
+    causal = transfer_recipe(TransformerPretrainConfig())
+    assert not causal.tied and causal.pretrain == TransformerPretrainConfig()
+    masked = transfer_recipe(TransformerPretrainConfig(objective="masked"))
+    assert masked.tied and masked.pretrain.mask_rate == 0.3
+    assert dataclasses.replace(masked.pretrain, mask_rate=0.15) == TransformerPretrainConfig(
+        objective="masked")
