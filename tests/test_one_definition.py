@@ -23,7 +23,7 @@ HOMES = {
     r"(^|_)(roc|auc|auroc)(_|$)": "utils/evaluate/roc.py",
     r"^(perplexity|sentence_losses?)$": "utils/evaluate/sentence_loss.py",
     r"^exposure$": "utils/privacy/exposure.py",
-    r"^encode_": "utils/data/padding.py",
+    r"^encode_with_": "utils/data/padding.py",
 }
 # Entry points of commands (``python -m ...``), which are meant to share a name.
 COMMAND_ENTRY_POINTS = {"main"}
