@@ -15,6 +15,7 @@ import json
 import math
 import pickle
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,19 +257,24 @@ def test_a_judge_may_raise_wrong():
 
 
 # ------------------------------------------------------------------------------- every exercise
-LABS = ("warmup", "maximum_likelihood", "transformer", "lstm_language_model",
-        "adapt_and_evaluate")
+# Every lab's check module: the modules of utils/checks that do not start with "_".
+LABS = sorted(p.stem for p in (Path(__file__).parents[1] / "utils" / "checks").glob("[a-z]*.py"))
 
 
-def _exercises():
+# The labs whose notebook wrappers carry `.exercise` (made by `checker`).
+CHECKER_LABS = ("warmup", "maximum_likelihood", "transformer", "lstm_language_model",
+                "adapt_and_evaluate")
+
+
+def _exercises(labs=LABS):
     import importlib
-    for lab in LABS:
+    for lab in labs:
         module = importlib.import_module(f"utils.checks.{lab}")
         for name, exercise in module.EXERCISES.items():
             yield pytest.param(module, exercise, id=f"{lab}.{name}")
 
 
-@pytest.mark.parametrize("module, exercise", list(_exercises()))
+@pytest.mark.parametrize("module, exercise", list(_exercises(CHECKER_LABS)))
 def test_every_exercise_is_plain_data_from_its_seed(module, exercise):
     first, again, other = (exercise.make_cases(s) for s in (4, 4, 5))
     assert first and dumps(first) == dumps(again)  # deterministic
@@ -278,7 +284,9 @@ def test_every_exercise_is_plain_data_from_its_seed(module, exercise):
 
 
 GARBAGE = [None, "passed", {}, [], [1, "a"], np.zeros(3), {"state": 5, "losses": "x"},
-           {"ids": None, "again": None, "hs": [None], "out": 1, "moved": 2}, 1e308, -math.inf]
+           {"ids": None, "again": None, "hs": [None], "out": 1, "moved": 2}, 1e308, -math.inf,
+           "0.5", True, {"a": 1.0}, [1.0, 2.0], [[1.0], [2.0, 3.0]], math.nan, math.inf,
+           np.zeros((2, 2), dtype=bool), -1]
 
 
 @pytest.mark.parametrize("module, exercise", list(_exercises()))

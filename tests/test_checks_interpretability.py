@@ -345,15 +345,3 @@ def test_every_exercise_has_cases_of_plain_data():
         assert len(cases) >= 3
         assert all(loads(dumps(case)).keys() == case.keys() for case in cases)
 
-
-JUNK = [None, "0.5", True, {}, {"a": 1.0}, [], [1.0, 2.0], [[1.0], [2.0, 3.0]], float("nan"),
-        float("inf"), np.zeros(3), np.zeros((2, 2), dtype=bool), -1]
-
-
-def test_judges_turn_any_plain_output_into_a_message_without_raising():
-    from utils.checks.interpretability import EXERCISES as exercises
-    for exercise in exercises.values():
-        case = exercise.make_cases(1)[0]
-        for junk in JUNK:
-            message = exercise.judge(case, junk)
-            assert isinstance(message, str) and message, (exercise.name, junk)

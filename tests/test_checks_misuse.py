@@ -391,15 +391,3 @@ def test_answers_that_call_the_library_fail():
         with pytest.raises(CheckFailed, match="calls `utils.misuse"):
             check(fn)
 
-
-JUNK = [None, "0.5", True, {}, {"a": 1.0}, [], [1.0, 2.0], [[1.0], [2.0, 3.0]], float("nan"),
-        float("inf"), np.zeros(3), np.zeros((2, 2), dtype=bool), -1]
-
-
-def test_judges_turn_any_plain_output_into_a_message_without_raising():
-    from utils.checks.misuse import EXERCISES as exercises
-    for exercise in exercises.values():
-        case = exercise.make_cases(1)[0]
-        for junk in JUNK:
-            message = exercise.judge(case, junk)
-            assert isinstance(message, str) and message, (exercise.name, junk)

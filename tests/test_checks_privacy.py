@@ -279,15 +279,3 @@ def test_clip_and_noise_catches_an_answer_that_edits_the_gradients_and_forbids_t
         return summed["w"] / L
     _fails(check_clip_and_noise, library, "calls `utils.privacy.dpsgd.clip_and_sum`")
 
-
-JUNK = [None, "0.5", True, {}, {"a": 1.0}, [], [1.0, 2.0], [[1.0], [2.0, 3.0]], float("nan"),
-        float("inf"), np.zeros(3), np.zeros((2, 2), dtype=bool), -1]
-
-
-def test_judges_turn_any_plain_output_into_a_message_without_raising():
-    from utils.checks.privacy import EXERCISES as exercises
-    for exercise in exercises.values():
-        case = exercise.make_cases(1)[0]
-        for junk in JUNK:
-            message = exercise.judge(case, junk)
-            assert isinstance(message, str) and message, (exercise.name, junk)
