@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
-from utils.lm.scoped import eval_mode, local_seed
 
 from utils.data.corpus import CorpusConfig
 from utils.data.text import lm_stream
+from utils.lm.cache import config_key, load_or_create
+from utils.lm.device import get_device
 from utils.lm.pretrained import Pretrained, corpus_and_vocab
+from utils.lm.scoped import eval_mode, local_seed
 
 __all__ = ["LastStateConfig", "LastStateLanguageModel", "evaluate_next_word",
            "next_word_windows", "pretrained_last_state"]

@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
-from utils.lm.scoped import local_seed
 
 from utils.data.text import SPECIALS, batchify, lm_batches, lm_stream
+from utils.lm.cache import config_key, load_or_create
+from utils.lm.device import get_device
 from utils.lm.masked import IGNORE
 from utils.lm.pretrained import Pretrained, corpus_and_vocab
 from utils.lm.pretrained_transformer import TransformerPretrainConfig
+from utils.lm.scoped import local_seed
 from utils.lm.training import evaluate_language_model
 from utils.lm.transformer import TransformerLanguageModel
 

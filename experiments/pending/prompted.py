@@ -23,7 +23,6 @@ from dataclasses import asdict, replace
 
 import pandas as pd
 import torch
-from utils.adapt_and_evaluate.zero_shot import PROMPT
 
 from utils.adapt_and_evaluate.classifier import (
     AdaptConfig,
@@ -33,6 +32,7 @@ from utils.adapt_and_evaluate.classifier import (
     train_classifier,
 )
 from utils.adapt_and_evaluate.experiment import DEFAULT_LABEL_NOISE, DEFAULT_TEST_OVERLAP
+from utils.adapt_and_evaluate.zero_shot import PROMPT
 from utils.data.corpus import sentiment_task
 from utils.lm.pretrained import Pretrained
 

@@ -14,13 +14,13 @@ import dataclasses
 
 import torch
 from torch import nn
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
-from utils.lm.scoped import local_seed
 
 from utils.data.text import lm_stream
+from utils.lm.cache import config_key, load_or_create
+from utils.lm.device import get_device
 from utils.lm.lstm import ModelConfig
 from utils.lm.pretrained import PretrainConfig, Pretrained, corpus_and_vocab
+from utils.lm.scoped import local_seed
 from utils.lm.training import train_language_model
 
 __all__ = ["RNNLanguageModel", "pretrained_rnn"]

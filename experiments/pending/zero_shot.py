@@ -23,13 +23,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import torch
-from utils.lm.scoped import eval_mode
 
 from utils.adapt_and_evaluate.experiment import DEFAULT_LABEL_NOISE, DEFAULT_TEST_OVERLAP
 from utils.data.corpus import sentiment_task
 from utils.data.corpus.grammar import REACTIONS
 from utils.data.text import EOS, Vocab
 from utils.lm.pretrained import Pretrained
+from utils.lm.scoped import eval_mode
 
 __all__ = ["PROMPT", "zero_shot_experiment", "zero_shot_margins"]
 

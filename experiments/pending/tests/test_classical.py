@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
 from utils.adapt_and_evaluate.classical import (
     ClassicalConfig,
     classical_budget_experiment,
     fit_classical,
 )
-
 from utils.data.corpus import sentiment_task
 
 

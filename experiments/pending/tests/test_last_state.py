@@ -7,6 +7,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+
+from utils.data import CorpusConfig
 from utils.lm.last_state import (
     LastStateConfig,
     LastStateLanguageModel,
@@ -14,8 +16,6 @@ from utils.lm.last_state import (
     next_word_windows,
     pretrained_last_state,
 )
-
-from utils.data import CorpusConfig
 
 
 def test_windows_and_their_next_words():

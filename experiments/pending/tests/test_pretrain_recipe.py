@@ -7,6 +7,9 @@ import math
 
 import pytest
 import torch
+
+from utils.data import CorpusConfig
+from utils.lm.masked import IGNORE
 from utils.lm.pretrain_recipe import (
     RecipeConfig,
     corrupt_tokens,
@@ -14,9 +17,6 @@ from utils.lm.pretrain_recipe import (
     pretrain_with_recipe,
     transfer_recipe,
 )
-
-from utils.data import CorpusConfig
-from utils.lm.masked import IGNORE
 from utils.lm.pretrained_transformer import TransformerPretrainConfig
 
 

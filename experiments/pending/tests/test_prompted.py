@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import torch
-from utils.adapt_and_evaluate.prompted import encode_prompted, prompted_budget_experiment
 
 from utils.adapt_and_evaluate import AdaptConfig
+from utils.adapt_and_evaluate.prompted import encode_prompted, prompted_budget_experiment
 from utils.data import CorpusConfig
 from utils.lm import corpus_and_vocab
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-from utils.lm.rnn import RNNLanguageModel, pretrained_rnn
 
 from utils.data import CorpusConfig
 from utils.lm import PretrainConfig
 from utils.lm.lstm import ModelConfig
+from utils.lm.rnn import RNNLanguageModel, pretrained_rnn
 
 
 def test_the_recurrence_is_tanh_of_input_and_previous_state():

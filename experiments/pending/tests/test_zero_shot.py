@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from utils.adapt_and_evaluate.zero_shot import PROMPT, zero_shot_margins
 
+from utils.adapt_and_evaluate.zero_shot import PROMPT, zero_shot_margins
 from utils.data import CorpusConfig
 from utils.data.corpus.grammar import REACTIONS
 from utils.lm import corpus_and_vocab
