@@ -54,7 +54,7 @@ except importlib.metadata.PackageNotFoundError:
 # labelled images per class that the transfer experiment may use.
 
 # %% tags=["parameters"]
-first_seed: int = 0  # seed of the first run; the others follow it (an integer, at least 0)
+seed: int = 0  # seed of the first run; the others follow it (an integer, at least 0)
 n_seeds: int = 3  # how many seeds every measurement is repeated over (1 to 10)
 steps: int = 300  # optimizer steps of each contrastive training run (50 to 5000)
 few_labels: int = 5  # labelled images per class for the probe and the from-scratch model (1 to 50)
@@ -63,7 +63,7 @@ few_labels: int = 5  # labelled images per class for the probe and the from-scra
 from utils.notebook import Integer, validate
 
 params = validate(
-    first_seed=Integer(first_seed, min=0),
+    seed=Integer(seed, min=0),
     n_seeds=Integer(n_seeds, min=1, max=10),
     steps=Integer(steps, min=50, max=5000),
     few_labels=Integer(few_labels, min=1, max=50),
@@ -99,7 +99,7 @@ def summary(values: list[float]) -> str:
 
 
 use_course_style()
-seeds = list(range(params.first_seed, params.first_seed + params.n_seeds))
+seeds = list(range(params.seed, params.seed + params.n_seeds))
 
 # %% [markdown]
 # Eight images of the first seed's training set, each with its caption. The
@@ -109,7 +109,7 @@ seeds = list(range(params.first_seed, params.first_seed + params.n_seeds))
 # the link between these pixels and the caption's words.
 
 # %% mystnb={"figure": {"caption": "Eight training images (16 \u00d7 16 pixels, enlarged) with their captions from the grammar.", "name": "fig-mm-samples"}}
-sample = generate_images(ImageConfig(n=8, seed=params.first_seed))
+sample = generate_images(ImageConfig(n=8, seed=params.seed))
 fig, axes = plt.subplots(1, 8, figsize=(12, 2.2))
 for ax, image, text in zip(axes, sample.images, sample.captions, strict=True):
     ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
@@ -156,7 +156,7 @@ def contrastive_loss(images: torch.Tensor, texts: torch.Tensor, tau: float) -> t
     return (image_to_text.mean() + text_to_image.mean()) / 2
 
 
-generator = torch.Generator().manual_seed(params.first_seed)
+generator = torch.Generator().manual_seed(params.seed)
 a, b = torch.randn(8, 16, generator=generator), torch.randn(8, 16, generator=generator)
 unit = torch.nn.functional.normalize
 ours = contrastive_loss(a, b, tau=0.07)
