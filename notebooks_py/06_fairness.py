@@ -202,6 +202,8 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("amplification (nats)")
 ax.legend(fontsize=7, ncol=3)
 plt.show()
+
+# %%
 pd.DataFrame({"mean amplification (nats)": amplified[:, direction != 0].mean(axis=1)},
              index=pd.Index(epochs, name="epoch")).T
 
