@@ -11,13 +11,22 @@ Linzen et al., 2016 and Gulordava et al., 2018).
 
 from __future__ import annotations
 
-import numpy as np
-from probe_common import SEEDS, lstm_config
+import dataclasses
 
-from utils.data import agreement_items, lm_stream
+import numpy as np
+
+from utils.data import CorpusConfig, agreement_items, lm_stream
 from utils.evaluate import accuracy_by_distance, agreement_accuracy, lstm_verb_margins
-from utils.lm import evaluate_language_model, pretrained_model
-from utils.lm.rnn import pretrained_rnn
+from utils.lm import PretrainConfig, evaluate_language_model, pretrained_model, pretrained_rnn
+
+SEEDS = (0, 1, 2)
+
+
+def lstm_config(seed: int, epochs: int) -> PretrainConfig:
+    """The course's recipe with corpus and training seed ``seed``."""
+    base = PretrainConfig()
+    return dataclasses.replace(base, corpus=CorpusConfig(seed=seed),
+                               train=dataclasses.replace(base.train, epochs=epochs, seed=seed))
 
 
 def main() -> None:

@@ -133,8 +133,10 @@ print(f"model grew {grown:,.0f}-fold ({math.log10(grown):.1f} orders of magnitud
 #
 # Did the data grow faster than the models? It depends on where you start.
 # [Hoffmann et al. (2022)](../book/references.md) found that, for a fixed compute budget,
-# GPT-3-era models were too big for their data, and the models after it see
-# far more tokens per parameter. But T5-11B, published before GPT-3, had
+# GPT-3-era models were too big for their data; the compute-optimal models
+# trained after that finding (Chinchilla's 20 tokens per parameter) see far
+# more tokens per parameter, though the table's Gopher, PaLM and GPT-3 do
+# not (1.1, 1.4 and 1.7). T5-11B, published before GPT-3, had
 # already trained on about a trillion tokens, more per parameter than any
 # later model in the table. The cells after the figure compare the two
 # windows two ways: the first and last model of each, and a straight line

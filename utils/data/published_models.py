@@ -4,7 +4,10 @@ Each number is the one the model's own paper reports, and each entry says
 where: `source` in words, `citation` as the key of the course's bibliography.
 `training_tokens` is None where the paper does not give the number of tokens
 seen in training (GPT-2 reports 40 GB of text, GPT reports a data set rather
-than a token count, BERT counts words). Used in chapter 1.
+than a token count; BERT reports its corpus in words, 3.3 billion, and its
+training as 256 sequences of 512 tokens per batch for 1,000,000 steps, which
+is tokens processed, passes included, rather than the size of the data). Used
+in chapter 1.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from utils.lm.pretrained_transformer import (  # noqa: F401
     TransformerPretrainConfig,
     pretrained_transformer,
 )
+from utils.lm.rnn import RNNLanguageModel, pretrained_rnn  # noqa: F401
 from utils.lm.sampling import (  # noqa: F401
     generate,
     sample_next,
@@ -67,6 +68,8 @@ __all__ = [
     "train_masked_language_model",
     "TransformerPretrainConfig",
     "pretrained_transformer",
+    "RNNLanguageModel",
+    "pretrained_rnn",
     "History",
     "InterpolatedNGram",
     "LSTMLanguageModel",

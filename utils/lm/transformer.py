@@ -43,6 +43,7 @@ class TransformerConfig:
     dropout: float = 0.1
     causal: bool = True
     pad_id: int | None = None  # bidirectional only: this id after position 0 is padding
+    tied: bool = True  # one matrix for the input embedding and the output layer
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "d_model", "n_heads", "n_layers", "d_ff", "max_len"):
@@ -138,7 +139,7 @@ class Block(nn.Module):
 
 
 class TransformerLanguageModel(nn.Module):
-    """Token and position embeddings → blocks → layer norm → tied decoder. Chapter 4."""
+    """Token and position embeddings → blocks → layer norm → decoder (tied or not). Chapter 4."""
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -154,10 +155,11 @@ class TransformerLanguageModel(nn.Module):
                 nn.init.normal_(module.weight, std=0.02)
             if isinstance(module, nn.Linear):
                 nn.init.zeros_(module.bias)
-        self.decoder.weight = self.embedding.weight  # tied, as in the LSTM
+        if config.tied:
+            self.decoder.weight = self.embedding.weight  # one matrix, as in the LSTM
 
     def num_parameters(self) -> int:
-        """Number of trainable numbers; the tied embedding and decoder count once."""
+        """Number of trainable numbers; a tied embedding and decoder count once."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def _keep(self, tokens: torch.Tensor) -> torch.Tensor | None:
