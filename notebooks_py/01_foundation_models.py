@@ -222,9 +222,9 @@ pd.Series({m.name: m.tokens_per_parameter for m in with_tokens},
 # %% [markdown]
 # ## Tokens per parameter, and the cost of training
 #
-# A common rule of thumb puts the cost of training at about $6ND$
-# floating-point operations for $N$ parameters and $D$ training tokens: $2N$
-# per token for the forward pass and $4N$ for the backward pass. The GPT-3
+# A common rule of thumb ([Kaplan et al., 2020](../book/references.md)) puts the cost of training
+# at about $6ND$ floating-point operations for $N$ parameters and $D$ training
+# tokens: $2N$ per token for the forward pass and $4N$ for the backward pass. The GPT-3
 # paper reports its own figure, so we can check the rule against it.
 
 # %%

@@ -302,6 +302,62 @@ print(f"largest |autograd - (softmax - one-hot) / N| = {float((z.grad - formula)
       f" (gradient entries up to {float(formula.abs().max()):.2e})")
 
 # %% [markdown]
+# ## Gradient descent on the likelihood is counting
+#
+# The n-gram model found its maximum-likelihood estimate by counting; a
+# neural network finds it by gradient descent on $J$. Both find the same
+# thing when the network can represent the counts. The simplest neural
+# language model is a neural bigram: one table of logits $W$, a row per
+# previous word and a column per next word (the model of
+# [Bengio et al. (2003)](../book/references.md) with no hidden layer), so
+# $p(w \mid a) = \mathrm{softmax}(W_a)_w$. Before training every logit is 0
+# and every word has probability $1/V$, so the loss starts at exactly
+# $\log V$; the maximum-likelihood optimum is $\mathrm{softmax}(W_a) =
+# c(a, \cdot) / c(a)$, the bigram counts. The loss over the `n_sentences`
+# training sentences needs only the table of bigram counts $c(a, w)$.
+
+# %%
+bigram = NGramModel(2).fit(corpus.train[:params.n_sentences], vocab)  # c(a, w) / c(a)
+counts = torch.zeros(len(vocab), len(vocab), dtype=torch.float64)  # (previous, next)
+for previous in vocab:
+    for word, c in bigram.counts([previous]).items():
+        counts[word_to_id[previous], word_to_id[word]] = c
+n_pairs = counts.sum()
+
+
+def bigram_loss(logits: torch.Tensor) -> torch.Tensor:
+    """J of the neural bigram: the mean over training pairs of -log softmax(W[a])[w]."""
+    return -(counts * torch.log_softmax(logits, dim=1)).sum() / n_pairs
+
+
+weights = torch.zeros(len(vocab), len(vocab), dtype=torch.float64, requires_grad=True)
+start_loss = bigram_loss(weights).item()
+optimizer = torch.optim.Adam([weights], lr=0.3)
+for _ in range(500):
+    optimizer.zero_grad()
+    loss = bigram_loss(weights)
+    loss.backward()
+    optimizer.step()
+print(f"loss before training {start_loss:.4f} nats, log V = {math.log(len(vocab)):.4f}; "
+      f"after 500 Adam steps {loss.item():.4f}")
+
+# %% [markdown]
+# Compare the trained rows with the counts, for every previous word seen in
+# training: the total variation distance between $\mathrm{softmax}(W_a)$ and
+# $c(a, \cdot)/c(a)$, and the loss of the counts themselves, the lowest $J$
+# any bigram model can reach on these sentences.
+
+# %%
+seen = counts.sum(dim=1) > 0
+learned = torch.softmax(weights.detach(), dim=1)[seen]  # (seen previous words, vocab)
+counted = (counts[seen] / counts[seen].sum(dim=1, keepdim=True))
+gap = 0.5 * (learned - counted).abs().sum(dim=1)  # total variation, per previous word
+optimum = float(-(counts[seen] * torch.log(counted.clamp_min(1e-300))).sum() / n_pairs)
+print(f"{int(seen.sum())} previous words seen; total variation to the counts: "
+      f"median {float(gap.median()):.4f}, largest {float(gap.max()):.4f}")
+print(f"loss of the counts {optimum:.4f} nats, of the trained table {loss.item():.4f}")
+
+# %% [markdown]
 # ## Calibration and temperature
 #
 # The model predicts its most probable word with some confidence. Is it right

@@ -161,8 +161,10 @@ plt.show()
 # `evaluate_language_model(..., ignore_index=vocab.eos_id)` does exactly
 # that. The n-grams are the add-0.1 trigram of [Chapter 3](../book/03_maximum_likelihood.md) and the best of a
 # small grid of orders and smoothings, chosen on the validation text. The
-# floor is $e^{H}$, with $H$ the exact entropy rate of the language: no model
-# can beat it on average on text it was not trained on.
+# floor is $e^{H}$, with $H$ the exact entropy rate of the language over the
+# same tokens (`<eos>` left out): no model can beat it on average on text it
+# was not trained on. The Transformer notebook (`04_transformer`) scores
+# `<eos>` too, and its floor is lower for that reason alone.
 
 # %%
 from utils.data import lm_stream

@@ -207,8 +207,14 @@ for name, load, config in [("LSTM", pretrained_model, lstm_config),
 # %% [markdown]
 # ## Perplexity, agreement and speed
 #
-# Test perplexity is scored on the held-out sentences; the floor is
-# $e^{H}$ for the language's exact entropy rate $H$ ([Chapter 3](../book/03_maximum_likelihood.md)).
+# Test perplexity is scored on the held-out sentences, every token the
+# models predict, the `<eos>` after each sentence included; the floor is
+# $e^{H}$ for the language's exact entropy rate $H$ ([Chapter 3](../book/03_maximum_likelihood.md)) with
+# `<eos>` counted as a token too. That floor is lower than the one of
+# notebook `04_lstm_language_model`, which leaves `<eos>` out to
+# compare with the n-grams: an `<eos>` after a full stop is almost certain,
+# so counting it adds a nearly free token to each sentence and lowers the
+# average loss per token.
 # Agreement is the share of test items where the model prefers the verb form
 # that agrees with the subject several words back ([Chapter 4](../book/04_lstm_language_model.md)).
 # Throughput is measured here, one model after the other, with a few training

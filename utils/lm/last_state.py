@@ -23,10 +23,10 @@ the two frameworks' differences are visible in one place:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -34,15 +34,12 @@ from torch import nn
 
 from utils.data.corpus import CorpusConfig
 from utils.data.text import lm_stream
-from utils.lm.cache import config_key, load_or_create
-from utils.lm.device import get_device
-from utils.lm.pretrained import Pretrained, corpus_and_vocab
-from utils.lm.scoped import eval_mode, local_seed
+from utils.lm.pretrained import corpus_and_vocab
+from utils.runtime import Run, TrainingRecord, cached_run, eval_mode, get_device, thin
 
 __all__ = ["LastStateConfig", "LastStateLanguageModel", "evaluate_next_word",
            "next_word_windows", "pretrained_last_state"]
 
-FORMAT_VERSION = 1
 KERAS_ADAM_EPS = 1e-7
 
 
@@ -50,8 +47,10 @@ KERAS_ADAM_EPS = 1e-7
 class LastStateConfig:
     """The article's model and its training, with Keras's defaults. Chapter 4."""
 
+    # Bump when training code changes the weights a config produces (cached runs then retrain).
+    version: ClassVar[int] = 1
+
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
-    vocab_size: int = 0  # filled in from the corpus's vocabulary when 0
     emb_size: int = 128
     hidden_size: int = 128
     window: int = 35
@@ -136,7 +135,7 @@ def evaluate_next_word(model: nn.Module, inputs: torch.Tensor, targets: torch.Te
 
 
 def _train(model: LastStateLanguageModel, inputs: torch.Tensor, targets: torch.Tensor,
-           config: LastStateConfig) -> dict:
+           config: LastStateConfig) -> TrainingRecord:
     device = get_device()
     model.to(device).train()
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -157,12 +156,14 @@ def _train(model: LastStateLanguageModel, inputs: torch.Tensor, targets: torch.T
         seconds += time.perf_counter() - start
         losses.append(loss.item())
     model.eval()
-    thin = max(1, len(losses) // 400)
-    return {"train_loss": losses[::thin], "steps": config.steps, "train_time_s": seconds,
-            "windows": config.steps * config.batch_size}
+    windows = config.steps * config.batch_size
+    return TrainingRecord(steps=config.steps, tokens=windows * config.window,
+                          train_time_s=seconds, train_loss=thin(losses),
+                          measured={"windows": windows})
 
 
-def pretrained_last_state(config: LastStateConfig | None = None) -> Pretrained:
+def pretrained_last_state(config: LastStateConfig | None = None
+                          ) -> Run[LastStateConfig, LastStateLanguageModel]:
     """The article's model trained on the course's corpus, from the cache or trained now.
 
     Chapter 4. Seeded by ``config.seed`` (initial weights and window order)
@@ -170,23 +171,13 @@ def pretrained_last_state(config: LastStateConfig | None = None) -> Pretrained:
     """
     config = config or LastStateConfig()
     corpus, vocab = corpus_and_vocab(config.corpus)
-    config = dataclasses.replace(config, vocab_size=len(vocab))
-    with local_seed(config.seed):
-        model = LastStateLanguageModel(len(vocab), config.emb_size, config.hidden_size)
-    key = "last-state-lm-" + config_key({"config": dataclasses.asdict(config),
-                                         "format": FORMAT_VERSION})
-    trained_now = False
 
-    def train() -> tuple[dict, dict]:
-        nonlocal trained_now
-        trained_now = True
-        inputs, targets = next_word_windows(lm_stream(corpus.train, vocab), config.window)
-        with local_seed(config.seed):
-            return model.state_dict(), _train(model, inputs, targets, config)
+    def build(c: LastStateConfig) -> LastStateLanguageModel:
+        return LastStateLanguageModel(len(vocab), c.emb_size, c.hidden_size).to(get_device())
 
-    state_dict, history = load_or_create(key, train)
-    if not trained_now:
-        model.load_state_dict(state_dict)
-    model.to(get_device()).eval()
-    return Pretrained(model=model, vocab=vocab, corpus=corpus, config=config,
-                      history=history, from_cache=not trained_now)
+    def train(model: LastStateLanguageModel, c: LastStateConfig) -> TrainingRecord:
+        inputs, targets = next_word_windows(lm_stream(corpus.train, vocab), c.window)
+        return _train(model, inputs, targets, c)
+
+    return cached_run("last-state-lm", config, build, train, vocab=vocab, corpus=corpus,
+                      train_text=corpus.train)

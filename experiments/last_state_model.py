@@ -8,22 +8,36 @@ Both are scored on the same predictions: the word after each 35-token window
 of the test text (stride 35), read from a zero state, as ``model.evaluate`` would;
 and the course's model also on its own every-position test perplexity.
 
-    OMP_NUM_THREADS=1 .venv/bin/python experiments/last_state_model.py
+    cd experiments && OMP_NUM_THREADS=1 ../.venv/bin/python last_state_model.py
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
-from probe_common import SEEDS, fmt, lstm_config
 
 from utils.data import CorpusConfig, lm_stream
-from utils.lm import evaluate_language_model, pretrained_model
+from utils.lm import PretrainConfig, evaluate_language_model, pretrained_model
 from utils.lm.last_state import (
     LastStateConfig,
     evaluate_next_word,
     next_word_windows,
     pretrained_last_state,
 )
+
+SEEDS = (0, 1, 2)
+
+
+def lstm_config(seed: int, epochs: int) -> PretrainConfig:
+    """The course's recipe with corpus and training seed ``seed``."""
+    base = PretrainConfig()
+    return dataclasses.replace(base, corpus=CorpusConfig(seed=seed),
+                               train=dataclasses.replace(base.train, epochs=epochs, seed=seed))
+
+
+def fmt(values: np.ndarray) -> str:
+    return f"{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}]"
 
 
 def main() -> None:
@@ -40,7 +54,7 @@ def main() -> None:
             out.setdefault(f"{name} perplexity", []).append(metrics["perplexity"])
         out.setdefault("course every-position perplexity", []).append(
             evaluate_language_model(course.model, stream)["perplexity"])
-        out.setdefault("article train_s", []).append(article.history["train_time_s"])
+        out.setdefault("article train_s", []).append(article.record.train_time_s)
         print(seed, {k: round(v[-1], 3) for k, v in out.items()}, flush=True)
     for key, values in out.items():
         print(f"{key:34} {fmt(np.array(values))}")
