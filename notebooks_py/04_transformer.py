@@ -269,7 +269,38 @@ pd.DataFrame(rows).T.assign(floor=floor)[
 # reads again at every batch), and a small recurrent cell is cheap. Attention's
 # advantage is parallelism over long sequences on hardware with thousands of
 # parallel units; its cost grows with the square of the sequence length.
+
+# %% [markdown]
+# ## Generating with a key–value cache
 #
+# To write text the GPT-like model predicts one token, appends it and
+# predicts again. Read naively, each new token means running the network
+# over the whole text once more, although the keys and values of the earlier
+# positions cannot change: in a causal model no position sees a later one.
+# A *key–value cache* keeps every layer's keys and values and computes only
+# the new position's (`TransformerLanguageModel.extend`), so each token costs
+# one position's work instead of the whole prefix's. Both ways must give the
+# same tokens for the same seed; the cache only saves work. The timing runs
+# to the model's `max_len` positions, although it was trained on windows of
+# 35 tokens plus 8 of memory, so only the first words printed are the kind of
+# text it learned to write.
+
+# %%
+from utils.lm import generate_causal
+
+length = gpt_pre.model.config.max_len - 2  # the whole text must fit in max_len positions
+timings = {}
+for use_cache in (False, True):
+    start = time.perf_counter()
+    text = generate_causal(gpt_pre.model, vocab, ["the"], length, seed=params.seed,
+                           use_cache=use_cache)
+    timings["with the cache" if use_cache else "whole text each step"] = (
+        length / (time.perf_counter() - start), text)
+assert timings["with the cache"][1] == timings["whole text each step"][1]
+print("the same", length, "tokens both ways:", " ".join(text[:20]), "...")
+pd.DataFrame({"tokens/s": {k: v[0] for k, v in timings.items()}}).style.format("{:,.0f}")
+
+# %% [markdown]
 # ## What the heads look at
 #
 # When the model predicts the verb ("is" or "are"), the word that decides it
@@ -423,8 +454,10 @@ pd.DataFrame({"cluster purity of embeddings": purity,
 #   GPT-like model with an output layer tied to its embedding (the LSTM's
 #   choice) transferred at chance on some seeds; untied, it does. With the
 #   defaults the BERT-like model, whose masked-word task gives a signal at
-#   only 30 % of the positions, stays near chance, and the purity column
-#   says whether its embeddings learned the synonyms at all. The fine-tuning
+#   only 30 % of the positions, stays near chance, and so does its
+#   embeddings' purity: the synonyms the test words need are not grouped in
+#   its input embeddings after four passes (its upper layers could still hold
+#   them; a frozen probe of each layer would tell). The fine-tuning
 #   seeds above share one pretrained model per architecture (pretraining
 #   seed `seed`); rerun with other seeds to see how much that one matters.
 # - A pretrained model's perplexity does not tell you how well it

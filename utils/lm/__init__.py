@@ -43,6 +43,7 @@ from utils.lm.pretrained_transformer import (  # noqa: F401
 from utils.lm.rnn import RNNLanguageModel, pretrained_rnn  # noqa: F401
 from utils.lm.sampling import (  # noqa: F401
     generate,
+    generate_causal,
     sample_next,
     softmax_at_temperature,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "evaluate_language_model",
     "fused_linear_cross_entropy",
     "generate",
+    "generate_causal",
     "init_output_bias",
     "nearest_neighbours",
     "neighbour_purity",

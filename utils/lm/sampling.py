@@ -19,7 +19,7 @@ from torch import nn
 from utils.data.text import Vocab
 from utils.runtime.scoped import eval_mode
 
-__all__ = ["generate", "sample_next", "softmax_at_temperature"]
+__all__ = ["generate", "generate_causal", "sample_next", "softmax_at_temperature"]
 
 
 def _check_temperature(temperature: float) -> None:
@@ -86,6 +86,52 @@ def sample_next(
     return ids.view(probs.shape[:-1]).to(logits.device)
 
 
+def _check_length(max_new_tokens: int) -> None:
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, Integral) \
+            or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an integer >= 0; got {max_new_tokens!r}")
+
+
+@torch.no_grad()
+def generate_causal(
+    model: nn.Module,
+    vocab: Vocab,
+    prompt_tokens: Sequence[str],
+    max_new_tokens: int = 30,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    *,
+    use_cache: bool = True,
+) -> list[str]:
+    """Continue ``prompt_tokens`` with a causal Transformer that reads the whole prefix. Chapter 4.
+
+    ``use_cache=True`` keeps every layer's keys and values (``model.extend``) and
+    computes one new position per token; ``use_cache=False`` runs the network
+    over the whole text again for every token. Both give the same tokens for
+    the same seed; the cache only saves the work. Prompt and new tokens
+    together must fit in the model's ``max_len`` positions.
+    """
+    _check_length(max_new_tokens)
+    _check_sampling(temperature, top_k)
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    prompt_ids = vocab.encode(prompt_tokens) or [vocab.eos_id]
+    text = torch.tensor([prompt_ids], dtype=torch.long, device=device)  # (1, length so far)
+    step, cache, new_ids = text, None, []
+    with eval_mode(model):
+        for _ in range(max_new_tokens):
+            if use_cache:
+                logits, cache = model.extend(step, cache)  # (1, new, vocab_size)
+            else:
+                logits, _ = model.extend(text)  # the whole text again
+            next_id = sample_next(logits[0, -1], temperature, top_k, generator)  # ()
+            new_ids.append(int(next_id))
+            step = next_id.view(1, 1)
+            text = torch.cat([text, step], dim=1)
+    return vocab.decode(new_ids)
+
+
 @torch.no_grad()
 def generate(
     model: nn.Module,
@@ -101,9 +147,7 @@ def generate(
     Explained in chapter 4. The same seed gives the same text; the model's
     training mode is restored afterwards.
     """
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, Integral) \
-            or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an integer >= 0; got {max_new_tokens!r}")
+    _check_length(max_new_tokens)
     _check_sampling(temperature, top_k)  # before running the model, so a bad value fails fast
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device

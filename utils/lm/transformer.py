@@ -26,7 +26,10 @@ from torch import nn
 
 from utils.runtime.scoped import eval_mode
 
-__all__ = ["TransformerConfig", "TransformerLanguageModel", "causal_self_attention"]
+__all__ = ["LayerCache", "TransformerConfig", "TransformerLanguageModel", "causal_self_attention"]
+
+# One layer's cached keys and values, each (batch, heads, seq, head_dim).
+LayerCache = tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,24 @@ class SelfAttention(nn.Module):
             is_causal=self.causal and mask is None)  # (batch, heads, seq, head_dim)
         return self.out(y.transpose(1, 2).reshape(batch, seq, d_model))
 
+    def forward_cached(self, x: torch.Tensor, past: LayerCache | None
+                       ) -> tuple[torch.Tensor, LayerCache]:
+        """Causal attention of new positions ``x`` over the cached keys and values and their own.
+
+        ``past`` holds the keys and values ``(batch, heads, seq_past, head_dim)`` of
+        the earlier positions; the new ones are appended and returned as the
+        next cache. New position i attends to every past position and to new
+        positions up to i, exactly as in a full causal pass.
+        """
+        batch, new, d_model = x.shape
+        q, k, v = self._heads(x)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        total = k.shape[2]
+        may_attend = torch.ones(new, total, dtype=torch.bool, device=x.device).tril(total - new)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=may_attend)  # (batch, heads, new, hd)
+        return self.out(y.transpose(1, 2).reshape(batch, new, d_model)), (k, v)
+
     @torch.no_grad()
     def weights(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """The attention probabilities ``(batch, heads, seq, seq)`` (for figures)."""
@@ -136,6 +157,13 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         x = x + self.attention(self.norm1(x), keep)  # (batch, seq, d_model)
         return x + self.mlp(self.norm2(x))
+
+    def forward_cached(self, x: torch.Tensor, past: LayerCache | None
+                       ) -> tuple[torch.Tensor, LayerCache]:
+        """The block on new positions only, attending over the cache; returns the next cache."""
+        attended, cache = self.attention.forward_cached(self.norm1(x), past)
+        x = x + attended
+        return x + self.mlp(self.norm2(x)), cache
 
 
 class TransformerLanguageModel(nn.Module):
@@ -206,6 +234,31 @@ class TransformerLanguageModel(nn.Module):
         """Next-token logits ``(batch, seq_len, vocab_size)`` and the state to pass on."""
         hidden, state = self.decoder_input(tokens, state)
         return self.decoder(hidden), state
+
+    @torch.no_grad()
+    def extend(self, tokens: torch.Tensor, cache: list[LayerCache] | None = None
+               ) -> tuple[torch.Tensor, list[LayerCache]]:
+        """Logits ``(batch, new, vocab_size)`` of new ``tokens`` after the cached prefix. Chapter 4.
+
+        The key-value cache of generation: ``cache`` holds every layer's keys and
+        values of the tokens read so far (None: nothing yet), so only the new
+        positions are computed. Causal models only, dropout off (call it in
+        evaluation mode); the whole text stays within ``max_len`` positions.
+        """
+        if not self.config.causal:
+            raise ValueError("a key-value cache needs a causal model; this one reads both sides")
+        if tokens.dim() != 2:
+            raise ValueError(f"tokens must be (batch, new); got shape {tuple(tokens.shape)}")
+        seen = 0 if cache is None else cache[0][0].shape[2]
+        if seen + tokens.shape[1] > self.config.max_len:
+            raise ValueError(f"the text would exceed max_len={self.config.max_len} positions")
+        positions = torch.arange(seen, seen + tokens.shape[1], device=tokens.device)
+        x = self.embedding(tokens) + self.position(positions)  # (batch, new, d_model)
+        caches = []
+        for i, block in enumerate(self.blocks):
+            x, layer_cache = block.forward_cached(x, None if cache is None else cache[i])
+            caches.append(layer_cache)
+        return self.decoder(self.norm(x)), caches
 
     @torch.no_grad()
     def attention_weights(self, tokens: torch.Tensor) -> list[torch.Tensor]:
