@@ -89,19 +89,23 @@ def test_agreement_margins_score_ties_as_half():
         agreement_accuracy([])
 
 
-def test_a_second_process_loads_the_model_from_the_cache_quickly(pre):
+def test_a_second_process_loads_the_same_model_from_the_cache(pre):
+    # How fast the load is belongs to the benchmarks; here: it loads, and it is the same model.
     script = ("import json, time\n"
               "from utils.lm.pretrained import pretrained_model\n"
               "start = time.perf_counter()\n"
               "p = pretrained_model(progress=False)\n"
               "print(json.dumps({'seconds': time.perf_counter() - start,\n"
-              "                  'from_cache': p.from_cache}))\n")
+              "                  'from_cache': p.from_cache,\n"
+              "                  'weights': [float(t.double().sum()) for t in\n"
+              "                              p.model.state_dict().values()]}))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"second process: pretrained_model() took {result['seconds']:.2f} s")
     assert result["from_cache"], "the second process retrained instead of loading the cache"
-    assert result["seconds"] < 2.0, f"loading from the cache took {result['seconds']:.2f} s"
+    ours = [float(t.double().sum()) for t in pre.model.state_dict().values()]
+    assert result["weights"] == pytest.approx(ours, rel=0, abs=0), "a different model came back"
 
 
 def _tiny_config() -> PretrainConfig:
