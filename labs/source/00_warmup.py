@@ -25,7 +25,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # random inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -47,7 +47,7 @@ seed: int = 0  # seed of the random inputs the checks and demos use (an integer,
 temperature: float = 1.0  # temperature of the sampling demo at the end (a number above 0)
 n_samples: int = 2000  # how many words the sampling demo draws (integer, 100 to 100000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, Real, validate
 
 params = validate(

@@ -26,7 +26,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # random inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -49,7 +49,7 @@ n_sentences: int = 3000  # sentences of the corpus the demos use, 90 % for train
 k: float = 0.1  # add-k smoothing constant of the demos (number, 1e-4 to 10)
 n_bins: int = 15  # equal-width confidence bins of the calibration demo (integer, 2 to 50)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, Real, validate
 
 params = validate(

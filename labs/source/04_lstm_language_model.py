@@ -26,7 +26,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # random inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -50,7 +50,7 @@ hidden_size: int = 32  # size of the small model's embedding and LSTM state (int
 epochs: int = 4  # passes of your training step over the small corpus (integer, 1 to 20)
 temperature: float = 0.8  # sampling temperature of the last demo (number, 0 to 5; 0 means argmax)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, Real, validate
 
 params = validate(

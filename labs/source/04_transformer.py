@@ -25,7 +25,7 @@
 # PyTorch's `scaled_dot_product_attention`; when they differ it says what is
 # wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -46,7 +46,7 @@ except importlib.metadata.PackageNotFoundError:
 seed: int = 0  # seed of the checks' random inputs and of the demo (an integer, at least 0)
 seq_len: int = 8  # length of the demo sequence whose attention weights are drawn (integer, 2 to 32)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, validate
 
 params = validate(

@@ -24,7 +24,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -48,7 +48,7 @@ steps: int = 60  # optimizer steps of each fine-tuning run (integer, 20 to 500)
 lr: float = 3e-3  # Adam learning rate of the head (number, 1e-5 to 0.1)
 encoder_lr: float = 5e-4  # Adam learning rate of the pretrained encoder (number, 1e-6 to 0.1)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, Real, validate
 
 params = validate(

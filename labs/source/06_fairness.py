@@ -26,7 +26,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -49,7 +49,7 @@ gender_skew: float = 0.8  # planted strength: P(pronoun leans the occupation's w
 audited_group: str = "race"  # the résumé audit's group: race or gender
 constraint: str = "equalized_odds"  # the constraint in training: equalized_odds or demographic_parity
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, OneOf, Real, validate
 
 params = validate(

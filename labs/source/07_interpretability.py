@@ -25,7 +25,7 @@
 # Each exercise is a function to complete. Run the check under it: it tries
 # your function on fresh inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -48,7 +48,7 @@ n_test: int = 200  # test reviews your attributions are scored on (integer, 20 t
 ig_steps: int = 100  # points on the integrated-gradients path, both ends included (integer, 2 to 1000)
 n_items: int = 400  # agreement sentences for the probe and the ablation (integer, 100 to 2000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, validate
 
 params = validate(

@@ -25,7 +25,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -47,7 +47,7 @@ seed: int = 0  # seed of the checks' random inputs and of the attack's split (an
 max_fpr: float = 0.01  # the attack's false-positive budget (number, 0.001 to 0.5)
 noise_multiplier: float = 1.0  # sigma of the DP-SGD step you run at the end (number, 0 to 10)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, Real, validate
 
 params = validate(

@@ -26,7 +26,7 @@
 # same cell: run the cell, and the check tries your function on fresh inputs
 # and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -51,7 +51,7 @@ n_texts: int = 100  # texts sampled with and without the watermark (integer, 10 
 n_tokens: int = 200  # tokens per sampled text (integer, 20 to 1000)
 poison_rate: float = 0.01  # share of pretraining sentences poisoned (number, 0.0001 to 0.2)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, Real, validate
 
 params = validate(

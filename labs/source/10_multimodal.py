@@ -26,7 +26,7 @@
 # same cell: run the cell, and the check tries your function on fresh
 # random inputs and tells you what is wrong, never the answer.
 
-# %%
+# %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
 # version (keeping Colab's torch); everywhere else this cell does nothing.
 import importlib.metadata
@@ -47,7 +47,7 @@ except importlib.metadata.PackageNotFoundError:
 seed: int = 0  # seed of the checks' inputs and of the training run (an integer, at least 0)
 steps: int = 150  # optimizer steps of the tiny CLIP trained with your loss (20 to 2000)
 
-# %%
+# %% tags=["hide-cell"]
 from utils.notebook import Integer, validate
 
 params = validate(seed=Integer(seed, min=0), steps=Integer(steps, min=20, max=2000))
