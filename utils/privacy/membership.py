@@ -22,6 +22,7 @@ from utils.evaluate.roc import auroc, roc_curve, scores_and_labels
 __all__ = [
     "advantage", "tpr_at_fpr", "threshold_at_fpr",
     "attack_rates", "attack_report", "clopper_pearson", "dp_bound_violations",
+    "epsilon_lower_bound",
 ]
 
 
@@ -87,6 +88,24 @@ def dp_bound_violations(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     direct = tpr_low > bound * fpr_high + delta
     mirror = (1 - fpr_high) > bound * (1 - tpr_low) + delta  # the complementary test
     return int(np.sum(direct | mirror))
+
+
+def epsilon_lower_bound(true_positives: int, n_members: int, false_positives: int,
+                        n_nonmembers: int, delta: float, confidence: float = 0.95) -> float:
+    """The smallest epsilon one attack's measured rates allow, at ``confidence``. Chapter 8.
+
+    Rearranges TPR <= e^eps FPR + delta (and its mirror image) for eps, with the
+    TPR at its lower Clopper-Pearson limit and the FPR at its upper one, as
+    Jagielski et al. (2020) audit DP-SGD. A training run that claims a smaller
+    epsilon is contradicted by the attack. The threshold must have been chosen
+    on other data than these counts; 0.0 when the rates prove nothing.
+    """
+    tpr_low = clopper_pearson(np.array([true_positives]), n_members, confidence)[0][0]
+    fpr_high = clopper_pearson(np.array([false_positives]), n_nonmembers, confidence)[1][0]
+    direct = np.log((tpr_low - delta) / fpr_high) if tpr_low > delta else 0.0
+    mirror = (np.log((1 - fpr_high - delta) / (1 - tpr_low))
+              if 1 - fpr_high > delta else 0.0)  # the complementary test
+    return float(max(direct, mirror, 0.0))
 
 
 def attack_report(member_losses: np.ndarray, nonmember_losses: np.ndarray, *, seed: int = 0,
