@@ -7,6 +7,11 @@ and, following Carlini et al. (2022), the true-positive rate at a low false-
 positive rate. A threshold chosen on the same examples it is scored on
 overstates the attack, so ``threshold_at_fpr`` is meant for a separate split.
 
+``epsilon_lower_bound`` turns the rates one threshold reaches into the smallest
+epsilon a DP training run could claim and still allow them (an audit). The
+difficulty-calibrated score, which makes the attack work at a low FPR, is in
+``utils.privacy.calibrated``.
+
 The losses come from ``utils.evaluate.sentence_losses``, the curve and its area
 from ``utils.evaluate.roc``; the functions here take the members' and the
 non-members' scores (``-loss``: higher means "more likely a member") apart.
