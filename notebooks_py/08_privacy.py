@@ -308,8 +308,8 @@ pd.DataFrame({name: attack_row(attacks[name][0], run)
 
 # %% [markdown]
 # The loss attack separates the overfit model's members on average (its AUC
-# is well above 0.5), yet at 1 % false positives it finds few more members
-# than it accuses non-members. The reason is in the sentences: a short,
+# is well above 0.5), yet at 1 % false positives it catches only about twice
+# as many members as it accuses non-members, and at 0.1 % next to none. The reason is in the sentences: a short,
 # common one ("the dog sat on the mat .") has a low loss under any model that
 # has learnt the language, member or not, and a long rare one a high loss
 # even when it was trained on. The loss measures how *hard* a sentence is at
