@@ -27,6 +27,11 @@ from utils.privacy.accountant import (  # noqa: F401
     noise_for_epsilon,
     rdp_to_epsilon,
 )
+from utils.privacy.calibrated import (  # noqa: F401
+    calibrated_scores,
+    low_fpr_attack,
+    true_log_likelihoods,
+)
 from utils.privacy.canary import (  # noqa: F401
     canary_exposure,
     canary_log2_probs,
@@ -46,10 +51,14 @@ from utils.privacy.experiments import (  # noqa: F401
     EXPOSURE_CORPUS,
     MEMBERSHIP_CORPUS,
     PrivacyRun,
+    attack_scores,
     dp_run,
     exposure_run,
+    low_fpr_table,
+    membership_sets,
     overfit_run,
     train_run,
+    underfit_run,
 )
 from utils.privacy.exposure import (  # noqa: F401
     exposure,
@@ -61,6 +70,7 @@ from utils.privacy.membership import (  # noqa: F401
     attack_report,
     clopper_pearson,
     dp_bound_violations,
+    epsilon_lower_bound,
     threshold_at_fpr,
     tpr_at_fpr,
 )
@@ -84,7 +94,9 @@ __all__ = [
     "advantage",
     "attack_rates",
     "attack_report",
+    "attack_scores",
     "auroc",
+    "calibrated_scores",
     "canary_exposure",
     "canary_log2_probs",
     "clip_and_sum",
@@ -95,13 +107,17 @@ __all__ = [
     "dp_step_speed",
     "dpsgd_epsilon",
     "encode_with_targets",
+    "epsilon_lower_bound",
     "exposure",
-    "extrapolated_exposure",
     "exposure_run",
+    "extrapolated_exposure",
     "gaussian_epsilon",
     "gaussian_epsilon_simple",
     "gaussian_noise",
     "gaussian_rdp",
+    "low_fpr_attack",
+    "low_fpr_table",
+    "membership_sets",
     "noise_for_epsilon",
     "opacus_twin",
     "overfit_run",
@@ -116,5 +132,7 @@ __all__ = [
     "tpr_at_fpr",
     "train_run",
     "train_sentences",
+    "true_log_likelihoods",
+    "underfit_run",
     "with_canary",
 ]

@@ -14,11 +14,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+import pandas as pd
 import torch
 
-from utils.data.corpus import Corpus, CorpusConfig
+from utils.data.corpus import Corpus, CorpusConfig, SyntheticLanguage
+from utils.evaluate.sentence_loss import perplexity, sentence_losses
 from utils.lm.pretrained import corpus_and_vocab
 from utils.privacy.accountant import noise_for_epsilon
+from utils.privacy.calibrated import calibrated_scores, low_fpr_attack, true_log_likelihoods
 from utils.privacy.canary import canary_log2_probs, dedupe_sentences
 from utils.privacy.dpsgd import DPLanguageModel
 from utils.privacy.exposure import exposure
@@ -27,7 +31,8 @@ from utils.runtime import Run, TrainingRecord, cached_run
 
 __all__ = [
     "CANARY", "EXPOSURE_CORPUS", "MEMBERSHIP_CORPUS", "PrivacyRun", "train_run",
-    "exposure_run", "overfit_run", "dp_run",
+    "exposure_run", "overfit_run", "dp_run", "underfit_run", "membership_sets",
+    "attack_scores", "low_fpr_table",
 ]
 
 CANARY = "48152"
@@ -130,3 +135,77 @@ def dp_run(epsilon: float, *, seed: int = 0, epochs: int = 10, delta: float = 1e
     steps = epochs * max(1, round(n / base.batch_size))  # as train_sentences draws them
     sigma = noise_for_epsilon(epsilon, base.batch_size / n, steps, delta)
     return PrivacyRun(corpus=corpus, train=dataclasses.replace(base, noise_multiplier=sigma))
+
+
+def underfit_run(*, seed: int = 0, epochs: int = 2, lr: float = 0.012) -> PrivacyRun:
+    """The no-DP recipe of ``dp_run`` stopped early: as poor a model as DP at epsilon 8. Chapter 8.
+
+    Two epochs at a learning rate of 0.012 instead of ten at 0.01, chosen so
+    that the validation perplexity is close to the epsilon = 8 model's (31.3,
+    range 27.7-34.8, against 32.0, range 30.8-32.7, over seeds 0-2): the
+    control that tells "private" from "has not learnt much".
+    """
+    run = dp_run(float("inf"), seed=seed)
+    return dataclasses.replace(run, train=dataclasses.replace(run.train, epochs=epochs, lr=lr))
+
+
+NONMEMBERS = 10_000  # fresh sentences: enough to measure a false-positive rate of 0.1 %
+
+
+def membership_sets(run: Run, n_nonmembers: int = NONMEMBERS
+                    ) -> tuple[list[list[str]], list[list[str]]]:
+    """(members, non-members) of the membership game on ``run``'s model. Chapter 8.
+
+    Members are the training sentences other than the canary's copies, repeats
+    kept: independent draws from the language. Non-members are
+    ``n_nonmembers`` fresh draws from the same language (never the canary), so
+    both sides come from one distribution, which the DP bound assumes.
+    """
+    positions = run.corpus.canary_positions
+    canary = run.train_text[positions[0]] if positions else None
+    members = [list(s) for s in run.train_text if list(s) != canary]
+    language = SyntheticLanguage(run.corpus.config)
+    rng = np.random.default_rng([run.corpus.config.seed, 8, 1])
+    nonmembers: list[list[str]] = []
+    while len(nonmembers) < n_nonmembers:
+        sentence = language.sample_sentence(rng)
+        if sentence != canary:
+            nonmembers.append(sentence)
+    return members, nonmembers
+
+
+def attack_scores(run: Run, n_nonmembers: int = NONMEMBERS
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Members' and non-members' scores under the loss attack and the calibrated one. Chapter 8.
+
+    ``{"loss": (...), "calibrated": (...)}``, each (members, non-members),
+    higher meaning "member": minus the loss, and ``calibrated_scores``.
+    """
+    language = SyntheticLanguage(run.corpus.config)
+    out: dict[str, list[np.ndarray]] = {"loss": [], "calibrated": []}
+    for sentences in membership_sets(run, n_nonmembers):
+        losses = sentence_losses(run.model, sentences, run.vocab)
+        out["loss"].append(-losses)
+        out["calibrated"].append(
+            calibrated_scores(losses, true_log_likelihoods(sentences, language)))
+    return {name: (pair[0], pair[1]) for name, pair in out.items()}
+
+
+def low_fpr_table(models: dict[str, PrivacyRun], *, delta: float = 1e-5, seed: int = 0,
+                  n_boot: int = 200) -> pd.DataFrame:
+    """Both attacks at 0.1 % and 1 % false positives on each named model. Chapter 8.
+
+    One row per model, attack and target FPR, with ``low_fpr_attack``'s
+    columns and the model's validation perplexity; models are trained (or
+    loaded) with ``train_run``.
+    """
+    rows = []
+    for name, config in models.items():
+        run = train_run(config)
+        ppl = perplexity(run.model, run.corpus.valid, run.vocab)
+        for attack, (members, nonmembers) in attack_scores(run).items():
+            for row in low_fpr_attack(members, nonmembers, delta=delta, seed=seed,
+                                      n_boot=n_boot):
+                rows.append({"model": name, "seed": config.seed, "attack": attack,
+                             "validation perplexity": ppl, **row})
+    return pd.DataFrame(rows)

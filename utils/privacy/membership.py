@@ -7,6 +7,11 @@ and, following Carlini et al. (2022), the true-positive rate at a low false-
 positive rate. A threshold chosen on the same examples it is scored on
 overstates the attack, so ``threshold_at_fpr`` is meant for a separate split.
 
+``epsilon_lower_bound`` turns the rates one threshold reaches into the smallest
+epsilon a DP training run could claim and still allow them (an audit). The
+difficulty-calibrated score, which makes the attack work at a low FPR, is in
+``utils.privacy.calibrated``.
+
 The losses come from ``utils.evaluate.sentence_losses``, the curve and its area
 from ``utils.evaluate.roc``; the functions here take the members' and the
 non-members' scores (``-loss``: higher means "more likely a member") apart.
@@ -22,6 +27,7 @@ from utils.evaluate.roc import auroc, roc_curve, scores_and_labels
 __all__ = [
     "advantage", "tpr_at_fpr", "threshold_at_fpr",
     "attack_rates", "attack_report", "clopper_pearson", "dp_bound_violations",
+    "epsilon_lower_bound",
 ]
 
 
@@ -87,6 +93,24 @@ def dp_bound_violations(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     direct = tpr_low > bound * fpr_high + delta
     mirror = (1 - fpr_high) > bound * (1 - tpr_low) + delta  # the complementary test
     return int(np.sum(direct | mirror))
+
+
+def epsilon_lower_bound(true_positives: int, n_members: int, false_positives: int,
+                        n_nonmembers: int, delta: float, confidence: float = 0.95) -> float:
+    """The smallest epsilon one attack's measured rates allow, at ``confidence``. Chapter 8.
+
+    Rearranges TPR <= e^eps FPR + delta (and its mirror image) for eps, with the
+    TPR at its lower Clopper-Pearson limit and the FPR at its upper one, as
+    Jagielski et al. (2020) audit DP-SGD. A training run that claims a smaller
+    epsilon is contradicted by the attack. The threshold must have been chosen
+    on other data than these counts; 0.0 when the rates prove nothing.
+    """
+    tpr_low = clopper_pearson(np.array([true_positives]), n_members, confidence)[0][0]
+    fpr_high = clopper_pearson(np.array([false_positives]), n_nonmembers, confidence)[1][0]
+    direct = np.log((tpr_low - delta) / fpr_high) if tpr_low > delta else 0.0
+    mirror = (np.log((1 - fpr_high - delta) / (1 - tpr_low))
+              if 1 - fpr_high > delta else 0.0)  # the complementary test
+    return float(max(direct, mirror, 0.0))
 
 
 def attack_report(member_losses: np.ndarray, nonmember_losses: np.ndarray, *, seed: int = 0,
