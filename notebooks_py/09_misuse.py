@@ -360,13 +360,13 @@ summary.style.format("{:.2f}").format("{:.1%}", subset=pd.IndexSlice[rate_column
 # %% [markdown]
 # Read the ranges, not one row. Counting every pair, the key moves the
 # plain model's mean z by a few units, from below zero to well above it,
-# and for some keys a share of the unmarked texts (one or two in a
+# and for some keys a share of the unmarked texts (up to one or two in a
 # hundred) is flagged, hundreds of times the promised rate: the test's
 # assumption of independent tokens failed, not the arithmetic. The detection
 # rate moves with the key too, so a single key's detection rate, favourable or
 # not, says little on its own. Counting each distinct pair once brings the
 # plain text's mean z back near zero for every key and its false alarms down to
-# what the threshold promises, at a price: fewer tokens are scored, so the
+# what the threshold promises (here not one of the unmarked texts), at a price: fewer tokens are scored, so the
 # detection rate falls, and it varies more between keys. At this scale the
 # honest summary of the watermark is that pair of numbers, a mean with its
 # range over keys, for each way of counting.
@@ -440,9 +440,11 @@ plt.show()
 # each swap also resets the colour of the token after it, while a paraphrased
 # span resets only its own first kept neighbour. But substitution pays in
 # grammar, and the paraphrase keeps most sentences grammatical: the attack a
-# detector must withstand is the fluent one, and against it the mark lasts only
-# as long as most of the text is left alone. Longer texts push the point where
-# detection fails further out, since their z starts higher; the defence and
+# detector must withstand is the fluent one. Against it, rewriting a tenth of
+# the text changes little; rewriting half lowers the share flagged by an amount
+# that depends heavily on the key (compare the smallest and the largest key's
+# columns), one more reason to quote the range. Longer texts push the point
+# where detection fails further out, since their z starts higher; the defence and
 # the attack both scale with the length.
 #
 # ## What the mark costs
