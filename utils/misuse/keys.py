@@ -35,8 +35,8 @@ def sample_by_key(model: nn.Module, keys: Sequence[int], config: WatermarkConfig
     ``config`` supplies gamma and delta. ``"watermarked"`` is sampled with the
     key's boost, ``"plain"`` by the same model with ``delta = 0``, so the false
     alarms are counted on text that never carried a mark. Each sample has its
-    own generator, seeded from ``seed``, the key's position and the sample's
-    name, so a key's texts do not depend on which other keys are tried.
+    own generator, seeded from ``seed``, the key's position and which of the two
+    samples it is, so adding keys at the end leaves the earlier keys' texts as they were.
     """
     if len(set(keys)) != len(keys):
         raise ValueError(f"keys must be distinct; got {list(keys)!r}")
