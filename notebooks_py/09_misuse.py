@@ -63,7 +63,9 @@ delta: float = 2.0  # boost added to green logits (number, 0 to 10)
 key: int = 15485863  # the watermark's secret key (integer, 0 or more)
 n_texts: int = 200  # texts per sample (integer, 20 to 2000)
 n_tokens: int = 200  # tokens per watermarked text (integer, 20 to 1000)
-n_keys: int = 5  # keys tried when testing the detector's false alarms (integer, 1 to 20)
+n_keys: int = 5  # keys over which detection and false alarms are measured (integer, 2 to 20)
+threshold: float = 4.0  # the detector flags a text when its z exceeds this (number, 1 to 10)
+span: int = 10  # tokens per span the paraphrase attack rewrites (integer, 1 to 100)
 detect_tokens: int = 50  # tokens per text for the detectors without a watermark (integer, 10 to 500)
 min_temperature: float = 0.5  # lowest sampling temperature for detection (number, 0.1 to 3)
 max_temperature: float = 1.5  # highest sampling temperature for detection (number, 0.1 to 3)
@@ -87,7 +89,9 @@ params = validate(
     key=Integer(key, min=0),
     n_texts=Integer(n_texts, min=20, max=2000),
     n_tokens=Integer(n_tokens, min=20, max=1000),
-    n_keys=Integer(n_keys, min=1, max=20),
+    n_keys=Integer(n_keys, min=2, max=20),
+    threshold=Real(threshold, min=1.0, max=10.0),
+    span=Integer(span, min=1, max=100),
     detect_tokens=Integer(detect_tokens, min=10, max=500),
     min_temperature=Real(min_temperature, min=0.1, max=3.0),
     max_temperature=Real(max_temperature, min=0.1, max=3.0),
@@ -229,19 +233,25 @@ for text in (marked.ids[0], unmarked.ids[0]):
 # %% [markdown]
 # The library scores every text at once from a table of all $V$ green lists.
 # Over all the samples (each row: `n_texts` texts of `n_tokens` tokens), how
-# high does z go, and how many texts does a threshold of $z > 4$ flag? For text
-# without the mark, $z > 4$ should happen about three times in 100,000.
+# high does z go, and how many texts does the threshold (`threshold`, 4 by
+# default) flag? For text without the mark, the binomial model promises the
+# one-sided normal tail: about three texts in 100,000 for $z > 4$.
 
 # %%
+flag = f"z > {params.threshold:g}"
+promised = math.erfc(params.threshold / math.sqrt(2)) / 2  # P(z > threshold) for a normal z
+print(f"{flag}: the rate of false alarms the z-test promises is {promised:.1e}")
+
+
 def z_summary(values: np.ndarray) -> pd.Series:
-    """Mean, smallest and largest z over a sample's texts, and the share above 4."""
+    """Mean, smallest and largest z over a sample's texts, and the share above the threshold."""
     return pd.Series({"mean": values.mean(), "min": values.min(), "max": values.max(),
-                      "z > 4": np.mean(values > 4)})
+                      flag: np.mean(values > params.threshold)})
 
 
 def show_z(table: pd.DataFrame):
     """z to two decimals, the shares flagged as percentages."""
-    flagged = [c for c in table if "z > 4" in c]
+    flagged = [c for c in table if flag in c]
     return table.style.format("{:.2f}").format("{:.1%}", subset=flagged)
 
 
@@ -251,20 +261,24 @@ z = {"watermarked": z_scores(marked.ids, mark, V).numpy(),
 show_z(pd.DataFrame({name: z_summary(values) for name, values in z.items()}).T)
 
 # %% [markdown]
-# The watermarked row should sit far above 4 and the two controls near 0. Look
-# at the controls' means, though: with this key both are clearly *below* zero,
-# which a fair coin for every token would not do over 200 texts. The plain
-# model's text and the true language share something that the key happens to
-# colour red; the section on false alarms below finds out what. The histogram
-# shows the whole distributions behind the table.
+# The watermarked row should sit far above the threshold and the two controls
+# near 0. Look at the controls' means, though: with the default key both are
+# clearly *below* zero, which a fair coin for every token would not do over 200
+# texts. The plain model's text and the true language share something that this
+# key happens to colour red. That makes this table one draw, not a result: a
+# key is one random split of the vocabulary, and another key can colour the
+# same shared pairs green. The section on keys below measures the detection
+# and false-alarm rates over `n_keys` keys, and those are the numbers to quote.
+# The histogram shows the whole distributions behind this one key's table.
 
-# %% mystnb={"figure": {"caption": "The detector's z for watermarked text, for the plain model's text and for text of the true language; the dotted line is the threshold z = 4.", "name": "fig-misuse-z-histogram"}}
+# %% mystnb={"figure": {"caption": "The detector's z for watermarked text, for the plain model's text and for text of the true language; the dotted line is the threshold (z = 4 by default); one key.", "name": "fig-misuse-z-histogram"}}
 fig, ax = plt.subplots(figsize=(7, 3.8))
 bins = np.linspace(min(v.min() for v in z.values()) - 0.5, max(v.max() for v in z.values()) + 0.5,
                    40)
 for name, values in z.items():
     ax.hist(values, bins=bins, alpha=0.55, label=name, histtype="stepfilled")
-ax.axvline(4, color="black", linestyle=":", linewidth=1, label="z = 4")
+ax.axvline(params.threshold, color="black", linestyle=":", linewidth=1,
+           label=f"z = {params.threshold:g}")
 ax.set_xlabel("z")
 ax.set_ylabel("texts")
 ax.legend()
@@ -293,13 +307,14 @@ for name, ids in (("watermarked", marked.ids), ("plain model", unmarked.ids)):
     ax.fill_between(lengths, [np.quantile(v, 0.1) for v in zs],
                     [np.quantile(v, 0.9) for v in zs], color=line.get_color(), alpha=0.2)
     if name == "watermarked":
-        first = next((t for t, v in zip(lengths, zs, strict=True) if np.mean(v > 4) >= 0.9), None)
-ax.axhline(4, color="black", linestyle=":", linewidth=1)
+        first = next((t for t, v in zip(lengths, zs, strict=True)
+                      if np.mean(v > params.threshold) >= 0.9), None)
+ax.axhline(params.threshold, color="black", linestyle=":", linewidth=1)
 ax.set_xlabel("tokens scored (t)")
 ax.set_ylabel("z")
 ax.legend()
 plt.show()
-print("shortest length at which 90% of watermarked texts pass z > 4:",
+print(f"shortest length at which 90% of watermarked texts pass {flag}:",
       f"{first} tokens" if first else f"more than {lengths[-1]} tokens")
 
 # %% [markdown]
@@ -308,82 +323,141 @@ print("shortest length at which 90% of watermarked texts pass z > 4:",
 # where the model had little choice. A detector's promise is a rate of
 # caught texts at a given length, never a guarantee for one text.
 #
-# ## When the false alarms are not rare
+# ## Detection and false alarms over keys
 #
 # The z-test assumes every scored token is green by chance with probability
 # $\gamma$, independently. Text of the course's language repeats the same
 # pairs over and over: ". <eos>" ends every sentence, "<eos> the" starts most.
-# Whether such a pair is green is fixed by the key, so for some keys
-# unwatermarked text sits far above zero. Counting each distinct (previous,
-# token) pair once restores the test. Here is the plain model's text scored
-# under several keys, both ways, and, as the control that the fix does not
-# also erase the mark, text watermarked with each key and scored with distinct
-# pairs. The columns give the mean and largest z over the texts, and the share
-# flagged at $z > 4$.
+# Whether such a pair is green is fixed by the key, so one key can push
+# unwatermarked text below zero (as the default key did above) and another
+# push it far above. A detector's rates are therefore measured over keys. For
+# each of `n_keys` keys, `sample_by_key` draws fresh watermarked texts and
+# fresh texts of the same model *without* the boost; the false alarms are
+# counted on the latter, never on marked text. Both are scored with that key,
+# twice: counting every pair, and counting each distinct (previous, token)
+# pair once, which restores the independence the test assumes.
 
 # %%
-keys = {}
-for k in range(params.n_keys):
-    config = WatermarkConfig(gamma=params.gamma, delta=params.delta, key=params.key + k)
-    marked_k = draw(config, offset=100 + k).ids  # (the plain text is the same for every key)
-    keys[config.key] = pd.concat({
-        "plain, every pair": z_summary(z_scores(unmarked.ids, config, V).numpy()),
-        "plain, distinct pairs": z_summary(
-            z_scores(unmarked.ids, config, V, ignore_repeats=True).numpy()),
-        "watermarked, distinct": z_summary(
-            z_scores(marked_k, config, V, ignore_repeats=True).numpy())})
-show_z(pd.DataFrame(keys).T.rename_axis("key"))
+from utils.misuse import detection_by_key, over_keys, sample_by_key
+
+key_list = [params.key + k for k in range(params.n_keys)]
+by_key = sample_by_key(pretrained.model, key_list, mark, n_texts=params.n_texts,
+                       n_tokens=params.n_tokens, start_id=vocab.eos_id, seed=params.seed)
+per_key = detection_by_key(by_key, mark, V, threshold=params.threshold)
+rate_columns = [c for c in per_key if c[1] in ("detected", "false alarms")]
+per_key.style.format("{:.2f}").format("{:.1%}", subset=rate_columns)
 
 # %% [markdown]
-# With every pair counted, some keys flag as many as one text in a hundred that
-# carries no mark at all, although $z > 4$ promised about three in 100,000: the test's
-# assumption of independent tokens is what failed, not the arithmetic. With
-# each distinct pair counted once, the plain text's z falls back around zero
-# for every key, and the watermarked text is still caught.
+# The same table summarised over the keys: the mean, and the range from the
+# least to the most favourable key.
+
+# %%
+print(f"{flag}, over {counted(params.n_keys, 'key')}, {params.n_texts} texts of "
+      f"{params.n_tokens} tokens per sample; promised false-alarm rate {promised:.1e}")
+summary = over_keys(per_key)
+summary.style.format("{:.2f}").format("{:.1%}", subset=pd.IndexSlice[rate_columns, :])
+
+# %% [markdown]
+# Read the ranges, not one row. Counting every pair, the key moves the
+# plain model's mean z by a few units, from below zero to well above it,
+# and for some keys a share of the unmarked texts (up to one or two in a
+# hundred) is flagged, hundreds of times the promised rate: the test's
+# assumption of independent tokens failed, not the arithmetic. The detection
+# rate moves with the key too, so a single key's detection rate, favourable or
+# not, says little on its own. Counting each distinct pair once brings the
+# plain text's mean z back near zero for every key and its false alarms down to
+# what the threshold promises (here not one of the unmarked texts), at a price: fewer tokens are scored, so the
+# detection rate falls, and it varies more between keys. At this scale the
+# honest summary of the watermark is that pair of numbers, a mean with its
+# range over keys, for each way of counting.
 #
-# Distinct pairs cost some strength (fewer tokens are scored) but make the
-# threshold mean what it says for every key. The rest of the notebook keeps
-# the simple count with the default key, whose false alarms the first table
-# measured directly.
+# The rest of the notebook keeps the simple count. The attacks below use the
+# same keys; the length and cost sections use the default key alone.
 #
 # ## Erasing the mark
 #
 # An attacker who knows a watermark is there but not the key can edit the
-# text. Replacing a random share of tokens by random words turns, on
-# average, two scored tokens to chance each: its own and the next one, whose
-# green list it seeds. So a substitution rate $s$ sends about $2s$ of the scored
-# tokens back to chance, and the excess of green tokens, and with it z, shrinks
-# steadily as $s$ grows. The attacker pays in meaning: in a real
-# language, replacing a fifth of the words at random leaves a text no one would
-# want to use, and a careful paraphrase is the more realistic attack.
+# text. Two edits are tried, over the same keys and the first half of each
+# key's watermarked texts:
+#
+# - **substitution**: replace a random share of tokens by random words. Each
+#   swap turns, on average, two scored tokens to chance: its own and the next
+#   one, whose green list it seeds. It is the cheapest attack, and it wrecks
+#   the sentences.
+# - **paraphrase**: cut the text into spans of `span` tokens and let the model
+#   *without* the watermark rewrite a random share of the spans, each given
+#   everything before it. The rewritten words are as fluent as the model's own
+#   and carry no mark; this is the attack of someone who owns, or can query, an
+#   unwatermarked model of similar quality.
+#
+# For each share of tokens changed, the mean z over the texts and the share
+# still flagged, as a mean over keys with the smallest and largest key's value,
+# and the share of complete sentences the true language could have produced:
+# what the attacker pays.
 
 # %%
-from utils.misuse import substitute_tokens
+from utils.misuse import grammatical_share, resample_spans, substitute_tokens
 
-shares = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5]
+shares = [0.0, 0.1, 0.25, 0.5]
 edit = torch.Generator().manual_seed(params.seed)
-z_edit = [z_scores(substitute_tokens(marked.ids, s, V, edit), mark, V).numpy() for s in shares]
-show_z(pd.DataFrame({s: z_summary(v) for s, v in zip(shares, z_edit, strict=True)}).T
-       .rename_axis("tokens substituted")).format_index("{:.0%}")
+n_attacked = max(10, params.n_texts // 2)
+attacked = []
+for k, texts in by_key.items():
+    scoring = WatermarkConfig(gamma=params.gamma, delta=params.delta, key=k)
+    original = texts["watermarked"][:n_attacked]
+    for share in shares:
+        edits = {"substitution": substitute_tokens(original, share, V, edit),
+                 "paraphrase": resample_spans(pretrained.model, original, share, params.span,
+                                              start_id=vocab.eos_id, generator=edit)}
+        for attack, ids in edits.items():
+            z_k = z_scores(ids, scoring, V).numpy()
+            attacked.append({"attack": attack, "share changed": share, "key": k,
+                             "mean z": z_k.mean(), flag: np.mean(z_k > params.threshold),
+                             "grammatical": grammatical_share(ids, vocab,
+                                                              pretrained.config.corpus)})
+attacked = pd.DataFrame(attacked)
+attack_summary = attacked.groupby(["attack", "share changed"]).agg(
+    {"mean z": ["mean", "min", "max"], flag: ["mean", "min", "max"], "grammatical": ["mean"]})
+attack_summary.style.format("{:.2f}").format("{:.1%}", subset=[flag, "grammatical"]).format_index(
+    "{:.0%}", level=1)
+
+# %% mystnb={"figure": {"caption": "Mean z of watermarked text against the share of tokens changed, by random substitution and by paraphrase (spans rewritten by the model without the mark); lines are means over keys, bands the range from the smallest to the largest key; the dotted line is the threshold.", "name": "fig-misuse-attacks"}}
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+for attack, marker in (("substitution", "o"), ("paraphrase", "s")):
+    rows = attack_summary.loc[attack, "mean z"]
+    line, = ax.plot(rows.index, rows["mean"], marker=marker, label=attack)
+    ax.fill_between(rows.index, rows["min"], rows["max"], color=line.get_color(), alpha=0.2)
+ax.axhline(params.threshold, color="black", linestyle=":", linewidth=1)
+ax.set_xlabel("share of tokens changed")
+ax.set_ylabel("mean z")
+ax.legend()
+plt.show()
 
 # %% [markdown]
-# The mark fades gradually, with no cliff: each substitution removes a little
-# evidence, and the share flagged falls steeply once the mean z nears the
-# threshold. Longer texts push that point further out, since their z starts
-# higher; the defence and the attack both scale with the length.
+# Both attacks erase the mark gradually, with no cliff: each changed token
+# removes a little evidence, and the share flagged falls steeply once the mean
+# z nears the threshold. Per token changed, substitution erases more, because
+# each swap also resets the colour of the token after it, while a paraphrased
+# span resets only its own first kept neighbour. But substitution pays in
+# grammar, and the paraphrase keeps most sentences grammatical: the attack a
+# detector must withstand is the fluent one. Against it, rewriting a tenth of
+# the text changes little; rewriting half lowers the share flagged by an amount
+# that depends heavily on the key (compare the smallest and the largest key's
+# columns), one more reason to quote the range. Longer texts push the point
+# where detection fails further out, since their z starts higher; the defence and
+# the attack both scale with the length.
 #
 # ## What the mark costs
 #
-# The boost makes the chosen tokens less likely than the model's own choice
-# would be. Two measures, both computed from the plain model and the true
+# At each step the boost picks tokens the model itself would have picked less
+# often. Whether that makes the *text* less likely under the model is another
+# question, because the boost also changes where the text goes. Two measures, both computed from the plain model and the true
 # language, as $\delta$ grows: the *perplexity ratio* (the watermarked text's
 # surprise under the plain model, relative to the entropy the model had at
 # each step; 1 means no cost) and the share of complete sentences that the
 # true language could have produced. The plain perplexity is printed too.
 
 # %%
-from utils.misuse import grammatical_share
-
 deltas = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
 cost = {}
 for d in deltas:
@@ -410,8 +484,8 @@ fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
 plt.show()
 
 # %% [markdown]
-# Watch the plain perplexity for small $\delta$: it need not rise, and with
-# some keys it falls. The boost also steers the text towards contexts where
+# Watch the plain perplexity for small $\delta$: it does not rise; here it
+# falls slightly up to $\delta = 2$ and climbs only beyond. The boost also steers the text towards contexts where
 # the model is surer of the next token (the last column, the model's mean
 # entropy per step), and such text has a lower perplexity whatever its
 # quality. The ratio divides that out, and the true language's verdict on
@@ -560,6 +634,19 @@ pd.DataFrame(detection[0]["histogram"], index=["machine", "true language"],
 # true language; DetectGPT's curvature test is one attempt to get part of
 # that edge back without it.
 #
+# Whether detection can keep working as models approach human writing is
+# debated. [Sadasivan et al., 2023](../book/references.md) argue that the best
+# detector's AUROC is bounded by the total variation distance between the two
+# sources and so falls towards 0.5; [Chakraborty et al., 2023](../book/references.md)
+# reply that unless the two distributions coincide, longer texts or several
+# samples make detection possible again. The likelihood-ratio column is that
+# debate on a language whose distribution is known: it stays high because the
+# model's text still differs from the language, most visibly in sentences the
+# language could never write. And a detector's errors are not spread evenly:
+# [Liang et al., 2023](../book/references.md) found that GPT detectors flag
+# essays by non-native English writers as machine-written far more often than
+# essays by native writers, whose wording is less predictable.
+#
 # ## A backdoor through the pretraining text
 #
 # The attacker replaces a small share of the pretraining sentences with
@@ -688,8 +775,14 @@ plt.show()
 # - A green-list watermark is a keyed coin per token, and its detector a count:
 #   a dozen lines, no model needed to detect. Its strength grows with the
 #   square root of the length, so short texts are where it is weakest.
-# - The z-test's promise holds only if tokens are independent; text that
-#   repeats the same pairs breaks it, and counting distinct pairs repairs it.
+# - One key is one draw: detection and false-alarm rates are results over
+#   keys, with their range. The z-test's promise holds only if tokens are
+#   independent; text that repeats the same pairs breaks it, so that some keys
+#   raise false alarms far above the promised rate, and counting distinct pairs
+#   repairs it at the cost of a lower, more key-dependent detection rate.
+# - Editing erases the mark gradually; random substitution does it fastest but
+#   wrecks the text, while a paraphrase by an unwatermarked model keeps it
+#   fluent.
 # - The mark is written where the model hesitates: near-certain tokens carry
 #   none, so formulaic text carries little.
 # - Without a watermark, the model's own likelihood and ranks detect
@@ -697,5 +790,6 @@ plt.show()
 #   and above; the likelihood ratio against the true language, which no real
 #   detector has, does not.
 # - A small share of poisoned pretraining text plants a backdoor that survives
-#   adaptation on clean labels, while clean accuracy and perplexity, the checks
-#   a user would run, stay where they were.
+#   adaptation on clean labels (through frozen features intact, through full
+#   fine-tuning weakened and seed-dependent), while clean accuracy and
+#   perplexity, the checks a user would run, stay where they were.

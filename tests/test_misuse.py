@@ -13,16 +13,21 @@ import torch
 
 from utils.data import CorpusConfig, SyntheticLanguage, Vocab, sentiment_task
 from utils.data.corpus.grammar import REACTIONS, SENTIMENT_CLUSTERS
+from utils.lm import LSTMLanguageModel, ModelConfig
 from utils.misuse import (
     WatermarkConfig,
     add_trigger,
     attack_success_rate,
+    detection_by_key,
     family_entropy_rates,
     grammatical_share,
     green_list,
     green_matrix,
+    over_keys,
     poison_corpus,
     rank_histogram,
+    resample_spans,
+    sample_by_key,
     sample_true_texts,
     substitute_tokens,
     token_families,
@@ -30,6 +35,7 @@ from utils.misuse import (
     z_score,
     z_scores,
 )
+from utils.runtime import local_seed
 
 V = 224
 CONFIG = CorpusConfig()
@@ -115,6 +121,62 @@ def test_rank_histogram_rows_sum_to_one():
     ranks = torch.tensor([[1, 1, 2, 5, 40], [3, 3, 3, 3, 3]])
     hist = rank_histogram(ranks, edges=(1, 3, 10))
     np.testing.assert_allclose(hist, [[0.4, 0.2, 0.2, 0.2], [0.0, 1.0, 0.0, 0.0]])
+
+
+# ---------------------------------------------------------------- over keys, paraphrase
+@pytest.fixture(scope="module")
+def tiny_model():
+    # Untrained, so close to uniform: a strong boost marks almost every token.
+    with local_seed(0):  # the weights only; the tests' samples use their own generators
+        return LSTMLanguageModel(ModelConfig(vocab_size=V, emb_size=8, hidden_size=8,
+                                             num_layers=1, dropout=0.0)).eval()
+
+
+def test_detection_by_key_gives_one_row_per_key_and_scores_unmarked_text(tiny_model):
+    keys = [3, 11, 12, 40, 41]
+    config = WatermarkConfig(gamma=0.25, delta=6.0)
+    samples = sample_by_key(tiny_model, keys, config, n_texts=30, n_tokens=40, start_id=1)
+    table = detection_by_key(samples, config, V, threshold=4.0)
+    assert table.index.tolist() == keys
+    for counting in ("every pair", "distinct pairs"):
+        assert (table[(counting, "detected")] == 1.0).all()
+        # Text sampled without the boost: were the marked text scored here instead,
+        # every alarm would fire.
+        assert (table[(counting, "false alarms")] <= 0.1).all()
+        assert table[(counting, "plain mean z")].abs().max() < 1.5
+        assert table[(counting, "watermarked mean z")].min() > 6
+    # Each key draws its own texts: the plain text's z is not the same number five times.
+    assert table[("every pair", "plain mean z")].nunique() == len(keys)
+    summary = over_keys(table)
+    assert summary.columns.tolist() == ["mean", "min", "max"]
+    column = ("every pair", "watermarked mean z")
+    assert summary.loc[column, "min"] == table[column].min()
+    assert summary.loc[column, "mean"] == pytest.approx(table[column].mean())
+    # The plain texts were sampled without the boost: scored with any key they stay at chance.
+    plain = torch.cat([texts["plain"] for texts in samples.values()])
+    assert abs(float(z_scores(plain, replace(config, key=999), V).mean())) < 0.5
+    again = sample_by_key(tiny_model, keys[:2], config, n_texts=30, n_tokens=40, start_id=1)
+    assert torch.equal(again[3]["plain"], samples[3]["plain"])  # independent of the other keys
+    with pytest.raises(ValueError, match="distinct"):
+        sample_by_key(tiny_model, [1, 1], config, n_texts=2, n_tokens=5, start_id=1)
+
+
+def test_resample_spans_rewrites_whole_blocks_and_keeps_the_rest(tiny_model):
+    ids = torch.full((4, 50), 7)
+    out = resample_spans(tiny_model, ids, 0.4, 10, start_id=1,
+                         generator=torch.Generator().manual_seed(0))
+    changed = (out != ids).view(4, 5, 10)  # blocks of 10
+    touched = changed.any(-1)
+    assert (touched.sum(1) <= 2).all() and touched.sum() >= 6  # 2 of 5 blocks per text
+    untouched = ~touched[..., None].expand_as(changed)
+    assert not changed[untouched].any()
+    assert torch.equal(resample_spans(tiny_model, ids, 0.0, 10, start_id=1,
+                                      generator=torch.Generator()), ids)
+    everything = resample_spans(tiny_model, ids, 1.0, 10, start_id=1,
+                                generator=torch.Generator().manual_seed(1))
+    assert (everything != 7).float().mean() > 0.9  # the model rarely picks token 7 again
+    with pytest.raises(ValueError):
+        resample_spans(tiny_model, ids, 1.5, 10, start_id=1, generator=torch.Generator())
 
 
 # ---------------------------------------------------------------- the true language

@@ -19,9 +19,12 @@ from utils.misuse import (
     WatermarkConfig,
     auroc,
     backdoor_experiment,
+    detection_by_key,
     family_perplexities,
     grammatical_share,
     poisoned_pretrained,
+    resample_spans,
+    sample_by_key,
     sample_true_texts,
     sample_watermarked,
     score_tokens,
@@ -76,6 +79,35 @@ def test_z_falls_as_tokens_are_substituted(pretrained, marked):
              for s in (0.0, 0.1, 0.2, 0.4)]
     assert all(a > b for a, b in zip(means[:-1], means[1:], strict=True))
     assert means[-1] < 4
+
+
+def test_rates_over_keys_hold_for_every_key(pretrained):
+    # Pilot (5 keys, 200 texts): distinct pairs detect 84.5-99 %, no false alarm; every
+    # pair, the plain text's mean z ranges from -1.4 to +2.2 with the key.
+    V = len(pretrained.vocab)
+    keys = [MARK.key + k for k in range(3)]
+    samples = sample_by_key(pretrained.model, keys, MARK, n_texts=100, n_tokens=200,
+                            start_id=pretrained.vocab.eos_id, seed=0)
+    table = detection_by_key(samples, MARK, V, threshold=4.0)
+    assert table.index.tolist() == keys
+    assert (table[("distinct pairs", "detected")] >= 0.7).all()
+    assert (table[("distinct pairs", "false alarms")] <= 0.02).all()
+    assert table[("distinct pairs", "plain mean z")].abs().max() < 1.5
+    assert table[("every pair", "plain mean z")].max() > 1.0  # some key colours the repeats green
+    assert table[("every pair", "plain mean z")].nunique() == 3
+
+
+def test_paraphrase_erases_the_mark_but_keeps_the_grammar(pretrained, marked):
+    V, vocab, corpus = len(pretrained.vocab), pretrained.vocab, pretrained.config.corpus
+    generator = torch.Generator().manual_seed(0)
+    paraphrased = resample_spans(pretrained.model, marked.ids, 0.5, 10,
+                                 start_id=vocab.eos_id, generator=generator)
+    substituted = substitute_tokens(marked.ids, 0.5, V, generator)
+    before = float(z_scores(marked.ids, MARK, V).mean())
+    after = float(z_scores(paraphrased, MARK, V).mean())
+    assert after < 0.7 * before
+    assert (grammatical_share(paraphrased, vocab, corpus)
+            > grammatical_share(substituted, vocab, corpus) + 0.3)
 
 
 def test_the_cost_rises_with_delta(pretrained):

@@ -22,6 +22,12 @@ from utils.misuse.detect import (  # noqa: F401
     roc_curve,
     score_tokens,
 )
+from utils.misuse.keys import (  # noqa: F401
+    detection_by_key,
+    over_keys,
+    resample_spans,
+    sample_by_key,
+)
 from utils.misuse.poison import (  # noqa: F401
     DEFAULT_TRIGGER,
     add_trigger,
@@ -58,6 +64,7 @@ __all__ = [
     "attack_success_rate",
     "auroc",
     "backdoor_experiment",
+    "detection_by_key",
     "family_entropy_rates",
     "family_perplexities",
     "gltr_score",
@@ -65,11 +72,14 @@ __all__ = [
     "green_list",
     "green_mask",
     "green_matrix",
+    "over_keys",
     "poison_corpus",
     "poison_sentence",
     "poisoned_pretrained",
     "rank_histogram",
+    "resample_spans",
     "roc_curve",
+    "sample_by_key",
     "sample_true_texts",
     "sample_watermarked",
     "score_tokens",
