@@ -488,6 +488,11 @@ plt.show()
 # fewer. The binned calibration error moves the same way, but it is noisier
 # (a bin holds about 20 call-backs), so its ranges overlap; calibration in the
 # large is where the impossibility shows clearly.
+# In the figure the same thing appears bin by bin: after parity, at the same
+# score, white-sounding résumés are called back more often than black-sounding
+# ones. Both curves are also flatter than the diagonal before parity, on
+# held-out data: the model's highest scores are too high for new résumés
+# (overfitting, in both groups alike).
 #
 # ### Four remedies, over the same splits
 #
@@ -576,8 +581,7 @@ eo_held = results[results["split"] == "test"].groupby("model")["eo_difference"].
 # %%
 closing = pd.DataFrame([
     ("CDA: mean |gap| reduction", f"{1 - after_abs / before_abs:.0%}",
-     "Lu et al. 2018: CDA removes most of the gender gap in their measures; here the "
-     "occupations' differences shrink but the shared lean (next row) does not"),
+     "Lu et al. 2018: removes most of the gap; here the spread shrinks, the lean grows"),
     ("CDA: shared lean (mean gap), before -> after",
      f"{lean['original text']:+.3f} -> {lean['augmented']:+.3f} nats",
      "not measured by Lu et al.; a lean towards one pronoun in every context"),
