@@ -24,8 +24,9 @@
 # the text (counterfactual data augmentation) removes it. Then in real word
 # vectors (GloVe), with the Word Embedding Association Test and a projection
 # that hides rather than removes bias. Last in real decisions: the call-backs
-# of a field experiment on hiring, a classifier trained on them, and two more
-# remedies, a constraint in training and group-specific thresholds.
+# of a field experiment on hiring, a classifier trained on them, how
+# calibrated it is within each group, and three more remedies: reweighed
+# data, a constraint in training and group-specific thresholds.
 
 # %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
@@ -52,7 +53,7 @@ except importlib.metadata.PackageNotFoundError:
 seed: int = 0  # seed of the corpus, training, WEAT permutations and résumé splits (integer, at least 0)
 gender_skew: float = 0.8  # planted P(pronoun leans the occupation's way) for the strongest occupations (0.5 to 1)
 n_permutations: int = 2000  # random re-partitions per WEAT; 0 means every partition, exact (0 to 100000)
-n_splits: int = 3  # train/test splits of the résumé data, for the spread over seeds (integer, 1 to 10)
+n_splits: int = 10  # train/test splits of the résumé data, for the spread over seeds (integer, 1 to 20)
 audited_group: str = "race"  # the group the résumé audit compares: race or gender
 constraint: str = "equalized_odds"  # constraint in training: equalized_odds or demographic_parity
 
@@ -63,7 +64,7 @@ params = validate(
     seed=Integer(seed, min=0),
     gender_skew=Real(gender_skew, min=0.5, max=1.0),
     n_permutations=Integer(n_permutations, min=0, max=100_000),
-    n_splits=Integer(n_splits, min=1, max=10),
+    n_splits=Integer(n_splits, min=1, max=20),
     audited_group=OneOf(audited_group, ["race", "gender"]),
     constraint=OneOf(constraint, ["equalized_odds", "demographic_parity"]),
 )
@@ -94,13 +95,21 @@ config = dataclasses.replace(
 # ## 1. The planted truth
 #
 # In the occupation sentences of the corpus ("the nurse said that she was
-# busy .", "the pilot finished his report ."), each occupation has a planted
+# busy .", "the pilot finished his report ."), built like the occupation and
+# pronoun sentences of WinoBias and Winogender
+# ([Zhao et al., 2018](../book/references.md);
+# [Rudinger et al., 2018](../book/references.md)), each occupation has a planted
 # direction (towards "she", towards "he", or none for the four controls) and
 # a strength. The language is an exact automaton, so the true gap
 #
 # $$\text{gap}(o) = \log P(\text{she} \mid \text{the } o \text{ said that}) - \log P(\text{he} \mid \ldots)$$
 #
-# is a table look-up, not an estimate.
+# is a table look-up, not an estimate. It is a simplified log-probability gap
+# (the two pronouns compared directly), not the normalised score of
+# [Kurita et al. (2019)](../book/references.md), which divides by a prior; and
+# like every measure inside a model it need not predict harm downstream
+# ([Goldfarb-Tarrant et al., 2021](../book/references.md)), which is why the
+# notebook ends with decisions.
 
 # %%
 from utils.data import occupation_she_probability
@@ -252,7 +261,10 @@ plt.show()
 # The augmented text is exactly balanced, yet two things remain. Most of the
 # remaining mean |gap| is a lean shared by all twelve occupations, controls
 # included, that the text does not contain and that moves from epoch to epoch,
-# as the trajectory below shows. And the small spread that is left still
+# as the trajectory below shows; compare the "mean gap, shared lean" row of
+# the table above: with the default seed it is larger after augmentation than
+# before, so the remedy removes the occupations' differences while the model's
+# overall lean towards one pronoun grows. And the small spread that is left still
 # ranks the occupations roughly in the planted order (the rank
 # correlation): balanced counts remove most of the lean, not all of it, in a
 # model trained this briefly.
@@ -381,42 +393,177 @@ print(f"call-back ratio white/black: {ratio:.2f} (published: about 1.5)")
 rates
 
 # %% [markdown]
-# A screening model trained on these decisions, reading the résumé and the
-# first name, learns the employers' preferences. We fit it (logistic
-# regression, both classes weighted equally since call-backs are rare), a
-# version trained under a fairness constraint (fairlearn's
-# `ExponentiatedGradient`; [Agarwal et al., 2018](../book/references.md)), and two post-processed
-# versions ([Hardt et al., 2016](../book/references.md)): our own group thresholds that equalise
-# true-positive rates, and fairlearn's
-# `ThresholdOptimizer`. Each is fitted on one half of the data and measured on
-# both halves, for several random splits.
+# ### Calibration within groups, and what demographic parity does to it
+#
+# By race the base rates differ: 9.7 % of the white-sounding résumés were
+# called back and 6.4 % of the others. Two criteria then pull apart
+# ([Barocas, Hardt and Narayanan, 2023](../book/references.md)). *Independence*
+# (demographic parity, for a score) asks the score to be distributed alike in
+# both groups, so that any threshold selects the same share of each.
+# *Sufficiency* (calibration within groups) asks a score of $s$ to mean a
+# call-back rate of $s$ in either group. A calibrated group's mean score is its
+# base rate, so with base rates 9.7 % and 6.4 % a score cannot have both.
+#
+# We measure it. A logistic regression without class weights estimates
+# P(call-back) from the résumé and the name. Its demographic-parity version
+# moves each score to the pooled quantile of its rank within its own group;
+# on the fitted half both groups then have the same score distribution, so
+# every threshold on it is a pair of group thresholds with equal selection
+# rates. For each group we bin the scores (five bins at the quantiles of the
+# fitted half's scores) and compare, per bin, the mean score with the observed
+# call-back rate: the calibration error is the mean absolute difference,
+# weighted by the bins' sizes; calibration *in the large* is the group's mean
+# score minus its base rate. Written out for one split, and checked against
+# `utils.fairness`:
 
 # %%
-from utils.fairness import remedy_experiment
+from sklearn.linear_model import LogisticRegression
 
-results = remedy_experiment(audit, seeds=tuple(range(seed, seed + n_splits)),
-                            group=audited_group, constraint=constraint)
-summary_table = results.groupby(["split", "model"]).agg(["mean", "std"]).drop(columns="seed")
-summary_table
+from utils.fairness import (
+    calibration_by_group,
+    calibration_experiment,
+    quantile_edges,
+    resume_design,
+    split_audit,
+)
 
-# %% mystnb={"figure": {"caption": "Balanced accuracy against the equalized-odds difference on the held-out half, mean and standard deviation over the random splits, for the unconstrained model and the three remedies.", "name": "fig-fair-tradeoff"}}
-test_results = results[results["split"] == "test"].groupby("model")
+fit_half, held_half = split_audit(audit, seed)
+x_fit, y_fit, a_fit = resume_design(fit_half, audited_group)
+x_held, y_held, a_held = resume_design(held_half, audited_group)
+x_held = x_held.reindex(columns=x_fit.columns, fill_value=0.0)
+probability_model = LogisticRegression(max_iter=2000).fit(x_fit, y_fit)
+edges = quantile_edges(probability_model.predict_proba(x_fit)[:, 1], n_bins=5)
+held_scores = probability_model.predict_proba(x_held)[:, 1]
+
+
+def calibration_error_by_hand(scores, y, edges):
+    """Sum over bins of (share of the group) * |mean score - observed rate|."""
+    bins = np.searchsorted(edges[1:-1], scores)  # bins (e[i-1], e[i]]
+    return sum(np.mean(bins == b) * abs(scores[bins == b].mean() - y[bins == b].mean())
+               for b in np.unique(bins))
+
+
+library = calibration_by_group(held_scores, y_held, a_held, edges)
+for g in np.unique(a_held):
+    mine = a_held == g
+    assert np.isclose(calibration_error_by_hand(held_scores[mine], y_held[mine], edges),
+                      library.loc[g, "calibration_error"])
+
+# %% [markdown]
+# Over all the random splits, per group, on both halves (mean and, in
+# brackets, the range over splits):
+
+# %%
+def mean_range(values: pd.Series) -> str:
+    return f"{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}]"
+
+
+split_seeds = tuple(range(seed, seed + n_splits))
+calibration = calibration_experiment(audit, seeds=split_seeds, group=audited_group)
+(calibration.drop(columns=["seed", "n"]).groupby(["split", "score", "group"])
+ .agg(mean_range).sort_index(ascending=[False, True, True]))
+
+# %% mystnb={"figure": {"caption": "Reliability within groups on the held-out half, averaged over the random splits: mean score against the observed call-back rate in each of five score bins, per group. Left, the probability model; right, the same scores after equal selection rates were imposed. On the diagonal a score means the same call-back rate in both groups.", "name": "fig-fair-calibration"}}
+curves = calibration_experiment(audit, seeds=split_seeds, group=audited_group, per_bin=True)
+curves = (curves[curves["split"] == "test"]
+          .groupby(["score", "group", "bin"])[["mean_score", "observed_rate"]].mean())
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharex=True, sharey=True)
+for ax, score in zip(axes, ("model score", "equal selection rates"), strict=True):
+    for g, points in curves.loc[score].groupby(level="group"):
+        ax.plot(points["mean_score"], points["observed_rate"], "o-", label=g)
+    ax.plot([0, 0.2], [0, 0.2], ls="--", c="k", lw=1)
+    ax.set_title(score)
+    ax.set_xlabel("mean score in the bin")
+axes[0].set_ylabel("observed call-back rate")
+axes[0].legend(title=audited_group)
+plt.show()
+
+# %% [markdown]
+# Read the two rows that matter together. Before, the group means of the score
+# differ by about the difference of the base rates (independence fails) and
+# each group's mean score sits within a few thousandths of its base rate
+# (calibrated in the large). After, the group means agree, and each group's
+# score is off by about half the base-rate difference, in opposite directions:
+# the score promises one group more call-backs than it gets and the other
+# fewer. The binned calibration error moves the same way, but it is noisier
+# (a bin holds about 20 call-backs), so its ranges overlap; calibration in the
+# large is where the impossibility shows clearly.
+# In the figure the same thing appears bin by bin: after parity, at the same
+# score, white-sounding résumés are called back more often than black-sounding
+# ones. Both curves are also flatter than the diagonal before parity, on
+# held-out data: the model's highest scores are too high for new résumés
+# (overfitting, in both groups alike).
+#
+# ### Four remedies, over the same splits
+#
+# A screening model trained on these decisions, reading the résumé and the
+# first name, learns the employers' preferences. We fit it (logistic
+# regression, both classes weighted equally since call-backs are rare) and
+# four remedies. *Reweighed data*
+# ([Kamiran and Calders, 2012](../book/references.md)): the same learner
+# trained with each (group, label) cell weighted by
+# P(group) P(label) / P(group, label), so that in the weighted data both
+# groups have the same call-back rate. A *constraint in training*
+# (fairlearn's `ExponentiatedGradient`;
+# [Agarwal et al., 2018](../book/references.md)). And two post-processed
+# versions ([Hardt et al., 2016](../book/references.md)): our own group
+# thresholds that equalise true-positive rates, and fairlearn's
+# `ThresholdOptimizer`. Each is fitted on one half of the data and measured on
+# both halves. `ppv_difference` is sufficiency for a decision: among those
+# selected, the gap between the groups' call-back rates.
+
+# %%
+from utils.fairness import remedy_experiment, reweighing_weights, weighted_cell_shares
+
+weights = reweighing_weights(a_fit, y_fit)
+print("weighted shares of the (group, call-back) cells, fitted half of the first split:")
+shares = weighted_cell_shares(a_fit, y_fit, weights)
+assert np.allclose(shares, np.outer(shares.sum(axis=1), shares.sum(axis=0)))  # independent
+shares
+
+# %%
+results = remedy_experiment(audit, seeds=split_seeds, group=audited_group,
+                            constraint=constraint)
+(results.drop(columns="seed").groupby(["split", "model"]).agg(mean_range)
+ .sort_index(ascending=[False, True]))
+
+# %% mystnb={"figure": {"caption": "Balanced accuracy against the equalized-odds difference on the held-out half: the mean over the random splits, with bars from the smallest to the largest split. Chance is a balanced accuracy of 0.5.", "name": "fig-fair-tradeoff"}}
 fig, ax = plt.subplots(figsize=(6, 3.8))
-for name, group in test_results:
-    ax.errorbar(group["eo_difference"].mean(), group["balanced_accuracy"].mean(),
-                xerr=group["eo_difference"].std(), yerr=group["balanced_accuracy"].std(),
-                fmt="o", capsize=3, label=name)
+for name, group in results[results["split"] == "test"].groupby("model"):
+    eo, acc = group["eo_difference"], group["balanced_accuracy"]
+    ax.errorbar(eo.mean(), acc.mean(), fmt="o", capsize=3, label=name,
+                xerr=[[eo.mean() - eo.min()], [eo.max() - eo.mean()]],
+                yerr=[[acc.mean() - acc.min()], [acc.max() - acc.mean()]])
 ax.set_xlabel(f"equalized-odds difference ({audited_group}), held-out")
 ax.set_ylabel("balanced accuracy, held-out")
 ax.legend(fontsize=8)
 plt.show()
 
+# %% [markdown]
+# Is there an accuracy cost? The splits differ more from one another than the
+# models do, so compare each remedy with the unconstrained model on the same
+# split: the held-out balanced accuracy of the remedy minus that of the
+# unconstrained model, mean and range over the splits.
+
 # %%
-fit_half = results[(results["split"] == "train") & (results["model"] == "group thresholds")]
-test_half = results[(results["split"] == "test") & (results["model"] == "group thresholds")]
-pd.DataFrame({"fitted half": fit_half["tpr_difference"].agg(["mean", "std", "max"]),
-              "held-out half": test_half["tpr_difference"].agg(["mean", "std", "max"])}
-             ).rename_axis("TPR difference, group thresholds").T
+held = results[results["split"] == "test"].pivot(index="seed", columns="model",
+                                                  values="balanced_accuracy")
+cost = held.drop(columns="unconstrained").sub(held["unconstrained"], axis=0)
+cost.agg(["mean", "min", "max"]).T.rename_axis("remedy minus unconstrained")
+
+# %% [markdown]
+# Thresholds fitted on one half equalise that half's true-positive rates. Two
+# things change on the other half, and the unconstrained model, which has no
+# group thresholds, tells them apart: the level of the true-positive rate
+# falls for both (the scores are optimistic on the data the model was fitted
+# on: the model overfits), while the difference between the groups returns
+# only for the thresholds (each was set at the edge of one group's 80 to 120
+# call-backs: the thresholds overfit).
+
+# %%
+drift = results[results["model"].isin(["unconstrained", "group thresholds"])]
+(drift.groupby(["model", "split"])[["tpr", "tpr_difference"]].agg(mean_range)
+ .sort_index(ascending=[True, False]))
 
 # %% [markdown]
 # ## What we measured, beside what was published
@@ -424,9 +571,20 @@ pd.DataFrame({"fitted half": fit_half["tpr_difference"].agg(["mean", "std", "max
 # Every number below comes from this run.
 
 # %%
+lean = cda.loc["mean gap, shared lean"]
+held_cal = calibration[calibration["split"] == "test"].groupby(["score", "group"])
+in_large = held_cal["in_the_large"].mean()
+parity_row = " -> ".join(", ".join(f"{g} {v:+.3f}" for g, v in in_large[s].items())
+                         for s in ("model score", "equal selection rates"))
+eo_held = results[results["split"] == "test"].groupby("model")["eo_difference"].mean()
+
+# %%
 closing = pd.DataFrame([
     ("CDA: mean |gap| reduction", f"{1 - after_abs / before_abs:.0%}",
-     "Lu et al. 2018: CDA removes most of the gender gap in their measures"),
+     "Lu et al. 2018: removes most of the gap; here the spread shrinks, the lean grows"),
+    ("CDA: shared lean (mean gap), before -> after",
+     f"{lean['original text']:+.3f} -> {lean['augmented']:+.3f} nats",
+     "not measured by Lu et al.; a lean towards one pronoun in every context"),
     ("CDA: change in test perplexity", f"{ppl['augmented'] / ppl['original'] - 1:+.1%}",
      "Lu et al. 2018: accuracy kept"),
     ("WEAT career/family d", f"{weat_table.iloc[1, 0]:.2f}", "1.81 (GloVe 840B 300-d)"),
@@ -436,5 +594,10 @@ closing = pd.DataFrame([
      "Gonen & Goldberg 2019: the bias is still recoverable"),
     ("call-back rate white / black", f"{rates.iloc[1, 1]:.2%} / {rates.iloc[0, 1]:.2%}",
      "9.65 % / 6.45 % (Bertrand & Mullainathan 2004)"),
+    ("mean score minus base rate, before -> after parity (held out)", parity_row,
+     "Kleinberg et al. 2017; Chouldechova 2017: not both, when base rates differ"),
+    ("EO difference (held out): unconstrained / reweighed data",
+     f"{eo_held['unconstrained']:.3f} / {eo_held['reweighed data']:.3f}",
+     "Kamiran & Calders 2012: less discrimination, a little accuracy lost (their data)"),
 ], columns=["measure", "this notebook", "published"]).set_index("measure")
 closing

@@ -162,8 +162,10 @@ def test_post_processing_equalises_tpr_on_its_split():
 
 def test_remedies_shrink_the_disparity_they_target():
     # Split seed 0, race audited, equalized-odds constraint. Pilot on the fitted half:
-    # EO difference unconstrained 0.18, constraint in training 0.006, group thresholds'
+    # EO difference unconstrained 0.18, constraint in training 0.012, group thresholds'
     # TPR difference 0.003, ThresholdOptimizer's 0.016; held out: 0.29, 0.05, 0.11, 0.04.
+    # Reweighed data: DP difference 0.016 fitted (unconstrained 0.19), EO difference
+    # 0.10 held out.
     from utils.fairness import remedy_experiment
     results = remedy_experiment(resume_audit(), seeds=(0,)).set_index(["split", "model"])
     fit = results.loc["train"]
@@ -171,6 +173,8 @@ def test_remedies_shrink_the_disparity_they_target():
     assert fit.loc["constraint in training", "eo_difference"] < 0.05
     assert fit.loc["group thresholds", "tpr_difference"] < 0.03
     assert fit.loc["ThresholdOptimizer", "tpr_difference"] < 0.03
+    assert fit.loc["reweighed data", "dp_difference"] < 0.05
     held_out = results.loc["test"]
-    for model in ("constraint in training", "group thresholds", "ThresholdOptimizer"):
+    for model in ("reweighed data", "constraint in training", "group thresholds",
+                  "ThresholdOptimizer"):
         assert held_out.loc[model, "eo_difference"] < held_out.loc["unconstrained", "eo_difference"]

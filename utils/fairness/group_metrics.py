@@ -7,7 +7,11 @@ groups or more:
 - demographic parity: P(Y_hat = 1 | A = a) equal for every group a;
 - equal opportunity: true-positive rates equal;
 - equalized odds: true- and false-positive rates both equal (Hardt et al. 2016),
-  reported as the larger of the two differences.
+  reported as the larger of the two differences;
+- predictive parity: among those selected, the share of positives
+  P(Y = 1 | Y_hat = 1, A = a) equal for every group (Chouldechova 2017), the
+  half of sufficiency (calibration within groups) that a decision's
+  "selected" value carries.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import pandas as pd
 
 __all__ = ["selection_rate", "true_positive_rate", "false_positive_rate", "by_group",
            "demographic_parity_difference", "equal_opportunity_difference",
-           "equalized_odds_difference", "group_report"]
+           "equalized_odds_difference", "positive_predictive_value",
+           "predictive_parity_difference", "group_report"]
 
 
 def _arrays(y_true, y_pred, sensitive_features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,6 +53,13 @@ def false_positive_rate(y_true, y_pred) -> float:
     return float(np.mean(y_pred[negatives] == 1)) if negatives.any() else 0.0
 
 
+def positive_predictive_value(y_true, y_pred) -> float:
+    """P(Y = 1 | Y_hat = 1); 0 when nobody is selected (scikit-learn's ``zero_division=0``)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    selected = y_pred == 1
+    return float(np.mean(y_true[selected] == 1)) if selected.any() else 0.0
+
+
 def by_group(metric, y_true, y_pred, *, sensitive_features) -> pd.Series:
     """``metric(y_true, y_pred)`` computed separately on each group, indexed by group."""
     y_true, y_pred, groups = _arrays(y_true, y_pred, sensitive_features)
@@ -74,6 +86,11 @@ def equalized_odds_difference(y_true, y_pred, *, sensitive_features) -> float:
     """The larger of the true-positive-rate and false-positive-rate differences."""
     return max(_spread(true_positive_rate, y_true, y_pred, sensitive_features),
                _spread(false_positive_rate, y_true, y_pred, sensitive_features))
+
+
+def predictive_parity_difference(y_true, y_pred, *, sensitive_features) -> float:
+    """Largest minus smallest per-group positive predictive value (precision)."""
+    return _spread(positive_predictive_value, y_true, y_pred, sensitive_features)
 
 
 def group_report(y_true, y_pred, *, sensitive_features) -> pd.DataFrame:
