@@ -51,7 +51,8 @@ seed: int = 0  # seed of the classifier, the test reviews, the randomised model 
 n_train: int = 500  # labelled reviews the classifier is fine-tuned on (integer, 50 to 5000)
 pooling: str = "mean"  # sentence summary under the classifier's head: "mean" of all states or "last"
 n_test: int = 300  # test reviews whose attributions are scored (integer, 20 to 2000)
-ig_steps: int = 100  # points on the path of integrated gradients, both ends included (integer, 2 to 1000)
+ig_steps: int = 50  # points on the path of integrated gradients, both ends included (integer, 2 to 1000)
+n_seeds: int = 3  # seeds of the sanity check, from seed on: trained and randomised classifiers each (integer, 1 to 10)
 n_items: int = 400  # agreement sentences for ranking units and for testing them, each (integer, 100 to 2000)
 max_units: int = 16  # most units ablated at once (integer, 1 to 128)
 n_random: int = 5  # random unit sets per count, for the baseline curve (integer, 1 to 20)
@@ -65,6 +66,7 @@ params = validate(
     pooling=OneOf(pooling, ["mean", "last"]),
     n_test=Integer(n_test, min=20, max=2000),
     ig_steps=Integer(ig_steps, min=2, max=1000),
+    n_seeds=Integer(n_seeds, min=1, max=10),
     n_items=Integer(n_items, min=100, max=2000),
     max_units=Integer(max_units, min=1, max=128),
     n_random=Integer(n_random, min=1, max=20),
@@ -90,7 +92,7 @@ import pandas as pd
 import torch
 
 from utils.adapt_and_evaluate import AdaptConfig, predict_proba
-from utils.data import SENTIMENT_CLUSTERS, UNK, agreement_items, sentiment_task
+from utils.data import UNK, agreement_items, sentiment_task
 from utils.interpretability import trained_classifier
 from utils.lm import pretrained_model
 from utils.notebook import OKABE_ITO, set_seed, use_course_style
@@ -205,66 +207,153 @@ plt.show()
 # Then the two sanity checks of [Adebayo et al. (2018)](../book/references.md). Model
 # randomisation: the same methods on a copy of the classifier whose LSTM and
 # head are drawn afresh (the embeddings, the inputs themselves, are kept).
-# Label randomisation: the same classifier fine-tuned on the same reviews
-# with every label a coin flip, so there is nothing to learn but the sample.
-# An explanation of what the model learnt should change in both; for each we
-# report the top-token score and the rank correlation between each review's
-# token scores and those of the trained model.
+# Label randomisation: the same classifier fine-tuned on the same reviews with
+# their labels *permuted*, trained until it has memorised them. An explanation
+# of what the model learnt should change in both.
+#
+# The permutation keeps every label's count, and it is spread evenly over the
+# sentiment words (each word keeps the overall share of positive labels, give
+# or take one review), so the new labels say nothing about sentiment, not even
+# by the luck of the draw. Each review is kept once: a review drawn twice could
+# get two different labels, and then no model could fit both.
 
 # %%
-from utils.interpretability import chance_level, randomised, sentiment_positions
+from utils.interpretability import chance_level, randomised, sentiment_positions, training_reviews
 
-positions = sentiment_positions(lengths)
-random_model = randomised(classifier, ("encoder.lstm", "head"), seed=params.seed)
-shuffled_model = trained_classifier(pretrained, adapt_config, n_train=params.n_train,
-                                    label_noise=0.5).model
-shuffled_accuracy = (predict_proba(shuffled_model, tokens, lengths).argmax(1) == labels)
-noisy, _ = sentiment_task(replace(pretrained.config.corpus, label_noise=0.5, seed=params.seed),
-                          n_train=params.n_train, n_test=1)
-polarity = {w: sign for _, sign, words in SENTIMENT_CLUSTERS for w in words}
-agree = np.mean([polarity[s[-2]] == y for s, y in zip(noisy.texts, noisy.labels.tolist(),
-                                                      strict=True)])
-print(f"coin-flip labels that happen to match the sentiment: {agree:.1%}")
-print(f"test accuracy of the classifier trained on them: "
-      f"{float(shuffled_accuracy.double().mean()):.1%}")
+
+def label_randomised(seed):
+    """The classifier trained on permuted labels until it fits 99 % of them (cached)."""
+    # A larger step for the encoder than the trained model's: memorising takes many epochs.
+    config = replace(adapt_config, seed=seed, encoder_lr=2e-3)
+    return trained_classifier(pretrained, config, n_train=params.n_train, labels="permuted")
+
+
+def held_out_accuracy(model):
+    """Share of the test reviews (clean labels, unseen sentiment words) the model gets right."""
+    return float((predict_proba(model, tokens, lengths).argmax(1) == labels).double().mean())
+
+
+shuffled_run = label_randomised(params.seed)
+permuted, true_labels = training_reviews(pretrained, shuffled_run.config)
+print(f"{len(permuted)} distinct training reviews; label counts (negative, positive): "
+      f"true {true_labels.bincount().tolist()}, permuted {permuted.labels.bincount().tolist()}")
+print(f"permuted labels that match the sentiment: "
+      f"{float((permuted.labels == true_labels).double().mean()):.1%}")
+print(f"training accuracy after {shuffled_run.record.measured['epochs']} epochs: "
+      f"{shuffled_run.record.measured['train_accuracy']:.1%}; "
+      f"held-out accuracy: {held_out_accuracy(shuffled_run.model):.1%}")
 print(f"top token picked at random (chance): {chance_level(lengths):.1%}")
 
 # %% [markdown]
-# The table: for each method, the share of reviews whose top-scoring word is
-# the sentiment word, on the trained classifier and on the two randomised
-# ones, and the rank correlation of each randomised model's token scores with
-# the trained model's.
+# One seed is one draw of the reviews, the head and the permutation, so we run
+# the whole check for `n_seeds` seeds from `seed` on: for each, a trained
+# classifier, its model-randomised copy and a label-randomised classifier.
+# First the classifiers themselves: how often the permuted labels match the
+# sentiment, how well each model fits its training labels, and its accuracy
+# on the test reviews.
+
+# %%
+seeds = range(params.seed, params.seed + params.n_seeds)
+runs = {s: (trained_classifier(pretrained, replace(adapt_config, seed=s), n_train=params.n_train),
+            label_randomised(s)) for s in seeds}
+fits = pd.DataFrame([
+    {"seed": s,
+     **{f"{name}: {key}": value for name, run in (("trained", trained_run),
+                                                  ("labels randomised", shuffled))
+        for key, value in (("training accuracy", run.record.measured["train_accuracy"]),
+                           ("held-out accuracy", held_out_accuracy(run.model)))},
+     "labels randomised: epochs": shuffled.record.measured["epochs"],
+     "permuted labels matching sentiment": shuffled.record.measured["agreement"]}
+    for s, (trained_run, shuffled) in runs.items()]).set_index("seed")
+fits.style.format("{:.1%}").format("{:d}", subset=["labels randomised: epochs"])
+
+# %% [markdown]
+# For each seed, the four methods on the three models, scored against the
+# sentiment word, and the rank correlation of each randomised model's token
+# scores with the trained model's (the trained model of `seed` reuses the
+# scores computed above).
 
 # %%
 from utils.interpretability import rank_correlation, top_token_accuracy
 
-checks = {"model randomised": scores_of(methods_for(random_model)),
-          "labels randomised": scores_of(methods_for(shuffled_model))}
-sanity = pd.DataFrame({
-    ("trained", "top token"): {n: top_token_accuracy(scores[n], lengths, positions)
-                               for n in methods},
-    **{(check, "top token"): {n: top_token_accuracy(s[n], lengths, positions) for n in methods}
-       for check, s in checks.items()},
-    **{(check, "rank corr."): {n: rank_correlation(scores[n], s[n], lengths) for n in methods}
-       for check, s in checks.items()}})
-sanity = sanity[[("trained", "top token"), *[(c, k) for c in checks
-                                             for k in ("top token", "rank corr.")]]]
-sanity.style.format("{:.1%}").format("{:.2f}", subset=[c for c in sanity if c[1] == "rank corr."])
+positions = sentiment_positions(lengths)
+sanity_rows = []
+for s, (trained_run, shuffled) in runs.items():
+    models = {"trained": trained_run.model,
+              "model randomised": randomised(trained_run.model, ("encoder.lstm", "head"), seed=s),
+              "labels randomised": shuffled.model}
+    seed_scores = {name: scores if (name, s) == ("trained", params.seed)
+                   else scores_of(methods_for(model)) for name, model in models.items()}
+    for method in methods:
+        row = {"seed": s, "method": method}
+        for name, s_scores in seed_scores.items():
+            row[(name, "top token")] = top_token_accuracy(s_scores[method], lengths, positions)
+            if name != "trained":
+                row[(name, "rank corr.")] = rank_correlation(seed_scores["trained"][method],
+                                                             s_scores[method], lengths)
+        sanity_rows.append(row)
 
 # %% [markdown]
-# The coin flips match the sentiment a little more or less often than half the
-# time, by chance, so the label-randomised classifier can pick up a weak
-# signal; its accuracy above shows how much. Read the table row by row. A
-# method earns trust when it points at the sentiment word on the trained model
-# *and* stops doing so on the randomised ones. A high rank correlation in
-# either sanity check says the method's ranking of the words did not need what
-# the model learnt.
+# The sanity check over the seeds: for each method, the share of reviews whose
+# top-scoring word is the sentiment word, on the trained classifier and on the
+# two randomised ones, and the rank correlation between each review's token
+# scores on a randomised model and on the trained one; each cell is the mean
+# over seeds, with the lowest and highest seed in brackets.
+
+# %%
+per_seed = pd.DataFrame(sanity_rows).set_index(["seed", "method"])
+per_seed.columns = pd.MultiIndex.from_tuples(per_seed.columns)
+by_method = per_seed.groupby(level="method", sort=False)
+mean, low, high = by_method.mean(), by_method.min(), by_method.max()
+
+
+def mean_and_range(column):
+    """'mean (min–max)' of one column over the seeds, as per cent or as a correlation."""
+    f = "{:.0%}" if column[1] == "top token" else "{:+.2f}"
+    return [f"{f.format(m)} ({f.format(lo)}–{f.format(hi)})"
+            for m, lo, hi in zip(mean[column], low[column], high[column], strict=True)]
+
+
+pd.DataFrame({column: mean_and_range(column) for column in per_seed.columns}, index=mean.index)
+
+# %% [markdown]
+# What the run with the default parameters shows, over seeds 0 to 2 (mean,
+# lowest to highest seed; chance
+# for the top token is 19 %). The label-randomised classifiers fit 99 to 100 %
+# of their permuted training labels in 50 to 60 epochs, and on the test reviews
+# score 38 to 57 % (mean 49 %), against 100 % for the trained classifiers. That
+# is chance on average, but a single seed strays further from 50 % than the
+# sampling noise of 300 reviews (about 6 points either way) would explain: the
+# label memorised for "the film was good" carries over to the test review "the
+# film was great", and the permutation makes such carry-overs go either way. So
+# the label-randomised classifier has no sentiment to find.
 #
-# How far the trained-model scores reach depends on the classifier's seed
-# (try `seed` = 2 or 4): with an all-zero baseline, integrated gradients
-# and occlusion sometimes credit another word, most often "was", because
-# replacing it with zeros pushes the LSTM off the inputs it was trained on and
-# changes how it reads the sentiment word that follows.
+# Read the table row by row. A method earns trust when it points at the
+# sentiment word on the trained model *and* stops doing so on the randomised
+# ones; a high rank correlation in either check says that the method's ranking
+# of the words did not need what the model learnt.
+#
+# - Model randomisation: every method falls to 0 to 19 % (6 % on average), with
+#   mean rank correlations between -0.22 and -0.05. The spread over seeds is
+#   wide (gradient × input: -0.52 to +0.32), so one seed alone would say little.
+# - Label randomisation separates the methods. Integrated gradients and
+#   occlusion fall from 82 % and 88 % to 24 % and 27 %, with rank correlations
+#   near zero (+0.04 and +0.10); gradient × input falls from 96 % to 37 %. The
+#   plain gradient still picks the sentiment word in 58 % of the reviews (49 to
+#   65 %), and its ranking of the words keeps a correlation of +0.62 (+0.34 to
+#   +0.81) with the trained model's: here it fails the label-randomisation check.
+#
+# A model that memorises its labels still reads the sentiment word, one of the
+# three words in which the reviews differ, so some credit above chance is not a
+# failure by itself; a ranking that stays the same when the labels lose all
+# meaning is. These numbers come from three seeds and 300 reviews; change
+# `n_seeds` or `seed` to see how far they move.
+#
+# The trained-model column spreads over the seeds too (integrated gradients 70
+# to 93 %): with an all-zero baseline, integrated gradients and occlusion
+# sometimes credit another word, most often "was", because replacing it with
+# zeros pushes the LSTM off the inputs it was trained on and changes how it
+# reads the sentiment word that follows.
 #
 # ## Completeness: how many steps does integrated gradients need?
 #

@@ -37,14 +37,16 @@ from utils.interpretability.probes import (  # noqa: F401
     probe_with_control,
     train_test_indices,
 )
-from utils.interpretability.randomise import randomised  # noqa: F401
+from utils.interpretability.randomise import permuted_labels, randomised  # noqa: F401
 from utils.interpretability.sentiment import (  # noqa: F401
+    LABELS,
     ClassifierRunConfig,
     chance_level,
     rank_correlation,
     sentiment_positions,
     top_token_accuracy,
     trained_classifier,
+    training_reviews,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "number_labels",
     "probe_accuracy",
     "probe_by_position",
+    "permuted_labels",
     "probe_with_control",
     "randomised",
     "rank_correlation",
@@ -75,7 +78,9 @@ __all__ = [
     "token_scores",
     "top_token_accuracy",
     "train_test_indices",
+    "LABELS",
     "ClassifierRunConfig",
     "trained_classifier",
+    "training_reviews",
     "unit_correlations",
 ]
