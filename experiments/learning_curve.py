@@ -5,7 +5,7 @@ and test reviews of ``label_budget_experiment``'s defaults: test_overlap 0.8,
 label noise 0.05, 500 test reviews), seeds 0-2, budgets 4 / 16 / 64 / 256, full
 fine-tuning. Rows: the LSTM (chapter 5's 10-epoch model, and a 4-epoch one at
 the Transformers' budget), the GPT-like and BERT-like models with the course's
-recipe (``TransformerPretrainConfig()``, 4 epochs), each fine-tuned with the
+recipe (``TransformerPretrainConfig()``, 4 epochs, and 10 as the LSTM), each fine-tuned with the
 pooling and encoder step size chosen on validation draws (``ENCODER_LR``); the
 TF-IDF logistic regression; zero-shot prompting at 0 labels.
 
@@ -32,7 +32,8 @@ from utils.lm import (
 
 SEEDS = (0, 1, 2)
 BUDGETS = [4, 16, 64, 256]
-ENCODER_LR = {"LSTM-10": 5e-4, "LSTM-4": 5e-4, "GPT-like": 5e-4, "BERT-like": 2e-3}
+ENCODER_LR = {"LSTM-10": 5e-4, "LSTM-4": 5e-4, "GPT-like": 5e-4, "BERT-like": 2e-3,
+              "GPT-like-10": 5e-4, "BERT-like-10": 2e-3}
 
 
 def lstm(seed: int, epochs: int):
@@ -42,11 +43,11 @@ def lstm(seed: int, epochs: int):
         train=dataclasses.replace(base.train, epochs=epochs, seed=seed)), progress=False)
 
 
-def transformer(seed: int, objective: str):
+def transformer(seed: int, objective: str, epochs: int = 4):
     base = TransformerPretrainConfig()
     return pretrained_transformer(dataclasses.replace(
         base, corpus=CorpusConfig(seed=seed), objective=objective,
-        train=dataclasses.replace(base.train, seed=seed)), progress=False)
+        train=dataclasses.replace(base.train, seed=seed, epochs=epochs)), progress=False)
 
 
 def models(seed: int):
@@ -54,6 +55,8 @@ def models(seed: int):
     yield "LSTM-4", lstm(seed, 4)
     yield "GPT-like", transformer(seed, "causal")
     yield "BERT-like", transformer(seed, "masked")
+    yield "GPT-like-10", transformer(seed, "causal", 10)
+    yield "BERT-like-10", transformer(seed, "masked", 10)
 
 
 def main() -> None:

@@ -112,3 +112,20 @@ def test_trained_transformer_is_close_to_the_lstm_and_above_the_floor():
     items = agreement_items(gpt.config.corpus, n=500)
     for pre in (gpt, lstm):
         assert agreement_accuracy(lstm_verb_margins(pre.model, pre.vocab, items)) > MIN_AGREEMENT
+
+
+def test_the_recipes_that_transfer_are_the_defaults():
+    # Tied to its input embedding, the GPT-like model transferred at chance on some
+    # pretraining seeds; untied it did (experiments/learning_curve.py).
+    from utils.lm import TransformerPretrainConfig
+
+    gpt = TransformerPretrainConfig()
+    bert = TransformerPretrainConfig(objective="masked")
+    assert gpt.model_config(50, 1).tied is False and bert.model_config(50, 1).tied is True
+    assert bert.mask_rate == 0.3
+    untied = TransformerLanguageModel(gpt.model_config(50, 1))
+    tied = TransformerLanguageModel(bert.model_config(50, 1))
+    assert untied.decoder.weight is not untied.embedding.weight
+    assert tied.decoder.weight is tied.embedding.weight
+    with pytest.raises(ValueError, match="tied"):
+        TransformerPretrainConfig(tied="yes")
