@@ -348,6 +348,13 @@ weat_table
 # cluster with their own side. We measure both a 2-means clustering and a
 # 10-nearest-neighbour vote, and re-run the career/family WEAT with the
 # direction removed from every word it uses.
+#
+# GloVe 6B is lower-cased, so the words that lean most are full of people's
+# first names ("denise", "monique"), which capitalisation cannot filter out.
+# We remove every first name and surname in the English name lists that the
+# `Faker` package ships (`utils.fairness.person_names`) before choosing the
+# 500 words per side, and compare with the unfiltered choice; k-means is run
+# with three seeds.
 
 # %%
 from utils.fairness import (
@@ -355,22 +362,55 @@ from utils.fairness import (
     cluster_recovery,
     gender_direction,
     most_biased,
+    person_names,
     project_out,
 )
 
 direction_g = gender_direction(vectors)
 definitional = [w for pair in DEFINITIONAL_PAIRS for w in pair]
-words, side = most_biased(vectors, direction_g, n=500, exclude=definitional)
+unfiltered, unfiltered_side = most_biased(vectors, direction_g, n=500, exclude=definitional)
+names = person_names()
+words, side = most_biased(vectors, direction_g, n=500, exclude=[*definitional, *names])
+print(f"{sum(w in names for w in unfiltered)} of the {len(unfiltered)} unfiltered words are "
+      f"names in the list of {len(names):,}; leaning most after filtering:\n"
+      f"  female: {', '.join(words[:12])}\n  male: {', '.join(words[500:512])}")
 original = vectors.vectors(words)
 debiased = project_out(original, direction_g)
-recovery = pd.DataFrame({"before": cluster_recovery(original, side, seed=seed),
-                         "after projection": cluster_recovery(debiased, side, seed=seed)})
 print(f"largest |projection| on the direction after debiasing: "
       f"{np.abs(debiased @ direction_g).max():.1e}")
 x_words, y_words, a_words, b_words, _ = WEAT_TESTS["male/female names vs career/family"]
 sets = [project_out(vectors.vectors(w), direction_g) for w in (x_words, y_words, a_words, b_words)]
 print(f"career/family WEAT d: {weat_table.iloc[1, 0]:.3f} before, "
       f"{weat_effect_size(*sets):.3f} with the direction removed from every word")
+
+# %%
+def recovery_over_seeds(chosen: list[str], sides: np.ndarray) -> dict[str, str]:
+    """Side recovered after projection, mean [min, max] over three k-means seeds."""
+    projected = project_out(vectors.vectors(chosen), direction_g)
+    runs = pd.DataFrame([cluster_recovery(projected, sides, seed=seed + s) for s in range(3)])
+    return {m: f"{runs[m].mean():.1%} [{runs[m].min():.1%}, {runs[m].max():.1%}]" for m in runs}
+
+
+recovery = pd.DataFrame({"before projection": cluster_recovery(original, side, seed=seed),
+                         "after projection": cluster_recovery(debiased, side, seed=seed)})
+pd.DataFrame({"names kept": recovery_over_seeds(unfiltered, unfiltered_side),
+              "names removed": recovery_over_seeds(words, side)}).rename_axis(
+    "after projection")
+
+# %% [markdown]
+# Before projection both measures recover the side perfectly, by
+# construction: the words were chosen for where they lie on the direction
+# (the last table). After projection, removing the names raises what 2-means
+# recovers: the names' lean was the part the projection took away, while the
+# words that replace them (sports teams and their vocabulary on the male
+# side; on the female side names and places from other languages, which the
+# list lacks, beside words about appearance, the body and family) still
+# cluster by side without the direction. [Gonen and Goldberg (2019)](../book/references.md) report about 92.5 % for 2-means on
+# their debiased 300-dimensional GloVe; compare the table, on 50 dimensions
+# and a plain projection. The three k-means seeds barely differ: the spread
+# that matters here is in which words are chosen, not in the clustering.
+
+# %%
 recovery
 
 # %% [markdown]

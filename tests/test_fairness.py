@@ -178,3 +178,12 @@ def test_remedies_shrink_the_disparity_they_target():
     for model in ("reweighed data", "constraint in training", "group thresholds",
                   "ThresholdOptimizer"):
         assert held_out.loc[model, "eo_difference"] < held_out.loc["unconstrained", "eo_difference"]
+
+
+def test_the_name_list_filters_people_not_words():
+    from utils.fairness import person_names
+
+    names = person_names()
+    assert {"mary", "john", "denise", "monique", "smith"} <= names
+    assert not {"nurse", "doctor", "she", "mother", "quarterback"} & names
+    assert all(name == name.lower() for name in names)

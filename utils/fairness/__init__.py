@@ -66,6 +66,7 @@ from utils.fairness.real_data import (  # noqa: F401
     RESUME_FEATURES,
     WordVectors,
     glove_vectors,
+    person_names,
     resume_audit,
 )
 from utils.fairness.reweighing import reweighing_weights, weighted_cell_shares  # noqa: F401
@@ -115,6 +116,7 @@ __all__ = [
     "gap_table",
     "gender_direction",
     "glove_vectors",
+    "person_names",
     "group_report",
     "log_prob_gap",
     "model_gaps",

