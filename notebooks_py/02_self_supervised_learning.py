@@ -162,7 +162,7 @@ print(f"\none pass over the training text hides about {params.mask_rate * stream
 # %%
 import time
 
-from utils.data import decode, encode, load_kjv_text, token_bytes, train_bpe
+from utils.data import decode, encode, load_kjv_text, split_chunks, token_bytes, train_bpe
 
 kjv = load_kjv_text(max_chars=300_000)  # single spaces, so each model below reads the same text
 texts = {"King James Bible": [" ".join(line.split()) for line in kjv.splitlines() if line.strip()],
@@ -173,6 +173,28 @@ for name, lines in texts.items():
     merges[name] = train_bpe("\n".join(lines[len(lines) // 5:]), params.n_merges)
     print(f"{name}: {sum(map(len, lines)):,} characters; {len(merges[name])} merges "
           f"learnt in {time.perf_counter() - start:.2f} s")
+
+# %% [markdown]
+# The first step, by hand: cut the Bible's training lines into chunks, count
+# every adjacent pair of bytes in them, and take the most frequent pair (on
+# a tie, the smaller one). It must be the trainer's first merge; a pair of
+# bytes prints as two numbers from 0 to 255, and as the text they spell:
+
+# %%
+from collections import Counter
+
+lines = texts["King James Bible"]
+chunks = split_chunks("\n".join(lines[len(lines) // 5:]))  # the lines BPE was trained on
+pair_counts = Counter(p for c in chunks for p in zip(c, c[1:], strict=False))  # bytes are ints
+top = max(pair_counts.values())
+first = min(pair for pair, count in pair_counts.items() if count == top)
+assert first == merges["King James Bible"][0]
+print(f"most frequent pair {first} = {bytes(first)!r}, {top:,} times")
+
+# %% [markdown]
+# Every later merge repeats this step on the text as the merges so far have
+# rewritten it. The trainer does not recount: after each merge it adjusts
+# only the counts of the pairs that touched a merged one.
 
 # %% [markdown]
 # The first merges each learnt, shown as the bytes of the new token (a
@@ -345,7 +367,9 @@ summary.round(3)
 # whose 224 words all occur in training and which BPE learns almost word
 # for word, the BPE and word models come out close. Whenever tokenisers differ, or models
 # that use different ones are compared, the comparison is made in bits per
-# character (or per byte), never in perplexity.
+# character (or per byte), never in perplexity. Chapter 2's text reports the
+# same comparison with chapter 4's LSTM, trained for equal compute at each
+# level (`experiments/tokeniser_bits_per_char.py`).
 #
 # ## What next-word prediction taught the model
 #
