@@ -2,15 +2,17 @@
 
 Catches: a merge that loses or reorders bytes; a wrong tie-break or an
 incremental pair count that drifts from a full recount (the hand-checked
-example and the Hugging Face ``tokenizers`` trainer); an encoder that applies
-merges in the wrong order (``tiktoken``, given our merges as its ranks).
+example, a slow trainer that recounts before every merge, and the Hugging
+Face ``tokenizers`` trainer); an encoder that applies merges in the wrong
+order (``tiktoken``, given our merges as its ranks).
 
 Hugging Face's byte-level trainer breaks ties by its own token ids, which
 order the 256 bytes by the printable characters it shows them as: for it
 space, newline and other bytes outside the printable range come after every
-printable byte. The two trainers are compared on text whose bytes lie in one
-printable range (there the two orders agree), and on ordinary text, where the
-test checks that every difference in merges is exactly this tie-break.
+printable byte. The two trainers are compared on words of letters, one per
+line, where every pair is of printable bytes and the two orders agree (they
+must give the same merges), and on ordinary text, where the first difference
+must be a tie that the two orders break opposite ways.
 """
 
 from __future__ import annotations
