@@ -1,4 +1,4 @@
-"""What the course learns from: the synthetic corpus, text pipelines, published model sizes.
+"""What the course learns from: the synthetic corpus, text pipelines, BPE, published model sizes.
 
 Layer: uses ``utils.params`` only (below it sit only the runtime helpers and the
 parameter checks); every chapter's code reads its data from here.
@@ -6,6 +6,14 @@ parameter checks); every chapter's code reads its data from here.
 
 from __future__ import annotations
 
+from utils.data.bpe import (  # noqa: F401
+    decode,
+    decode_text,
+    encode,
+    split_chunks,
+    token_bytes,
+    train_bpe,
+)
 from utils.data.corpus import (  # noqa: F401
     ANIMALS,
     CANARY_DIGITS,
@@ -84,6 +92,9 @@ __all__ = [
     "batchify",
     "canary_candidates",
     "canary_sentence",
+    "decode",
+    "decode_text",
+    "encode",
     "encode_with_lengths",
     "encode_with_targets",
     "family_transitions",
@@ -97,7 +108,10 @@ __all__ = [
     "sentiment_split",
     "sentiment_task",
     "shared_test_words",
+    "split_chunks",
     "swap_gender",
+    "token_bytes",
     "tokenize",
+    "train_bpe",
     "training_flops",
 ]
