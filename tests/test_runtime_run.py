@@ -209,3 +209,34 @@ def test_thin_and_config_columns():
     row = config_columns(_Config(width=5, inner=_Inner(0.3)))
     assert row == {"width": 5, "seed": 0, "inner.lr": 0.3}
     assert list(pd.DataFrame([row]).columns) == ["width", "seed", "inner.lr"]
+
+
+def test_a_book_build_logs_each_run_as_trained_then_loaded(tmp_path, monkeypatch):
+    from utils.runtime.run_log import read_run_log
+
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv("COURSE_RUN_LOG", str(log))
+    monkeypatch.setenv("COURSE_RUN_DOC", "notebooks/04_transformer|e1")
+    counter = _Counting()
+    cached_run("toy", _Config(), counter.build, counter.train, directory=tmp_path / "cache")
+    cached_run("toy", _Config(), counter.build, counter.train, directory=tmp_path / "cache")
+    entries = list(read_run_log(log))
+    assert [(e["doc"], e["execution"], e["name"], e["trained"]) for e in entries] == [
+        ("notebooks/04_transformer", "e1", "toy", True),
+        ("notebooks/04_transformer", "e1", "toy", False)]
+    assert all(e["train_time_s"] == 0.5 and e["seconds"] >= 0 for e in entries)
+
+
+def test_no_log_is_written_outside_a_book_build(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_RUN_LOG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    cached_run("toy", _Config(), _Counting().build, _Counting().train, directory=tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+
+
+def test_a_line_cut_short_is_skipped(tmp_path):
+    from utils.runtime.run_log import read_run_log
+
+    log = tmp_path / "runs.jsonl"
+    log.write_text('{"doc": "a", "execution": "1", "name": "x", "trained": true}\n{"doc": "a", "exe')
+    assert [e["name"] for e in read_run_log(log)] == ["x"]

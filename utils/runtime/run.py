@@ -19,6 +19,7 @@ configuration types with equal fields never share an entry.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from utils.runtime.cache import FORMAT_VERSION, config_key, load_or_create
+from utils.runtime.run_log import log_run
 from utils.runtime.scoped import local_seed
 
 __all__ = ["Run", "RunConfig", "TrainingRecord", "cached_run", "config_columns", "thin"]
@@ -142,6 +144,7 @@ def cached_run(name: str, config: ConfigT, build: Callable[[ConfigT], ModelT],
     ``train_text``) is passed on to the ``Run`` unchanged.
     """
     _check_config(config)
+    started = time.perf_counter()
     with local_seed(config.seed):
         model = build(config)
     trained_now = False
@@ -161,8 +164,10 @@ def cached_run(name: str, config: ConfigT, build: Callable[[ConfigT], ModelT],
     if not trained_now:
         model.load_state_dict(state_dict)
     model.eval()
-    return Run(config=config, model=model, record=TrainingRecord.from_json(metadata),
-               from_cache=not trained_now, **carried)
+    record = TrainingRecord.from_json(metadata)
+    log_run(name, trained=trained_now, seconds=time.perf_counter() - started,
+            train_time_s=record.train_time_s)
+    return Run(config=config, model=model, record=record, from_cache=not trained_now, **carried)
 
 
 def config_columns(config: Any, prefix: str = "") -> dict[str, Any]:

@@ -1,0 +1,47 @@
+"""The execution report's run table: the latest execution of each page, cold and warm time."""
+
+import json
+import sys
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "book" / "extensions"))
+from run_report import latest_runs, names, row_texts  # noqa: E402
+
+
+def _line(doc, execution, name, trained, seconds=1.0, train_time_s=1.0):
+    return json.dumps({"doc": doc, "execution": execution, "name": name, "trained": trained,
+                       "seconds": seconds, "train_time_s": train_time_s, "time": 0.0})
+
+
+def test_only_each_pages_latest_execution_counts(tmp_path):
+    log = tmp_path / "runs.jsonl"
+    log.write_text("\n".join([
+        _line("a", "first", "lstm", True), _line("b", "x", "ngram", True),
+        _line("a", "second", "lstm", False), _line("a", "second", "probe", True),
+    ]) + "\n")
+    latest = latest_runs(log)
+    assert [(r["name"], r["trained"]) for r in latest["a"]] == [("lstm", False), ("probe", True)]
+    assert [r["name"] for r in latest["b"]] == ["ngram"]
+    assert latest_runs(tmp_path / "missing.jsonl") == {}
+
+
+def test_a_cold_run_measures_cold_and_estimates_warm_without_its_training():
+    runs = [{"name": "lstm", "trained": True, "seconds": 20.0, "train_time_s": 19.5},
+            {"name": "lstm", "trained": False, "seconds": 0.2, "train_time_s": 19.0}]
+    assert row_texts(30.0, runs) == ["30.0", "30.0", "\u2248 10.0", "lstm", "lstm"]
+
+
+def test_a_warm_run_measures_warm_and_estimates_cold_with_the_recorded_training():
+    runs = [{"name": "lstm", "trained": False, "seconds": 0.5, "train_time_s": 20.5},
+            {"name": "probe", "trained": False, "seconds": 0.5, "train_time_s": 5.5}]
+    assert row_texts(8.0, runs) == ["8.0", "\u2248 33.0", "8.0", "none", "lstm, probe"]
+
+
+def test_a_page_without_runs_costs_the_same_cold_and_warm():
+    assert row_texts(2.0, None) == ["2.0", "2.0", "2.0", "none", "none"]
+
+
+def test_names_count_the_configurations_of_each_run():
+    runs = [{"name": "lstm"}, {"name": "lstm"}, {"name": "ngram"}]
+    assert names(runs) == "lstm \u00d72, ngram" and names([]) == "none"
