@@ -121,10 +121,11 @@ def test_execution_report_shows_each_notebooks_models_and_cold_and_warm_time(bui
         cells = [re.sub(r"<[^>]+>", "", c).strip()
                  for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
         run, cold, warm = (float(c.lstrip("\u2248 ")) for c in cells[1:4])
-        assert cold >= warm - 0.05 and run in (cold, warm), f"{entry}: run {run}, cold {cold}, warm {warm}"
+        assert cold >= warm - 0.05 and run in (cold, warm), (
+            f"{entry}: run {run}, cold {cold}, warm {warm}")
         if cells[4] != "none" or cells[5] != "none":
             trained_or_loaded.append(entry)
-    # The LSTM chapter trains (or loads) its models through cached_run; a log that saw none is broken.
+    # The LSTM chapter trains or loads its models through cached_run: a log without them is broken.
     assert "notebooks/04_lstm_language_model" in trained_or_loaded, (
         "the run table lists no model for chapter 4: was the book built before the run log "
         "existed? `make clean book` rebuilds it")

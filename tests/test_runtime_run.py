@@ -238,5 +238,6 @@ def test_a_line_cut_short_is_skipped(tmp_path):
     from utils.runtime.run_log import read_run_log
 
     log = tmp_path / "runs.jsonl"
-    log.write_text('{"doc": "a", "execution": "1", "name": "x", "trained": true}\n{"doc": "a", "exe')
+    log.write_text('{"doc": "a", "execution": "1", "name": "x", "trained": true}\n'
+                   '{"doc": "a", "exe')
     assert [e["name"] for e in read_run_log(log)] == ["x"]

@@ -1,4 +1,4 @@
-"""The execution report's second table: which models each notebook trained, and its cold and warm time.
+"""The execution report's second table: the models each notebook trained, its cold and warm time.
 
 A Sphinx extension (``_config.yml``, ``local_extensions``). Before a page is
 read, and so before myst-nb executes it, the extension names the page in the
@@ -60,7 +60,7 @@ def name_the_page_being_read(app: Sphinx, docname: str, source: list[str]) -> No
 
 
 def pages_with_a_run_table(app: Sphinx, env) -> list[str]:
-    """Rewrite the pages with the table whenever the build reads anything: the log may have grown."""
+    """Rewrite the pages with the table on every build: the log may have grown."""
     return [doc for doc, data in NbMetadataCollector.get_doc_data(env).items()
             if data.get(METADATA_KEY)]
 
@@ -101,10 +101,12 @@ class RunTablePostTransform(SphinxPostTransform):
             if runtime is None:
                 continue
             link = pending_xref(refdoc=self.env.docname, refdomain="std", reftype="doc",
-                                reftarget=posixpath.relpath(doc, posixpath.dirname(self.env.docname)),
+                                reftarget=posixpath.relpath(
+                                    doc, posixpath.dirname(self.env.docname)),
                                 refexplicit=False)
             link += nodes.inline(text=doc)
-            cells = [link, *(nodes.Text(text) for text in row_texts(runtime, by_execution.get(doc)))]
+            texts = row_texts(runtime, by_execution.get(doc))
+            cells = [link, *(nodes.Text(text) for text in texts)]
             body += row_of([nodes.paragraph("", "", cell) for cell in cells])
         return table
 
@@ -122,7 +124,7 @@ def latest_runs(log: Path) -> dict[str, list[dict]]:
     for entry in read_run_log(log):
         runs = executions.setdefault(entry["doc"], {})
         runs.setdefault(entry["execution"], []).append(entry)
-    # dicts keep insertion order, and an execution's first line decides its place: the last is the latest
+    # Dicts keep insertion order; an execution's first line fixes its place, so the last is latest.
     return {doc: list(runs.values())[-1] for doc, runs in executions.items() if runs}
 
 

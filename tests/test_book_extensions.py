@@ -1,4 +1,4 @@
-"""The execution report's run table: the latest execution of each page, cold and warm time."""
+"""The book's Sphinx extensions: the execution report's run table, the code fingerprint."""
 
 import json
 import sys
@@ -6,6 +6,7 @@ import sys
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "extensions"))
+from execution_cache import fingerprint  # noqa: E402
 from run_report import latest_runs, names, row_texts  # noqa: E402
 
 
@@ -45,3 +46,25 @@ def test_a_page_without_runs_costs_the_same_cold_and_warm():
 def test_names_count_the_configurations_of_each_run():
     runs = [{"name": "lstm"}, {"name": "lstm"}, {"name": "ngram"}]
     assert names(runs) == "lstm \u00d72, ngram" and names([]) == "none"
+
+
+def test_the_fingerprint_changes_with_the_code_and_only_with_it(tmp_path):
+    (tmp_path / "utils" / "lm").mkdir(parents=True)
+    code = tmp_path / "utils" / "lm" / "lstm.py"
+    code.write_text("hidden = 64\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    before = fingerprint(tmp_path)
+    (tmp_path / "notes.txt").write_text("not code")
+    (tmp_path / "utils" / "lm" / "cache.bin").write_bytes(b"\0")
+    assert fingerprint(tmp_path) == before, "files outside the code changed the fingerprint"
+    code.write_text("hidden = 128\n")
+    assert fingerprint(tmp_path) != before
+    code.write_text("hidden = 64\n")
+    assert fingerprint(tmp_path) == before
+    code.rename(tmp_path / "utils" / "lm" / "rnn.py")  # same content, another module
+    assert fingerprint(tmp_path) != before
+
+
+def test_the_real_fingerprint_covers_the_package_and_the_pins():
+    assert fingerprint(ROOT) != fingerprint(ROOT, ("utils/**/*.py",))
+    assert fingerprint(ROOT, ("utils/**/*.py",)) != fingerprint(ROOT, ("utils/lm/*.py",))
