@@ -685,6 +685,134 @@ speed = dp_step_speed(model, inputs, targets, repeats=3)
 print(f"one DP-SGD step on {speed['batch']} sentences ({speed['tokens']:,} tokens):")
 print(f"ours {speed['ours_tokens_per_s']:,.0f} tokens/s, Opacus "
       f"{speed['opacus_tokens_per_s']:,.0f} tokens/s, ratio {speed['speedup']:.2f}")
+
+# %% [markdown]
+# ## 8. Beyond the training run: scrubbing and unlearning
+#
+# The defences so far act on how the model is trained. Two more act on the
+# data: remove the identifiers from the text before training (**scrubbing**),
+# and, when someone asks for their data to be erased after training, remove
+# its influence from the model (**unlearning**). One small experiment measures
+# both.
+#
+# A person's secret code is planted in the training text in four formats,
+# a different code in each, 16 copies of each: the canary's own format
+# "the code is 4 8 1 5 2 .", the digits spelled out as words ("four eight
+# ..."), dashes between the digits ("4 - 8 - ..."), and the code split over
+# two sentences ("the code is 2 7 ." and "the code ends 4 0 6 ."). The
+# scrubber is a regular expression for five digits, optionally separated by
+# spaces, and it replaces each match with a mask token, `<pii>`; it is written,
+# as real scrubbers are, for the format its authors expected
+# ([Lukas et al., 2023](../book/references.md)). First, what it does to real
+# strings:
+
+# %%
+from utils.privacy import (
+    CODE_PATTERN,
+    SECRET_FORMATS,
+    SECRETS,
+    caught_by_scrubber,
+    scrub,
+    scrubbing_rows,
+    unlearning_comparison,
+)
+
+print("pattern:", CODE_PATTERN.pattern)
+for name, code in SECRETS.items():
+    for sentence in SECRET_FORMATS[name].render(code):
+        text = " ".join(sentence)
+        print(f"{name:>12}: {text!r:42} -> {scrub(text)!r}")
+caught = caught_by_scrubber()
+assert caught == {"exact": True, "spelled out": False, "dashes": False, "split": False}
+
+# %% [markdown]
+# Each secret's exposure is measured in its own format, by ranking it among
+# all $10^5$ codes written the same way (the library's `format_log2_probs`
+# scores them all exactly, as for the canary; for the split code, the two
+# sentences' log-probabilities add). Three models per seed, all on one corpus
+# of 1,600 training sentences and one recipe: the text as it is, the text
+# after scrubbing, and a control never shown any of the four codes, whose
+# exposures are the floor. Three seeds (new corpora, new initial weights);
+# the table gives the mean and the range over them.
+
+# %%
+seeds = (params.seed, params.seed + 1, params.seed + 2)
+scrubbing = pd.DataFrame(scrubbing_rows(seeds))
+scrub_table = (scrubbing.groupby(["format", "caught by the scrubber", "condition"], sort=False)
+               ["exposure (bits)"].agg(["mean", "min", "max"]).unstack("condition"))
+scrub_table.round(2)
+
+# %% [markdown]
+# The control's row is the floor: about the 1.44 bits of a uniform rank, one
+# draw per seed. Trained on the text as it is, every format is exposed far
+# above it, near the maximum of 16.6 bits. Scrubbing takes the canary's own
+# format back to the floor, and it is the only one it touches: the three
+# formats the regular expression was not written for stay as exposed as
+# without scrubbing. Scrubbing removes what it matches, and only that. The
+# mask token itself is no leak, since every code of the canary's format
+# became the same `<pii>`; but it also took every ordinary code sentence out
+# of the text, which is the price in utility that Lukas et al. weigh against
+# the disclosure scrubbing prevents.
+
+# %%
+try:
+    from myst_nb import glue
+except ImportError:  # outside the book's build the numbers stay in the tables above
+    def glue(name, value, display=True):
+        return None
+
+means = scrubbing.groupby(["condition", "caught by the scrubber"])["exposure (bits)"].mean()
+glue("scrub_control_bits", means["never planted"].mean(), display=False)
+glue("scrub_caught_before_bits", means["planted", True], display=False)
+glue("scrub_caught_after_bits", means["planted, scrubbed", True], display=False)
+glue("scrub_missed_after_bits", means["planted, scrubbed", False], display=False)
+
+# %% [markdown]
+# ### Unlearning
+#
+# Now the person asks for their data to be erased. The exact answer is to
+# train again without their sentences ([Bourtoule et al., 2021](../book/references.md)
+# make that cheaper by training separate models on shards of the data, so a
+# deletion retrains only one shard). Here the retained text is, sentence for
+# sentence, the control's training text, so the control *is* the retrained
+# model: `exact_unlearning` checks that before returning it. The approximate
+# answer changes the trained model instead: **gradient ascent** takes a few
+# Adam steps (learning rate $10^{-3}$) that *raise* the loss of the person's
+# five sentences, from the model trained on the unscrubbed text. It costs
+# seconds rather than a training run; what it leaves behind and what it
+# breaks have to be measured. Both are measured here by the four secrets'
+# mean and highest exposure, and by the perplexity on held-out sentences that
+# no model of the experiment trained on.
+
+# %%
+unlearning = pd.DataFrame(unlearning_comparison(seeds, steps=(10, 20, 40)))
+columns = ["mean exposure (bits)", "highest exposure (bits)", "held-out perplexity"]
+unlearn_table = unlearning.groupby("method", sort=False)[columns].agg(["mean", "min", "max"])
+unlearn_table.round(2)
+
+# %% [markdown]
+# Retraining reaches the floor by construction, at the perplexity of a model
+# that never saw the person: the model trained with them is no better on
+# held-out text, since five sentences among 1,600 teach it nothing general.
+# Gradient ascent trades one for the other. A few steps barely move the
+# exposures; more steps bring them down, but the held-out perplexity rises
+# with them, and by the time the mean exposure is near the floor the model
+# has lost much of what it knew of the language: the ascent does not stop at
+# the five sentences, it unlearns their neighbours too (every code sentence
+# and every sentence that starts "the code"). There is also no certificate:
+# how far a step count goes differs from secret to secret and seed to seed
+# (the ranges), so a deployed model would need exactly this audit after
+# every deletion.
+
+# %%
+by_method = unlearning.groupby("method", sort=False)[columns].mean()
+glue("unlearn_before_bits", by_method.loc["before", "mean exposure (bits)"], display=False)
+glue("unlearn_retrain_ppl", by_method.loc["retrained without", "held-out perplexity"],
+     display=False)
+for steps in (10, 20, 40):
+    row = by_method.loc[f"gradient ascent, {steps} steps"]
+    glue(f"unlearn_ga{steps}_bits", row["mean exposure (bits)"], display=False)
+    glue(f"unlearn_ga{steps}_ppl", row["held-out perplexity"], display=False)
 print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 
 # %% [markdown]

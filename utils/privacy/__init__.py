@@ -1,4 +1,6 @@
-"""Privacy: exposure of planted secrets, membership inference, DP-SGD. Chapter 8.
+"""Privacy: exposure of planted secrets, membership inference, DP-SGD, scrubbing, unlearning.
+
+Chapter 8.
 
 Layer: uses ``utils.data``, ``utils.evaluate``, ``utils.lm`` and ``utils.runtime`` only.
 """
@@ -38,6 +40,23 @@ from utils.privacy.canary import (  # noqa: F401
     dedupe_sentences,
     with_canary,
 )
+from utils.privacy.data_security import (  # noqa: F401
+    CONDITIONS,
+    SECRETS,
+    SECRETS_CORPUS,
+    SecretsRun,
+    caught_by_scrubber,
+    exact_unlearning,
+    forget_set,
+    scrubbing_rows,
+    secrets_exposures,
+    secrets_run,
+    secrets_vocab,
+    summary_of,
+    train_secrets,
+    unlearning_comparison,
+    unlearning_rows,
+)
 from utils.privacy.dpsgd import (  # noqa: F401
     DPLanguageModel,
     clip_and_sum,
@@ -74,6 +93,16 @@ from utils.privacy.membership import (  # noqa: F401
     threshold_at_fpr,
     tpr_at_fpr,
 )
+from utils.privacy.scrubbing import (  # noqa: F401
+    CODE_PATTERN,
+    MASK,
+    SECRET_FORMATS,
+    SecretFormat,
+    format_exposure,
+    format_log2_probs,
+    scrub,
+    scrub_sentences,
+)
 from utils.privacy.speed import (  # noqa: F401
     dp_step_speed,
 )
@@ -81,16 +110,28 @@ from utils.privacy.training import (  # noqa: F401
     PrivateTrainConfig,
     train_sentences,
 )
+from utils.privacy.unlearning import (  # noqa: F401
+    gradient_ascent,
+    without,
+)
 
 __all__ = [
     "CANARY",
+    "CODE_PATTERN",
+    "CONDITIONS",
     "DEFAULT_ORDERS",
     "DPLanguageModel",
     "EXPOSURE_CORPUS",
+    "MASK",
     "MEMBERSHIP_CORPUS",
     "PAD",
     "PrivacyRun",
     "PrivateTrainConfig",
+    "SECRETS",
+    "SECRETS_CORPUS",
+    "SECRET_FORMATS",
+    "SecretFormat",
+    "SecretsRun",
     "advantage",
     "attack_rates",
     "attack_report",
@@ -99,6 +140,7 @@ __all__ = [
     "calibrated_scores",
     "canary_exposure",
     "canary_log2_probs",
+    "caught_by_scrubber",
     "clip_and_sum",
     "clopper_pearson",
     "dedupe_sentences",
@@ -108,13 +150,18 @@ __all__ = [
     "dpsgd_epsilon",
     "encode_with_targets",
     "epsilon_lower_bound",
+    "exact_unlearning",
     "exposure",
     "exposure_run",
     "extrapolated_exposure",
+    "forget_set",
+    "format_exposure",
+    "format_log2_probs",
     "gaussian_epsilon",
     "gaussian_epsilon_simple",
     "gaussian_noise",
     "gaussian_rdp",
+    "gradient_ascent",
     "low_fpr_attack",
     "low_fpr_table",
     "membership_sets",
@@ -127,12 +174,23 @@ __all__ = [
     "rdp_to_epsilon",
     "roc_curve",
     "scores_and_labels",
+    "scrub",
+    "scrub_sentences",
+    "scrubbing_rows",
+    "secrets_exposures",
+    "secrets_run",
+    "secrets_vocab",
     "sentence_losses",
+    "summary_of",
     "threshold_at_fpr",
     "tpr_at_fpr",
     "train_run",
+    "train_secrets",
     "train_sentences",
     "true_log_likelihoods",
     "underfit_run",
+    "unlearning_comparison",
+    "unlearning_rows",
     "with_canary",
+    "without",
 ]
