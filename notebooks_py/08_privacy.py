@@ -21,7 +21,9 @@
 # the course's LSTM model: a secret code planted in the training text a known
 # number of times, and how exposed it becomes; the same secret after the text
 # is deduplicated; an attack that guesses which sentences were in the training
-# set; and DP-SGD, which trains with a provable limit on both.
+# set; DP-SGD, which trains with a provable limit on both; and two defences
+# that act on the data instead: a scrubber that removes the secret's format
+# before training, and unlearning after it.
 #
 # Two algorithms are the heart of the chapter, and both are written out here in
 # a few lines before the notebook hands over to the `utils.privacy` library:
@@ -834,3 +836,9 @@ print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 #   and a clip, a sum and a draw of Gaussian noise. What makes them hard in
 #   practice is scale (scoring every candidate, a gradient per example) and
 #   accounting (adding up the privacy every step spends).
+# - A regular-expression scrubber removes the format it was written for, and
+#   the secret in any other format stays as exposed as before: measure what
+#   is left on the trained model, in every format.
+# - Retraining without a person's data forgets them exactly; gradient ascent
+#   is cheap, but it reaches the floor only by damaging the model, and it
+#   comes with no certificate, so audit it after every deletion.
