@@ -745,16 +745,23 @@ scrub_table = (scrubbing.groupby(["format", "caught by the scrubber", "condition
 scrub_table.round(2)
 
 # %% [markdown]
-# The control's row is the floor: about the 1.44 bits of a uniform rank, one
-# draw per seed. Trained on the text as it is, every format is exposed far
-# above it, near the maximum of 16.6 bits. Scrubbing takes the canary's own
-# format back to the floor, and it is the only one it touches: the three
-# formats the regular expression was not written for stay as exposed as
-# without scrubbing. Scrubbing removes what it matches, and only that. The
-# mask token itself is no leak, since every code of the canary's format
-# became the same `<pii>`; but it also took every ordinary code sentence out
-# of the text, which is the price in utility that Lukas et al. weigh against
-# the disclosure scrubbing prevents.
+# The control's column is the floor: about the 1.44 bits of a uniform rank,
+# one draw per seed. Trained on the text as it is, every format is exposed
+# far above it, near the maximum of 16.6 bits. Scrubbing takes the canary's
+# own format back to the floor, and it is the only one it touches: the three
+# formats the regular expression was not written for stay at least as
+# exposed as without scrubbing. Scrubbing removes what it matches, and only
+# that.
+#
+# The mask token itself is no leak, since every code of the canary's format
+# became the same `<pii>`; but the scrubber also took every ordinary code
+# sentence out of the text, which is the price in utility that Lukas et al.
+# weigh against the disclosure it prevents. The held-out sentences are not
+# scrubbed, so their perplexity shows that price:
+
+# %%
+(scrubbing.groupby("condition", sort=False)["held-out perplexity"]
+ .agg(["mean", "min", "max"]).round(3))
 
 # %%
 try:
@@ -763,11 +770,12 @@ except ImportError:  # outside the book's build the numbers stay in the tables a
     def glue(name, value, display=True):
         return None
 
+# Plain floats: the book formats the glued text, which must read as a number.
 means = scrubbing.groupby(["condition", "caught by the scrubber"])["exposure (bits)"].mean()
-glue("scrub_control_bits", means["never planted"].mean(), display=False)
-glue("scrub_caught_before_bits", means["planted", True], display=False)
-glue("scrub_caught_after_bits", means["planted, scrubbed", True], display=False)
-glue("scrub_missed_after_bits", means["planted, scrubbed", False], display=False)
+glue("scrub_control_bits", float(means["never planted"].mean()), display=False)
+glue("scrub_caught_before_bits", float(means["planted", True]), display=False)
+glue("scrub_caught_after_bits", float(means["planted, scrubbed", True]), display=False)
+glue("scrub_missed_after_bits", float(means["planted, scrubbed", False]), display=False)
 
 # %% [markdown]
 # ### Unlearning
@@ -794,27 +802,31 @@ unlearn_table.round(2)
 
 # %% [markdown]
 # Retraining reaches the floor by construction, at the perplexity of a model
-# that never saw the person: the model trained with them is no better on
-# held-out text, since five sentences among 1,600 teach it nothing general.
-# Gradient ascent trades one for the other. A few steps barely move the
-# exposures; more steps bring them down, but the held-out perplexity rises
-# with them, and by the time the mean exposure is near the floor the model
-# has lost much of what it knew of the language: the ascent does not stop at
-# the five sentences, it unlearns their neighbours too (every code sentence
-# and every sentence that starts "the code"). There is also no certificate:
-# how far a step count goes differs from secret to secret and seed to seed
-# (the ranges), so a deployed model would need exactly this audit after
-# every deletion.
+# that never saw the person; the model trained with them is hardly better on
+# held-out text, since five sentences among 1,600 teach it little about the
+# language. Gradient ascent trades one for the other. Ten steps lower the
+# mean exposure but leave the most exposed secret where it was; more steps
+# bring the exposures down, but the held-out perplexity rises with them, and
+# by forty steps, with the mean exposure close to the floor and the most
+# exposed secret still well above it, the model has lost much of what it
+# knew of the language: the ascent does not stop at the five sentences, and
+# what it removes with them is shared with the rest of the language. There
+# is also no certificate: how far a number of steps goes
+# differs from secret to secret and seed to seed (the ranges), so a deployed
+# model would need this audit after every deletion.
 
 # %%
 by_method = unlearning.groupby("method", sort=False)[columns].mean()
-glue("unlearn_before_bits", by_method.loc["before", "mean exposure (bits)"], display=False)
-glue("unlearn_retrain_ppl", by_method.loc["retrained without", "held-out perplexity"],
+glue("unlearn_before_bits", float(by_method.loc["before", "mean exposure (bits)"]),
+     display=False)
+glue("unlearn_retrain_ppl", float(by_method.loc["retrained without", "held-out perplexity"]),
      display=False)
 for steps in (10, 20, 40):
-    row = by_method.loc[f"gradient ascent, {steps} steps"]
-    glue(f"unlearn_ga{steps}_bits", row["mean exposure (bits)"], display=False)
-    glue(f"unlearn_ga{steps}_ppl", row["held-out perplexity"], display=False)
+    row = by_method.loc[f"gradient ascent, {steps} steps"].astype(float)
+    glue(f"unlearn_ga{steps}_bits", float(row["mean exposure (bits)"]), display=False)
+    glue(f"unlearn_ga{steps}_highest_bits", float(row["highest exposure (bits)"]),
+         display=False)
+    glue(f"unlearn_ga{steps}_ppl", float(row["held-out perplexity"]), display=False)
 print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 
 # %% [markdown]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -168,3 +169,18 @@ def test_exact_unlearning_retrains_on_a_text_without_the_forgotten_sentences(
     assert retrained.config.insertions == 0 and retrained.config.seed == planted.config.seed
     with pytest.raises(ValueError, match="unscrubbed"):
         exact_unlearning(train_secrets(dataclasses.replace(small, scrub=True)))
+
+
+# ---------------------------------------------------------------- the book's numbers
+def test_every_number_the_chapter_glues_is_glued_by_its_notebook():
+    from tests.conftest import ROOT
+
+    page = (ROOT / "book" / "08_privacy.md").read_text(encoding="utf-8")
+    notebook = (ROOT / "notebooks_py" / "08_privacy.py").read_text(encoding="utf-8")
+    wanted = set(re.findall(r"\{glue:text\}`\.\./notebooks/08_privacy\.ipynb::(\w+):", page))
+    # A key glued in a loop, f"unlearn_ga{steps}_bits", stands for any text in its braces.
+    glued = [re.compile(re.sub(r"\\\{\w+\\\}", r"\\w+", re.escape(name)) + "$")
+             for name in re.findall(r'glue\(f?"([^"]+)"', notebook)]
+    assert wanted, "the chapter glues no number from its notebook"
+    missing = {key for key in wanted if not any(p.match(key) for p in glued)}
+    assert not missing, f"glued in the chapter but never in the notebook: {missing}"

@@ -192,7 +192,8 @@ def scrubbing_rows(seeds: tuple[int, ...], *, insertions: int = 16, epochs: int 
     """Every secret's exposure under each condition and seed: one row each. Chapter 8.
 
     Columns: seed, condition (``CONDITIONS``), format, whether the scrubber
-    catches that format, and the exposure in bits.
+    catches that format, the exposure in bits, and the model's perplexity on
+    the held-out (test) sentences, which are not scrubbed.
     """
     caught = caught_by_scrubber()
     rows = []
@@ -200,9 +201,11 @@ def scrubbing_rows(seeds: tuple[int, ...], *, insertions: int = 16, epochs: int 
         for condition in CONDITIONS:
             run = train_secrets(secrets_run(condition, seed=seed, insertions=insertions,
                                             epochs=epochs))
+            ppl = perplexity(run.model, run.corpus.test, run.vocab)
             for name, bits in secrets_exposures(run.model, run.vocab).items():
                 rows.append({"seed": seed, "condition": condition, "format": name,
-                             "caught by the scrubber": caught[name], "exposure (bits)": bits})
+                             "caught by the scrubber": caught[name], "exposure (bits)": bits,
+                             "held-out perplexity": ppl})
     return rows
 
 
