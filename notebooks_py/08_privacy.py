@@ -49,7 +49,7 @@ except importlib.metadata.PackageNotFoundError:
 # ## Parameters
 #
 # Every model here is small and trained in seconds, then kept in the model
-# cache; from an empty cache the defaults need one to two minutes of CPU. A new `seed` draws new corpora and trains every model again.
+# cache; from an empty cache the defaults need about two minutes of CPU. A new `seed` draws new corpora and trains every model again.
 
 # %% tags=["parameters"]
 seed: int = 0  # seed of the corpora, the models and the attack's splits (an integer, at least 0)
