@@ -697,16 +697,16 @@ print(f"ours {speed['ours_tokens_per_s']:,.0f} tokens/s, Opacus "
 # its influence from the model (**unlearning**). One small experiment measures
 # both.
 #
-# A person's secret code is planted in the training text in four formats,
-# a different code in each, 16 copies of each: the canary's own format
-# "the code is 4 8 1 5 2 .", the digits spelled out as words ("four eight
-# ..."), dashes between the digits ("4 - 8 - ..."), and the code split over
-# two sentences ("the code is 2 7 ." and "the code ends 4 0 6 ."). The
-# scrubber is a regular expression for five digits, optionally separated by
-# spaces, and it replaces each match with a mask token, `<pii>`; it is written,
-# as real scrubbers are, for the format its authors expected
-# ([Lukas et al., 2023](../book/references.md)). First, what it does to real
-# strings:
+# Four secret codes of one person are planted in the training text, each in
+# its own format, 16 copies of each: the canary's format "the code is 4 8 1
+# 5 2 .", the digits spelled out as words ("two seven four zero six"), dashes
+# between the digits ("6 - 1 - 0 - 9 - 3"), and a code split over two
+# sentences ("the code is 8 5 ." and "the code ends 3 2 7 ."). The scrubber
+# is a regular expression for five digits, optionally separated by spaces,
+# and it replaces each match with a mask token, `<pii>`; it is written, as
+# real scrubbers are, for the format its authors expected
+# ([Lukas et al., 2023](../book/references.md)). First, what it does to the
+# planted sentences:
 
 # %%
 from utils.privacy import (
