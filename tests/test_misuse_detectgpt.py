@@ -7,7 +7,9 @@ independent tokens, where an oracle perturber makes the answer known.
 """
 
 import math
+import re
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +172,30 @@ def test_curvature_separates_the_models_text_with_an_oracle_perturber():
     # Human text is no peak of q: its scores centre on zero, within a few standard errors.
     assert abs(scores["human"].mean()) < 4 * scores["human"].std() / math.sqrt(n)
     assert scores["machine"].mean() > 1.0
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = ROOT / "book" / "09_misuse.md"
+NOTEBOOK = ROOT / "notebooks_py" / "09_misuse.py"
+PASTED = re.compile(r"\{glue:text\}`([^`:]+)::([^`:]+)(?::[^`]*)?`")
+
+
+def _glued_key_patterns(source: str) -> list[re.Pattern]:
+    """The keys the notebook glues: literal names, and f-string names with each {...} a wildcard."""
+    patterns = []
+    for prefix, name in re.findall(r'glue\(\s*(f?)"([^"]+)"', source):
+        parts = re.split(r"\{[^}]*\}", name) if prefix else [name]
+        patterns.append(re.compile("[^:]+".join(re.escape(p) for p in parts) + r"\Z"))
+    return patterns
+
+
+def test_every_number_the_chapter_pastes_is_glued_by_its_notebook():
+    """The chapter states the notebook's results through myst-nb's cross-page glue, so they
+    cannot drift from the run; a key the notebook does not glue would paste nothing."""
+    pasted = PASTED.findall(CHAPTER.read_text())
+    assert len(pasted) >= 30
+    patterns = _glued_key_patterns(NOTEBOOK.read_text())
+    for document, key in pasted:
+        assert (CHAPTER.parent / document).resolve() == ROOT / "notebooks" / "09_misuse.ipynb"
+        assert any(p.match(key) for p in patterns), f"{key!r} is pasted but never glued"
+    assert not _glued_key_patterns('glue("a", 1)')[0].match("b")  # the check can fail
