@@ -26,6 +26,7 @@ from utils.misuse import (
     grammatical_share,
     mask_words,
     perturbed_log_probs,
+    refill_from_language,
     refill_words,
     sample_true_texts,
     substitute_tokens,
@@ -199,3 +200,17 @@ def test_every_number_the_chapter_pastes_is_glued_by_its_notebook():
         assert (CHAPTER.parent / document).resolve() == ROOT / "notebooks" / "09_misuse.ipynb"
         assert any(p.match(key) for p in patterns), f"{key!r} is pasted but never glued"
     assert not _glued_key_patterns('glue("a", 1)')[0].match("b")  # the check can fail
+
+
+def test_the_language_rewriter_keeps_grammatical_text_grammatical(course_models):
+    """The ideal rewriter redraws words from the language's own conditional: a rewrite of
+    the language's text stays grammatical and still changes words."""
+    lstm, _ = course_models
+    language = SyntheticLanguage(lstm.config.corpus)
+    texts = sample_true_texts(language, lstm.vocab, 8, 50, np.random.default_rng(1))
+    rewritten = refill_from_language(texts, 0.15, lstm.vocab, language,
+                                     torch.Generator().manual_seed(1))
+    assert rewritten.shape == texts.shape
+    assert torch.equal(rewritten[texts < N_SPECIAL], texts[texts < N_SPECIAL])
+    assert grammatical_share(rewritten, lstm.vocab, lstm.config.corpus) == 1.0
+    assert (rewritten != texts).any()

@@ -19,6 +19,7 @@ from utils.misuse.curvature import (  # noqa: F401
     curvature_scores,
     mask_words,
     perturbed_log_probs,
+    refill_from_language,
     refill_words,
     text_log_probs,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "poison_sentence",
     "poisoned_pretrained",
     "rank_histogram",
+    "refill_from_language",
     "refill_words",
     "resample_spans",
     "roc_curve",

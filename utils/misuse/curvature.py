@@ -13,9 +13,12 @@ true language nor any labelled text.
 
 ``refill_words`` is the course's perturber: it hides a share of a text's
 words behind ``<mask>`` and samples new ones from chapter 4's masked-word
-model. ``perturbed_log_probs`` and ``curvature_scores`` are written for any
-scorer and perturber, so a test can check the score with a perturber whose
-behaviour is known.
+model. ``refill_from_language`` is the ideal perturber no real detector has:
+it redraws each chosen word from the true language given the rest of its
+sentence, so every rewrite of a grammatical sentence stays grammatical.
+``perturbed_log_probs`` and ``curvature_scores`` are written for any scorer and
+perturber, so a test can check the score with a perturber whose behaviour is
+known.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.data.text import SPECIALS
+from utils.data.corpus.language import SyntheticLanguage
+from utils.data.text import SPECIALS, Vocab
 from utils.misuse.detect import score_tokens
 
 __all__ = [
-    "curvature_scores", "mask_words", "perturbed_log_probs", "refill_words", "text_log_probs",
+    "curvature_scores", "mask_words", "perturbed_log_probs", "refill_from_language",
+    "refill_words", "text_log_probs",
 ]
 
 
@@ -78,6 +83,39 @@ def refill_words(mlm: nn.Module, ids: torch.Tensor, share: float, *, mask_id: in
     draws = torch.multinomial(torch.softmax(words, dim=-1), 1, generator=generator)[:, 0]
     out = ids.clone()
     out[chosen] = draws + n_special
+    return out
+
+
+def refill_from_language(ids: torch.Tensor, share: float, vocab: Vocab,
+                         language: SyntheticLanguage, generator: torch.Generator) -> torch.Tensor:
+    """Rewrite a ``share`` of the words of each text ``(n, T)`` from the true language.
+
+    Each chosen word (``mask_words``), in turn, is redrawn from the language's
+    exact conditional given the rest of its sentence (the tokens between two
+    ``<eos>``; an unfinished last sentence counts as a prefix): every candidate
+    word is put in its place and weighted by the sentence's probability. A
+    word in a sentence the language cannot produce is kept. Slow (one
+    probability per candidate word), so meant for few texts. Chapter 9.
+    """
+    chosen = mask_words(ids, share, generator)
+    candidates = vocab.itos[len(SPECIALS):]
+    out = ids.clone()
+    for row in range(len(out)):
+        text = out[row].tolist()
+        for position in torch.nonzero(chosen[row]).flatten().tolist():
+            start = max((i for i in range(position) if text[i] == vocab.eos_id), default=-1) + 1
+            end = next((i for i in range(position, len(text)) if text[i] == vocab.eos_id),
+                       len(text))
+            sentence = vocab.decode(text[start:end])
+            log_p = torch.empty(len(candidates), dtype=torch.double)
+            for j, word in enumerate(candidates):
+                sentence[position - start] = word
+                log_p[j] = language.log_prob(sentence)
+            if torch.isinf(log_p).all():
+                continue
+            pick = torch.multinomial(torch.softmax(log_p, dim=0), 1, generator=generator)
+            text[position] = len(SPECIALS) + int(pick)
+        out[row] = torch.tensor(text)
     return out
 
 
