@@ -838,9 +838,18 @@ for name in ("curvature_texts", "n_perturbations", "mask_share", "n_detect_seeds
 # rarely breaks a sentence; DetectGPT is only as good as its rewriter, and a
 # tiny course model is not a good one. Masking fewer words (`mask_share:
 # 0.05`) breaks fewer sentences, but each rewrite still costs the two kinds of
-# text the same, and the AUROC stays near 0.5. The course's tests check the
-# score itself on a toy language whose ideal rewriter is known, where it
-# separates the two sources as it should.
+# text the same, and the AUROC stays near 0.5.
+#
+# Is the rewriter the whole story? `experiments/detectgpt_rewriters.py` runs
+# the same texts through an ideal rewriter no real detector has: the true
+# language itself, which redraws each chosen word from its exact conditional
+# given the rest of the sentence (`refill_from_language`), so no rewrite breaks
+# the grammar. Then a rewrite costs low-temperature machine text more than the
+# language's text, and the curvature test separates them, though less well
+# than the plain likelihood; at temperature 1 it stays at chance, because text
+# sampled from a model this close to the language sits on no sharper peak of
+# the model than the language's own text. The rewriter explains the failure at
+# low temperature; nothing a rewriter can do explains it away at temperature 1.
 #
 # Whether detection can keep working as models approach human writing is
 # debated. [Sadasivan et al., 2023](../book/references.md) argue that the best
