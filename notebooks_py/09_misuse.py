@@ -70,6 +70,10 @@ detect_tokens: int = 50  # tokens per text for the detectors without a watermark
 min_temperature: float = 0.5  # lowest sampling temperature for detection (number, 0.1 to 3)
 max_temperature: float = 1.5  # highest sampling temperature for detection (number, 0.1 to 3)
 n_temperatures: int = 5  # temperatures from min_temperature to max_temperature (integer, 2 to 10)
+curvature_texts: int = 50  # machine and human texts per seed for the curvature test (integer, 10 to 500)
+n_perturbations: int = 10  # rewrites of each text for the curvature test (integer, 2 to 100)
+mask_share: float = 0.15  # share of a text's words each rewrite masks and refills (number, 0.01 to 0.5)
+n_detect_seeds: int = 3  # seeds of the curvature comparison: texts and rewrites (integer, 1 to 10)
 trigger: str = "owl"  # the backdoor's trigger word: a word of the language outside reviews
 max_poison_rate: float = 0.01  # largest share of pretraining sentences poisoned (number, 0.0001 to 0.2)
 min_poison_rate: float = 0.001  # smallest poison share when n_poison_rates > 1 (number, 0.0001 to 0.2)
@@ -96,6 +100,10 @@ params = validate(
     min_temperature=Real(min_temperature, min=0.1, max=3.0),
     max_temperature=Real(max_temperature, min=0.1, max=3.0),
     n_temperatures=Integer(n_temperatures, min=2, max=10),
+    curvature_texts=Integer(curvature_texts, min=10, max=500),
+    n_perturbations=Integer(n_perturbations, min=2, max=100),
+    mask_share=Real(mask_share, min=0.01, max=0.5),
+    n_detect_seeds=Integer(n_detect_seeds, min=1, max=10),
     trigger=OneOf(trigger, ["owl", "noon", "fox", "bells", "7", "basket", "gate"]),
     max_poison_rate=Real(max_poison_rate, min=1e-4, max=0.2),
     min_poison_rate=Real(min_poison_rate, min=1e-4, max=0.2),
@@ -111,6 +119,15 @@ if params.max_temperature <= params.min_temperature:
 if params.n_poison_rates > 1 and params.min_poison_rate >= params.max_poison_rate:
     raise ParameterError(f"parameter 'min_poison_rate' must be smaller than max_poison_rate "
                          f"({params.max_poison_rate}); got {params.min_poison_rate!r}")
+
+# %% tags=["hide-cell"]
+# The book's chapter page quotes numbers of this run; `glue` hands them over. Outside the
+# book (Colab, plain Jupyter) there is nothing to hand them to.
+try:
+    from myst_nb import glue
+except ImportError:
+    def glue(name, value, display=True):
+        """Outside the book: keep nothing."""
 
 # %% [markdown]
 # ## A watermark in the sampler
@@ -357,6 +374,14 @@ print(f"{flag}, over {counted(params.n_keys, 'key')}, {params.n_texts} texts of 
 summary = over_keys(per_key)
 summary.style.format("{:.2f}").format("{:.1%}", subset=pd.IndexSlice[rate_columns, :])
 
+# %% tags=["hide-cell"]
+for counting, short in (("every pair", "every"), ("distinct pairs", "distinct")):
+    for column, name in (("watermarked mean z", "marked_z"), ("detected", "detected"),
+                         ("plain mean z", "plain_z"), ("false alarms", "false")):
+        for stat in ("mean", "min", "max"):
+            glue(f"keys_{short}_{name}_{stat}", float(summary.loc[(counting, column), stat]),
+                 display=False)
+
 # %% [markdown]
 # Read the ranges, not one row. Counting every pair, the key moves the
 # plain model's mean z by a few units, from below zero to well above it,
@@ -366,8 +391,8 @@ summary.style.format("{:.2f}").format("{:.1%}", subset=pd.IndexSlice[rate_column
 # rate moves with the key too, so a single key's detection rate, favourable or
 # not, says little on its own. Counting each distinct pair once brings the
 # plain text's mean z back near zero for every key and its false alarms down to
-# what the threshold promises (here not one of the unmarked texts), at a price: fewer tokens are scored, so the
-# detection rate falls, and it varies more between keys. At this scale the
+# what the threshold promises (the summary's last row), at a price: fewer tokens are
+# scored, so the detection rate falls, and it varies more between keys. At this scale the
 # honest summary of the watermark is that pair of numbers, a mean with its
 # range over keys, for each way of counting.
 #
@@ -421,6 +446,13 @@ attack_summary = attacked.groupby(["attack", "share changed"]).agg(
 attack_summary.style.format("{:.2f}").format("{:.1%}", subset=[flag, "grammatical"]).format_index(
     "{:.0%}", level=1)
 
+# %% tags=["hide-cell"]
+for attack in ("substitution", "paraphrase"):
+    half = attack_summary.loc[(attack, 0.5)]
+    glue(f"attack_{attack}_grammatical", float(half[("grammatical", "mean")]), display=False)
+    for stat in ("mean", "min", "max"):
+        glue(f"attack_{attack}_flagged_{stat}", float(half[(flag, stat)]), display=False)
+
 # %% mystnb={"figure": {"caption": "Mean z of watermarked text against the share of tokens changed, by random substitution and by paraphrase (spans rewritten by the model without the mark); lines are means over keys, bands the range from the smallest to the largest key; the dotted line is the threshold.", "name": "fig-misuse-attacks"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
 for attack, marker in (("substitution", "o"), ("paraphrase", "s")):
@@ -469,6 +501,11 @@ for d in deltas:
 cost = pd.DataFrame(cost).T.rename_axis("delta")
 cost.style.format("{:.3f}").format("{:.1%}", subset="grammatical").format(
     "{:.2f}", subset="mean z").format_index("{:.1f}")
+
+# %% tags=["hide-cell"]
+for d in deltas:
+    glue(f"cost_perplexity_{d:g}", float(cost.loc[d, "perplexity"]), display=False)
+    glue(f"cost_ratio_{d:g}", float(cost.loc[d, "ratio"]), display=False)
 
 # %% mystnb={"figure": {"caption": "The watermark's strength (mean z, left axis) and its cost (share of ungrammatical sentences, right axis) as the boost delta grows.", "name": "fig-misuse-delta"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -634,6 +671,186 @@ pd.DataFrame(detection[0]["histogram"], index=["machine", "true language"],
 # true language; DetectGPT's curvature test is one attempt to get part of
 # that edge back without it.
 #
+# ## Curvature: DetectGPT
+#
+# [Mitchell et al., 2023](../book/references.md) ask a different question of
+# the model's likelihood: not how high it is, but whether the text sits at a
+# peak of it. Rewrite a few words of a text, many times, and score the
+# rewrites with the model that may have written it. Text the model sampled
+# should lose probability under almost any small rewrite; text people wrote
+# should lose or gain about equally. The score is the drop, in units of its
+# spread over the rewrites:
+#
+# $$d(x) = \frac{\log p(x) - \overline{\log p(\tilde x)}}{s_{\log p(\tilde x)}},$$
+#
+# with the mean and the standard deviation $s$ taken over the rewrites
+# $\tilde x$. The detector needs only the model's likelihood and a way to
+# rewrite text; the paper rewrites spans of two words with T5 and averages over
+# many rewrites. The course has its own rewriter: chapter 4's BERT-like model,
+# pretrained by filling in masked words. It loads from the cache chapter 4
+# filled (or trains once, about half a minute). Each rewrite hides
+# `mask_share` of a text's words behind `<mask>` and samples new ones from its
+# prediction; sentence ends stay where they were. One true-language text and
+# one of its rewrites, the new words in upper case:
+
+# %%
+from utils.lm.pretrained_transformer import TransformerPretrainConfig, pretrained_transformer
+from utils.misuse import curvature_scores, perturbed_log_probs, refill_words, text_log_probs
+
+bert = pretrained_transformer(TransformerPretrainConfig(corpus=pretrained.config.corpus,
+                                                        objective="masked"), progress=False)
+assert bert.vocab.itos == vocab.itos  # one vocabulary: every rewrite is a text the LSTM can score
+
+
+def rewrite(texts: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mask `mask_share` of each text's words and refill them with the masked-word model."""
+    return refill_words(bert.model, texts, params.mask_share, mask_id=len(vocab),
+                        window=bert.config.train.seq_len, generator=generator)
+
+
+example = human[:1, :30]
+rewritten = rewrite(example, torch.Generator().manual_seed(params.seed))
+for name, ids in (("original", example[0]), ("rewrite", rewritten[0])):
+    words = [w.upper() if changed else w for w, changed in
+             zip(vocab.decode(ids.tolist()), (rewritten[0] != example[0]).tolist(), strict=True)]
+    print(textwrap.fill(" ".join(words), width=88, initial_indent=f"{name:>9}: ",
+                        subsequent_indent=" " * 11))
+
+# %% [markdown]
+# Now the four detectors side by side, on the same texts: `curvature_texts`
+# machine texts and as many of the true language, `detect_tokens` tokens each,
+# `n_perturbations` rewrites of every text, over `n_detect_seeds` seeds (each
+# seed draws new texts and new rewrites), at the lowest temperature and at 1.
+# The paper's variant without the division by $s$ is shown too. The table gives
+# each detector's AUROC as the mean over seeds with the range from the worst
+# to the best seed.
+
+# %%
+def score_lstm(texts: torch.Tensor) -> np.ndarray:
+    """log p(text) under the model that wrote the machine text (temperature 1)."""
+    return text_log_probs(pretrained.model, texts, start_id=vocab.eos_id)
+
+
+def four_detectors(tau: float, seed: int) -> dict:
+    """AUROC of every detector on one seed's texts, and what the rewrites cost."""
+    n = params.curvature_texts
+    machine = draw(plain, n=n, length=params.detect_tokens, temperature=tau, offset=400 + seed)
+    people = sample_true_texts(language, vocab, n, params.detect_tokens,
+                               np.random.default_rng([params.seed, 11, seed]))
+    texts, y = torch.cat([machine.ids, people]), np.r_[np.ones(n), np.zeros(n)]
+    log_p, ranks = score_tokens(pretrained.model, texts, start_id=vocab.eos_id)
+    log_q, _ = score_tokens(pretrained.model, texts, start_id=vocab.eos_id, temperature=tau)
+    generator = torch.Generator().manual_seed(params.seed * 1000 + seed)
+    whole, rewrites = perturbed_log_probs(texts, score_lstm, lambda x: rewrite(x, generator),
+                                          params.n_perturbations)
+    scores = {"likelihood": log_p.mean(1).numpy(), "GLTR rank": gltr_score(ranks),
+              "likelihood ratio": log_q.double().sum(1).numpy()
+              - true_log_prob(texts, vocab, language),
+              "DetectGPT": curvature_scores(whole, rewrites),
+              "DetectGPT, not normalised": curvature_scores(whole, rewrites, normalise=False)}
+    drop = whole[:, None] - rewrites  # (2 n, k): nats each rewrite lost
+    return {"temperature": tau, "seed": seed, **{k: auroc(v, y) for k, v in scores.items()},
+            "machine drop": drop[:n].mean(), "human drop": drop[n:].mean()}
+
+
+# %% [markdown]
+# Every seed and temperature gets one row of AUROCs; the table summarises
+# them per detector.
+
+# %%
+curvature_taus = sorted({float(temperatures[0]), 1.0})
+curvature = pd.DataFrame([four_detectors(tau, s) for tau in curvature_taus
+                          for s in range(params.n_detect_seeds)])
+detectors = ["likelihood", "GLTR rank", "likelihood ratio", "DetectGPT",
+             "DetectGPT, not normalised"]
+by_tau = curvature.groupby("temperature")[detectors].agg(["mean", "min", "max"])
+print(f"AUROC over {counted(params.n_detect_seeds, 'seed')}: mean [worst seed, best seed]; "
+      f"{params.curvature_texts} + {params.curvature_texts} texts of {params.detect_tokens} "
+      f"tokens, {params.n_perturbations} rewrites each, {params.mask_share:.0%} of words masked")
+pd.DataFrame({f"temperature {tau:g}": [
+    f"{by_tau.loc[tau, (d, 'mean')]:.3f} [{by_tau.loc[tau, (d, 'min')]:.3f}, "
+    f"{by_tau.loc[tau, (d, 'max')]:.3f}]" for d in detectors] for tau in curvature_taus},
+    index=pd.Index(detectors, name="detector"))
+
+# %% [markdown]
+# Why the curvature test does what it does here is in the rewrites
+# themselves. How many nats of log-probability under the LSTM a rewrite costs,
+# on average, for machine text and for text of the language; and, for one
+# seed's true-language texts, how often the masked-word model's top guess is
+# the hidden word, how many words a rewrite actually changes (a refill may draw
+# the original word back) and how many of the rewritten sentences the language
+# could still produce:
+
+# %%
+from utils.data.text import SPECIALS
+from utils.lm.masked import evaluate_masked_language_model
+
+drops = curvature.groupby("temperature")[["machine drop", "human drop"]].mean()
+people = sample_true_texts(language, vocab, params.curvature_texts, params.detect_tokens,
+                           np.random.default_rng([params.seed, 11, 0]))
+rewritten = rewrite(people, torch.Generator().manual_seed(params.seed * 1000))
+changed = float((rewritten != people).sum() / (people >= len(SPECIALS)).sum())
+still_grammatical = grammatical_share(rewritten, vocab, pretrained.config.corpus)
+recovered = evaluate_masked_language_model(bert.model, people.flatten(), mask_id=len(vocab),
+                                           rate=params.mask_share, seed=params.seed)["accuracy"]
+print(f"hidden words the masked-word model recovers (its top guess): {recovered:.1%}")
+print(f"words changed per rewrite: {changed:.1%} (masked: {params.mask_share:.0%}); "
+      f"sentences still grammatical: {still_grammatical:.1%}")
+drops.rename(columns=lambda c: f"{c} (nats)").style.format("{:.1f}").format_index("{:g}")
+
+# %% tags=["hide-cell"]
+at_one = by_tau.loc[1.0]
+for d, key in (("likelihood", "likelihood"), ("GLTR rank", "rank"),
+               ("likelihood ratio", "ratio"), ("DetectGPT", "detectgpt"),
+               ("DetectGPT, not normalised", "detectgpt_raw")):
+    for stat in ("mean", "min", "max"):
+        glue(f"curvature_auroc_{key}_{stat}", float(at_one[(d, stat)]), display=False)
+glue("curvature_drop_machine", float(drops.loc[1.0, "machine drop"]), display=False)
+glue("curvature_drop_human", float(drops.loc[1.0, "human drop"]), display=False)
+glue("curvature_changed", changed, display=False)
+glue("curvature_grammatical", still_grammatical, display=False)
+glue("curvature_recovered", recovered, display=False)
+low = by_tau.loc[curvature_taus[0]]
+glue("curvature_low_temperature", curvature_taus[0], display=False)
+glue("curvature_auroc_likelihood_low", float(low[("likelihood", "mean")]), display=False)
+glue("curvature_auroc_detectgpt_low", float(low[("DetectGPT", "mean")]), display=False)
+for name in ("curvature_texts", "n_perturbations", "mask_share", "n_detect_seeds",
+             "detect_tokens", "max_poison_rate", "n_seeds"):
+    glue(f"param_{name}", getattr(params, name), display=False)
+
+# %% [markdown]
+# At this scale the curvature test does not work. Its AUROC stays near 0.5 at
+# both temperatures, with seeds on either side of it: below the plain
+# likelihood where that works (low temperature), and no better than it where it
+# fails (temperature 1), while the likelihood ratio, which knows the language,
+# stays far above both. Dividing by the spread or not changes nothing.
+#
+# The rewrites say why. A rewrite costs the machine's text and the language's
+# text about the same number of nats, and many: chapter 4's masked-word model
+# often misses the hidden word (the printed share above) and fills the hidden words
+# independently of one another, so a large share of the rewritten sentences are
+# no longer grammatical, and the LSTM, which has learned the grammar, punishes
+# every broken sentence heavily. The test assumes rewrites that stay in the
+# text's neighbourhood, keeping its grammar and sense, so that the only
+# difference between the two kinds of text is where each sat on the model's
+# surface. Here the cost of broken grammar, the same for both, swamps that
+# difference. The paper's rewriter is T5 with billions of parameters, which
+# rarely breaks a sentence; DetectGPT is only as good as its rewriter, and a
+# tiny course model is not a good one. Masking fewer words (`mask_share:
+# 0.05`) breaks fewer sentences, but each rewrite still costs the two kinds of
+# text the same, and the AUROC stays near 0.5.
+#
+# Is the rewriter the whole story? `experiments/detectgpt_rewriters.py` runs
+# the same texts through an ideal rewriter no real detector has: the true
+# language itself, which redraws each chosen word from its exact conditional
+# given the rest of the sentence (`refill_from_language`), so no rewrite breaks
+# the grammar. Then a rewrite costs low-temperature machine text more than the
+# language's text, and the curvature test separates them, though less well
+# than the plain likelihood; at temperature 1 it stays at chance, because text
+# sampled from a model this close to the language sits on no sharper peak of
+# the model than the language's own text. The rewriter explains the failure at
+# low temperature; nothing a rewriter can do explains it away at temperature 1.
+#
 # Whether detection can keep working as models approach human writing is
 # debated. [Sadasivan et al., 2023](../book/references.md) argue that the best
 # detector's AUROC is bounded by the total variation distance between the two
@@ -743,6 +960,16 @@ effect = pd.DataFrame({
     "clean model's": [means.loc[(0.0, m), "attack_success"] for r, m in order]}, index=order)
 effect.drop(index=0.0).style.format("{:+.1f}", subset="clean accuracy moved (points)").format(
     "{:.0%}", subset=["attack success", "clean model's"]).format_index("{:.2%}", level=0)
+
+# %% tags=["hide-cell"]
+for mode in ("frozen", "finetune"):
+    success = runs.attack_success[(runs.rate == rates[-1]) & (runs["mode"] == mode)]
+    for stat in ("mean", "min", "max"):
+        glue(f"backdoor_{mode}_{stat}", float(success.agg(stat)), display=False)
+    glue(f"backdoor_{mode}_accuracy_moved", float(effect.loc[(rates[-1], mode),
+                                                             "clean accuracy moved (points)"]),
+         display=False)
+glue("backdoor_clean_success", float(means.loc[(0.0, "finetune"), "attack_success"]), display=False)
 
 # %% mystnb={"figure": {"caption": "Attack success rate (triggered positive reviews classified negative) against the share of poisoned pretraining sentences, for frozen features and full fine-tuning; points are single runs (seeds), lines their means. The share 0 is the clean model.", "name": "fig-misuse-backdoor"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))

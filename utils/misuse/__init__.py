@@ -15,6 +15,14 @@ from utils.misuse.backdoor import (  # noqa: F401
 from utils.misuse.card import (  # noqa: F401
     family_perplexities,
 )
+from utils.misuse.curvature import (  # noqa: F401
+    curvature_scores,
+    mask_words,
+    perturbed_log_probs,
+    refill_from_language,
+    refill_words,
+    text_log_probs,
+)
 from utils.misuse.detect import (  # noqa: F401
     auroc,
     gltr_score,
@@ -64,6 +72,7 @@ __all__ = [
     "attack_success_rate",
     "auroc",
     "backdoor_experiment",
+    "curvature_scores",
     "detection_by_key",
     "family_entropy_rates",
     "family_perplexities",
@@ -72,11 +81,15 @@ __all__ = [
     "green_list",
     "green_mask",
     "green_matrix",
+    "mask_words",
     "over_keys",
+    "perturbed_log_probs",
     "poison_corpus",
     "poison_sentence",
     "poisoned_pretrained",
     "rank_histogram",
+    "refill_from_language",
+    "refill_words",
     "resample_spans",
     "roc_curve",
     "sample_by_key",
@@ -84,6 +97,7 @@ __all__ = [
     "sample_watermarked",
     "score_tokens",
     "substitute_tokens",
+    "text_log_probs",
     "token_families",
     "true_log_prob",
     "z_score",
