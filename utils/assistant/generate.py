@@ -22,13 +22,16 @@ __all__ = ["answer", "generate_ids"]
 @torch.no_grad()
 def generate_ids(model: nn.Module, prompts: Sequence[Sequence[int]], vocab: Vocab, *,
                  max_new: int = 10, temperature: float = 0.0,
-                 generator: torch.Generator | None = None) -> list[list[int]]:
+                 generator: torch.Generator | None = None,
+                 stop_at_eos: bool = True) -> list[list[int]]:
     """Answer ids for each prompt; greedy when ``temperature`` is 0.
 
-    An answer stops at ``<end>``, or at ``<eos>``, the end of text a base model
-    learned in pretraining; neither is part of the answer.
+    An answer stops at ``<end>``, or (``stop_at_eos``) at ``<eos>``, the end of
+    text a base model learned in pretraining; neither is part of the answer.
+    Reinforcement learning turns ``stop_at_eos`` off, so that every answer it
+    trains on is exactly what was sampled, closed by a sampled ``<end>``.
     """
-    stops = torch.tensor([vocab.stoi[END], vocab.eos_id])
+    stops = torch.tensor([vocab.stoi[END]] + [vocab.eos_id] * stop_at_eos)
     width = max(map(len, prompts))
     device = next(model.parameters()).device
     rows = torch.tensor([[vocab.eos_id] * (width - len(p)) + list(p) for p in prompts],

@@ -41,7 +41,7 @@ class SFTConfig:
     answer_only: bool = True  # loss on the answer tokens only, or on prompt and answer
     safety: bool = False  # add refusals of secret and harmful requests (and look-alikes)
     n_train: int = 300  # training requests per trained type
-    n_eval: int = 100  # evaluation requests per type, kept out of training
+    n_eval: int = 50  # evaluation requests per type, kept out of training
     steps: int = 150
     batch_size: int = 32
     lr: float = 5e-3
@@ -71,7 +71,7 @@ class DPOConfig:
 class RLConfig:
     """Group-relative REINFORCE from an SFT model, with a KL penalty to it. Chapter 5."""
 
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
 
     sft: SFTConfig = field(default_factory=SFTConfig)
     reward: str = "verifier"  # or "length": a proxy that pays for long answers

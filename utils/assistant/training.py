@@ -9,6 +9,7 @@ its parameters take no gradient and are never in the optimizer.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -99,6 +100,17 @@ def train_dpo(policy: nn.Module, reference: nn.Module, chosen: Sequence[Pair],
     return _record(losses, start, reward_accuracy=thin(accuracies))
 
 
+def _sampled_batch(prompts: list[list[int]], answers: list[list[int]], vocab: Vocab,
+                   max_new: int) -> ChatBatch:
+    """The batch of sampled answers; an answer cut at ``max_new`` never sampled its ``<end>``."""
+    batch = chat_batch(prompts, answers, vocab)
+    mask = batch.answer_mask.clone()
+    for row, a in enumerate(answers):
+        if len(a) == max_new:  # drop the appended <end> from the scored tokens
+            mask[row, torch.nonzero(mask[row]).max()] = False
+    return dataclasses.replace(batch, answer_mask=mask)
+
+
 def train_rl(policy: nn.Module, reference: nn.Module, prompts: Sequence[Sequence[str]],
              reward: Reward, vocab: Vocab, *, steps: int, prompts_per_step: int,
              group_size: int, lr: float, kl_coef: float, max_new: int,
@@ -116,11 +128,12 @@ def train_rl(policy: nn.Module, reference: nn.Module, prompts: Sequence[Sequence
             rows = chosen.repeat_interleave(group_size).tolist()
             ids = [prompt_ids(prompts[i], vocab) for i in rows]
             answers = generate_ids(policy, ids, vocab, max_new=max_new, temperature=1.0,
-                                   generator=generator)
+                                   generator=generator, stop_at_eos=False)
             rewards = torch.tensor([reward(i, vocab.decode(a)) for i, a in
                                     zip(rows, answers, strict=True)], dtype=torch.float32)
             advantages = group_advantages(rewards.view(prompts_per_step, group_size)).flatten()
-            loss, kl = policy_gradient_loss(policy, reference, chat_batch(ids, answers, vocab),
+            loss, kl = policy_gradient_loss(policy, reference,
+                                            _sampled_batch(ids, answers, vocab, max_new),
                                             advantages, kl_coef)
             optimizer.zero_grad()
             loss.backward()
