@@ -11,6 +11,7 @@ also its frozen reference.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -94,8 +95,17 @@ class RLConfig:
 
 def task_data(config: SFTConfig, corpus: CorpusConfig | None = None
               ) -> tuple[list[Example], dict[str, list[Example]]]:
-    """The training requests and evaluation suites an SFT run uses (``instruction_set``)."""
-    return instruction_set(config.n_train, config.n_eval, seed=config.seed, config=corpus)
+    """The training requests and evaluation suites an SFT run uses (``instruction_set``).
+
+    Drawn once per (sizes, seed, corpus) and shared: every run and evaluation of
+    a seed reads the same lists, so treat them as read-only.
+    """
+    return _task_data(config.n_train, config.n_eval, config.seed, corpus)
+
+
+@functools.lru_cache(maxsize=16)
+def _task_data(n_train: int, n_eval: int, seed: int, corpus: CorpusConfig | None):
+    return instruction_set(n_train, n_eval, seed=seed, config=corpus)
 
 
 def _generator(seed: int, stream: int) -> torch.Generator:
