@@ -90,6 +90,8 @@ $(ZH)/conf.py: _config.yml _toc.yml | $(STAMP)
 translations: $(ZH)/conf.py
 	@test -d _build/.jupyter_cache || { echo "Build the English book first: make book"; exit 1; }
 	$(ZH_SPHINX) -b gettext -d $(ZH)/doctrees-gettext . $(ZH)/gettext
+	@# the templates' strings: locales/zh_CN/LC_MESSAGES/sphinx.po is kept by hand
+	rm -f $(ZH)/gettext/sphinx.pot
 	$(BIN)/sphinx-intl update -p $(ZH)/gettext -l zh_CN -d locales --line-width -1 --no-obsolete \
 		-j 1 > $(ZH)/sphinx-intl.log
 	@grep -v "^Not Changed" $(ZH)/sphinx-intl.log || true

@@ -63,6 +63,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", configure_edition)
     app.connect("builder-inited", refuse_to_execute_outside_the_english_build)
     app.connect("builder-inited", translate_the_themes_strings)
+    app.connect("builder-inited", name_the_book_in_the_catalogues)
     app.connect("doctree-read", translate_toctree_captions)
     app.connect("doctree-resolved", note_untranslated_page)
     app.connect("html-page-context", link_counterpart)
@@ -84,9 +85,8 @@ def configure_edition(app: Sphinx, config: Config) -> None:
         # A conf.py generated outside the book (the Chinese build's, in _build/zh):
         # the bibliography's paths are the book's, not that folder's.
         config.bibtex_bibfiles = [str(Path(app.srcdir) / path) for path in config.bibtex_bibfiles]
-    if config.project == "Project name not set":  # the catalogues' headers name the book
-        config.project = config.html_title
-    config.templates_path = [*config.templates_path, str(TEMPLATES)]
+    # first, so that the templates here come before the theme's own of the same name
+    config.templates_path = [str(TEMPLATES), *config.templates_path]
     options = dict(config.html_theme_options)
     header_end = list(options.get("article_header_end", ["article-header-buttons.html"]))
     if SWITCH_TEMPLATE not in header_end:
@@ -111,6 +111,11 @@ def write_jieba_dictionary(root: Path, folder: Path) -> Path:
     # so a term with a space (such as "Transformer 模型") is entered without it.
     path.write_text("".join(f"{term.replace(' ', '')} 10\n" for term in terms), encoding="utf-8")
     return path
+
+
+def name_the_book_in_the_catalogues(app: Sphinx) -> None:
+    if app.builder.name == "gettext" and app.config.project == "Project name not set":
+        app.config.project = app.config.html_title
 
 
 def catalogue_folder(app: Sphinx) -> Path:
