@@ -33,6 +33,7 @@ from sphinx.errors import ExtensionError
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
 SWITCH_TEMPLATE = "edition-switch.html"
 
 
@@ -61,6 +62,7 @@ NOT_TRANSLATED = "本页尚未译成中文，下面是英文原文。"
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", configure_edition)
+    app.add_css_file("editions.css")
     app.connect("builder-inited", refuse_to_execute_outside_the_english_build)
     app.connect("builder-inited", translate_the_themes_strings)
     app.connect("builder-inited", name_the_book_in_the_catalogues)
@@ -87,6 +89,7 @@ def configure_edition(app: Sphinx, config: Config) -> None:
         config.bibtex_bibfiles = [str(Path(app.srcdir) / path) for path in config.bibtex_bibfiles]
     # first, so that the templates here come before the theme's own of the same name
     config.templates_path = [str(TEMPLATES), *config.templates_path]
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
     options = dict(config.html_theme_options)
     header_end = list(options.get("article_header_end", ["article-header-buttons.html"]))
     if SWITCH_TEMPLATE not in header_end:
