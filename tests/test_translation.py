@@ -186,3 +186,22 @@ def test_the_built_chinese_page_is_in_chinese_and_links_back(docname):
     assert "本页尚未译成中文" not in page
     # The theme's own strings are Chinese too.
     assert "搜索" in page and "Search this book" not in page
+
+
+def test_the_chinese_build_refuses_to_execute_a_notebook(monkeypatch):
+    """A notebook missing from the English build's cache is an error there, not a second run."""
+    from types import SimpleNamespace
+
+    from editions import refuse_to_execute_outside_the_english_build
+    from myst_nb.core.execute import cache
+
+    monkeypatch.setattr(cache, "single_nb_execution", cache.single_nb_execution)
+    english = SimpleNamespace(config=SimpleNamespace(language="en", nb_execution_cache_path=""),
+                              builder=SimpleNamespace(name="html"))
+    refuse_to_execute_outside_the_english_build(english)
+    assert cache.single_nb_execution.__name__ == "single_nb_execution"
+    chinese = SimpleNamespace(config=SimpleNamespace(language="zh_CN", nb_execution_cache_path="c"),
+                              builder=SimpleNamespace(name="html"))
+    refuse_to_execute_outside_the_english_build(chinese)
+    with pytest.raises(RuntimeError, match="reuses the English build's executed notebooks"):
+        cache.single_nb_execution(None, cwd="notebooks")
