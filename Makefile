@@ -1,5 +1,6 @@
 # Foundation Models, Hands-On. Two commands set everything up:
 #   make book   build and execute the whole book into _build/html
+#               (and its Chinese edition into _build/html/zh)
 #   make test   run every test
 # Both create the virtual environment .venv on first use.
 
@@ -24,7 +25,7 @@ else
 RUN_OFFLINE :=
 endif
 
-.PHONY: book test assets serve lab labs bench lint clean assign grade grade-demo
+.PHONY: book book-zh translations test assets serve lab labs bench lint clean assign grade grade-demo
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +59,49 @@ assets: $(ASSETS)
 # machine allows it, as in the tests: a notebook that downloads fails here.
 book: $(STAMP) $(ASSETS)
 	$(RUN_OFFLINE) $(BIN)/jupyter-book build . -W -n --keep-going
+	@$(MAKE) --no-print-directory book-zh
 	@echo
 	@echo "The book is in _build/html. Open it with:  make serve  (then http://localhost:$(PORT))"
+	@echo "Its Chinese edition is in _build/html/zh."
+
+# The Chinese edition, built by Sphinx from the same sources through the gettext
+# catalogues in locales/zh_CN (book/extensions/editions.py). JB1's CLI cannot set
+# Sphinx's language, so Sphinx runs directly, on the conf.py that
+# `jupyter-book config sphinx` derives from _config.yml (written into _build/zh,
+# never into the repository; the local extensions come through PYTHONPATH).
+# Both steps read the notebooks' outputs from the English build's execution
+# cache and refuse to execute a notebook; each keeps its own doctrees.
+#   make translations  extract the English messages (_build/zh/gettext/*.pot)
+#                      and bring every catalogue locales/zh_CN/LC_MESSAGES/**.po
+#                      up to date: a changed English sentence becomes a fuzzy or
+#                      untranslated message, which tests/test_translation.py
+#                      rejects on the pages locales/zh_CN/translated.txt lists
+#   make book-zh       the Chinese HTML, into _build/html/zh (needs `make book`'s cache)
+ZH := _build/zh
+ZH_SPHINX := $(RUN_OFFLINE) env PYTHONPATH=$(CURDIR)/book/extensions:$(CURDIR)/book/vendor \
+	$(BIN)/sphinx-build -c $(ZH) -W -n --keep-going -q \
+	-D nb_execution_cache_path=$(CURDIR)/_build/.jupyter_cache -D gettext_compact=0 -D gettext_location=0
+
+$(ZH)/conf.py: _config.yml _toc.yml | $(STAMP)
+	mkdir -p $(ZH)
+	cp _config.yml $(ZH)/_config.yml
+	$(BIN)/jupyter-book config sphinx . --config $(ZH)/_config.yml >/dev/null
+
+translations: $(ZH)/conf.py
+	@test -d _build/.jupyter_cache || { echo "Build the English book first: make book"; exit 1; }
+	$(ZH_SPHINX) -b gettext -d $(ZH)/doctrees-gettext . $(ZH)/gettext
+	@# the templates' strings: locales/zh_CN/LC_MESSAGES/sphinx.po is kept by hand
+	rm -f $(ZH)/gettext/sphinx.pot
+	$(BIN)/sphinx-intl update -p $(ZH)/gettext -l zh_CN -d locales --line-width -1 --no-obsolete \
+		-j 1 > $(ZH)/sphinx-intl.log
+	@grep -v "^Not Changed" $(ZH)/sphinx-intl.log || true
+
+book-zh: translations
+	@# the execution report's models trained and loaded, from the English build's run log
+	@test ! -f _build/.course-runs.jsonl || cp _build/.course-runs.jsonl $(ZH)/.course-runs.jsonl
+	$(ZH_SPHINX) -b html -D language=zh_CN -d $(ZH)/doctrees . $(ZH)/html
+	rm -rf _build/html/zh
+	cp -r $(ZH)/html _build/html/zh
 
 test: $(STAMP) $(ASSETS)
 ifeq ($(OFFLINE),yes)

@@ -17,7 +17,9 @@ HTML = BUILD / "html"
 
 
 def build_book_once() -> Path:
-    """Build the book (warnings as errors) once per test run; return _build/html.
+    """Build the book and its Chinese edition (warnings as errors) once per test run.
+
+    Returns _build/html (the Chinese edition is in _build/html/zh).
 
     tests/test_browser.py and tests/test_offline_assets.py need the built book
     too, and pytest-xdist may run them in another process at the same time. A
@@ -36,6 +38,10 @@ def build_book_once() -> Path:
         result = subprocess.run(
             [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
             capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        # The Chinese edition, as `make book` builds it: every English page links to it.
+        result = subprocess.run(["make", "--no-print-directory", "book-zh"],
+                                capture_output=True, text=True, cwd=ROOT)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         marker.write_text(run_id)
     return HTML

@@ -1,7 +1,8 @@
 """The built book, opened in a real browser, works offline.
 
-Headless Chromium visits every page of _build/html, served on a free localhost
-port, with all non-local traffic blocked, and a page fails when:
+Headless Chromium visits every page of _build/html (of the Chinese edition in
+_build/html/zh, the translated pages), served on a free localhost port, with
+all non-local traffic blocked, and a page fails when:
 
 - any request leaves localhost (Chromium's performance log lists them all);
 - the console shows a JavaScript error not in HARMLESS_CONSOLE below;
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -31,6 +33,9 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_book import build_book_once
+
+sys.path.insert(0, str(ROOT / "book" / "extensions"))
+from editions import translated_pages  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -234,9 +239,12 @@ def audit_page(driver, url: str, base: str, html_root: Path, wait_s: float = 20.
 
 
 def pages(html_root: Path) -> list[str]:
-    """Every page of the book, as paths relative to _build/html."""
-    return sorted(p.relative_to(html_root).as_posix() for p in html_root.rglob("*.html")
-                  if not p.relative_to(html_root).parts[0].startswith("_"))
+    """Every page of the book, and of its Chinese edition the translated pages,
+    as paths relative to _build/html."""
+    chinese = {f"zh/{docname}.html" for docname in translated_pages(ROOT)}
+    found = (p.relative_to(html_root) for p in html_root.rglob("*.html"))
+    return sorted(path.as_posix() for path in found if not path.parts[0].startswith("_")
+                  and (path.parts[0] != "zh" or path.as_posix() in chinese))
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +264,7 @@ SHOTS = {
     "chapter1_lifecycle.png": ("book/01_foundation_models.html", "pre.mermaid"),
     "model_scale_notebook.png": ("notebooks/01_foundation_models.html", "figure"),
     "warmup_lab.png": ("labs/solutions/00_warmup.html", None),
+    "zh_chapter1.png": ("zh/book/01_foundation_models.html", None),  # needs a CJK font
 }
 
 
