@@ -66,3 +66,24 @@ def test_lstm_over_transformer_speed_is_in_the_pages_range():
     # The page gives one decimal: a ratio that rounds into the range agrees with it.
     assert low - 0.05 <= ratio < high + 0.05, (
         f"measured {ratio:.2f}, the page says {low} to {high}")
+
+
+def _csv_ratio(metric_start: str) -> float:
+    import csv
+
+    with open(PAGE.with_name("performance_example_results.csv"), encoding="utf-8") as f:
+        row = next(r for r in csv.DictReader(f) if r["metric"].startswith(metric_start))
+    return float(str(row["ratio or note"]).split()[0] if "throughput" in metric_start
+                 else row["course"])
+
+
+def test_the_pages_example_ratios_are_the_tables():
+    text = " ".join(PAGE.read_text(encoding="utf-8").split())
+    throughput = re.search(r"a median throughput ratio of ([\d.]+) times", text)
+    to_perplexity = re.search(r"perplexity in a median ([\d.]+) of the example's epoch", text)
+    assert throughput and to_perplexity, "the page no longer states the example's ratios"
+    assert float(throughput.group(1)) == round(
+        _csv_ratio("training throughput (tokens/s), median; course's output layer in float32"), 2)
+    assert float(to_perplexity.group(1)) == round(
+        _csv_ratio("time to the example's 1-epoch validation perplexity / its epoch time; "
+                   "float32"), 2)
