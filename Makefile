@@ -146,8 +146,15 @@ grade-demo: $(STAMP)
 	rm -rf /tmp/demo-class
 	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching.demo /tmp/demo-class
 
+# make bench EXAMPLE=path/to/pytorch-examples/word_language_model also runs PyTorch's own
+# example (its main.py, as a subprocess) on the same text, with the course's loop in float32
+# and with its output layer in bfloat16 (book/performance.md).
 bench: $(STAMP)
 	$(BIN)/python -m utils.lm.benchmark
+ifdef EXAMPLE
+	OMP_NUM_THREADS=1 $(BIN)/python experiments/bench_word_language_model.py $(EXAMPLE) \
+		--threads 1 --bfloat16
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

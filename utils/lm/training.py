@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from utils.data.text import batchify, lm_batches
 from utils.lm.fused_loss import DEFAULT_CHUNK_ROWS, fused_linear_cross_entropy
 from utils.runtime.device import get_device
+from utils.runtime.precision import matmul_dtype
 from utils.runtime.run import TrainingRecord, thin
 from utils.runtime.scoped import eval_mode, local_seed
 
@@ -181,8 +182,11 @@ def _step_loss(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, st
     decoder = getattr(model, "decoder", None)
     if fused and hasattr(model, "decoder_input") and isinstance(decoder, nn.Linear):
         hidden, state = model.decoder_input(inputs, state)  # (batch, seq_len, hidden_size)
+        # The output layer's products in bfloat16 where the process chose it (the performance
+        # page); the plain path below stays in float32.
         loss = fused_linear_cross_entropy(hidden.reshape(-1, hidden.size(-1)), decoder.weight,
-                                          decoder.bias, targets.reshape(-1), DEFAULT_CHUNK_ROWS)
+                                          decoder.bias, targets.reshape(-1), DEFAULT_CHUNK_ROWS,
+                                          matmul_dtype(inputs.device))
         return loss, state
     logits, state = model(inputs, state)  # (batch, seq_len, vocab_size)
     # One big (batch*seq_len, vocab_size) cross-entropy: the projection and the softmax

@@ -1,7 +1,8 @@
 """What every trained model of the course runs on: the model cache, the device, scoped state.
 
 Chapter 4. ``cached_run`` is the one way the course trains and caches a model
-(``Run``, ``TrainingRecord``); ``get_device`` picks the device once;
+(``Run``, ``TrainingRecord``); ``get_device`` picks the device once, and
+``get_precision`` the output layer's arithmetic (float32 unless asked otherwise);
 ``local_seed``, ``eval_mode`` and ``num_threads`` change a setting for one block
 and put it back. Layer: the bottom but for ``params``; imports no other part of
 ``utils``, and every other package may use it.
@@ -16,6 +17,9 @@ from utils.runtime.cache import (  # noqa: F401
 )
 from utils.runtime.device import (  # noqa: F401
     get_device,
+)
+from utils.runtime.precision import (  # noqa: F401
+    get_precision,
 )
 from utils.runtime.run import (  # noqa: F401
     Run,
@@ -43,6 +47,7 @@ __all__ = [
     "config_key",
     "eval_mode",
     "get_device",
+    "get_precision",
     "local_seed",
     "num_threads",
     "one_cpu_thread",

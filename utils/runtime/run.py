@@ -13,7 +13,9 @@ One version rule: the cache key covers ``utils.runtime.cache.FORMAT_VERSION``
 (how a cache entry is laid out) and the configuration class's ``version``
 (a ``ClassVar``: bump it when a change of training recipe changes what a
 configuration produces). The class's name is in the key too, so two
-configuration types with equal fields never share an entry.
+configuration types with equal fields never share an entry. A run trained with
+the output layer in bfloat16 (``utils.runtime.precision``) has the precision in
+its key too, so it never replaces or stands in for the float32 run.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import torch
 from torch import nn
 
 from utils.runtime.cache import FORMAT_VERSION, config_key, load_or_create
+from utils.runtime.precision import get_precision
 from utils.runtime.run_log import log_run
 from utils.runtime.scoped import local_seed
 
@@ -128,8 +131,11 @@ def _check_config(config: Any) -> None:
 
 def run_key(name: str, config: Any) -> str:
     """The cache key of the run ``name`` with ``config``: the name and a hash of the rest."""
-    return f"{name}-" + config_key({"config": config, "version": type(config).version,
-                                    "format": FORMAT_VERSION})
+    keyed = {"config": config, "version": type(config).version, "format": FORMAT_VERSION}
+    precision = get_precision()
+    if precision != "float32":  # float32 runs keep the keys they always had
+        keyed["precision"] = precision
+    return f"{name}-" + config_key(keyed)
 
 
 def cached_run(name: str, config: ConfigT, build: Callable[[ConfigT], ModelT],
