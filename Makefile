@@ -151,6 +151,7 @@ grade-demo: $(STAMP)
 # and with its output layer in bfloat16 (book/performance.md).
 bench: $(STAMP)
 	$(BIN)/python -m utils.lm.benchmark
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m bench -n 0 tests/test_performance_page.py
 ifdef EXAMPLE
 	OMP_NUM_THREADS=1 $(BIN)/python experiments/bench_word_language_model.py $(EXAMPLE) \
 		--threads 1 --bfloat16
