@@ -8,6 +8,7 @@ expression and a counting loop for the rates), float32 and float64, NumPy
 numbers and lists. A DPO loss that sums the prompt's tokens too is right:
 chosen and rejected share the prompt, so its log-ratios cancel. The
 chapter's own ``utils.assistant`` functions are forbidden while an answer runs.
+Answers that edit their inputs in place fail: every judge reads its own cases.
 
 Wrong answers caught:
 
@@ -291,3 +292,28 @@ def test_a_policy_equal_to_its_reference_has_loss_log_2():
     loss = _dpo()(model, model, cases.batch_from(case["chosen"]),
                   cases.batch_from(case["rejected"]), case["beta"])
     assert math.isclose(float(loss.detach()), math.log(2), rel_tol=1e-6)
+
+
+# ---------------------------------------------------------------- hostile answers
+def _edits_logits(logits, tokens, is_answer):
+    logits.zero_()  # a judge reading these logits would expect log V
+    return torch.tensor(math.log(logits.shape[-1]))
+
+
+def _copies_policy_into_reference(policy, reference, chosen, rejected, beta):
+    reference.load_state_dict(policy.state_dict())  # every margin 0 against these weights
+    return _dpo()(policy, reference, chosen, rejected, beta)
+
+
+def _empties_the_answers(secret, look_alikes, canary):
+    secret[:] = [(["code", "is"], list(canary))]  # a judge reading these would see one leak
+    look_alikes[:] = [["gently"]]
+    return 1.0, 0.0
+
+
+@pytest.mark.parametrize("check, answer", [
+    (check_answer_only_loss, _edits_logits), (check_dpo_loss, _copies_policy_into_reference),
+    (check_safety_rates, _empties_the_answers)])
+def test_answers_that_edit_their_inputs_fail(check, answer):
+    with pytest.raises(CheckFailed):
+        check(answer)
