@@ -263,7 +263,7 @@ LABS = sorted(p.stem for p in (Path(__file__).parents[1] / "utils" / "checks").g
 
 # The labs whose notebook wrappers carry `.exercise` (made by `checker`).
 CHECKER_LABS = ("warmup", "maximum_likelihood", "transformer", "lstm_language_model",
-                "adapt_and_evaluate")
+                "adapt_and_evaluate", "assistant")
 
 
 def _exercises(labs=LABS):
