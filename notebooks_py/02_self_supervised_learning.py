@@ -460,8 +460,9 @@ pd.Series({**purity, "chance": chance},
 # neighbour that is not a synonym is a word of the other cluster of the same
 # polarity, which occurs in nearly the same contexts.
 #
-# A picture of the same thing: project the 36 embeddings (each as long as
-# printed above) onto the two directions along which they vary most (principal component
+# A picture of the same thing: project the 36 embeddings (each holds as
+# many numbers as printed above, the model's embedding size, too many to
+# draw) onto the two directions along which they vary most (principal component
 # analysis) and colour each word by its cluster. The projection keeps only
 # part of the variation, the share printed on each axis, so the picture can
 # only understate how well the clusters separate.
