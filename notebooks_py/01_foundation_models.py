@@ -239,8 +239,8 @@ pd.Series({m.name: training_flops(m.parameters, m.training_tokens) for m in with
 # %% [markdown]
 # The course's own foundation model, trained in [Chapter 4](../book/04_lstm_language_model.md), is many orders of
 # magnitude smaller than any model in this table: small enough to train on a
-# laptop in about a minute, yet it shows every idea of the course. Its
-# notebook prints its own parameter count and training compute for comparison.
+# laptop's CPU, yet it shows every idea of the course. Its notebook prints its
+# own parameter count, training compute and training time for comparison.
 #
 # What to take away: sizes grew by orders of magnitude in a few years, the
 # data did not always keep pace, and $6ND$ turns both into one number, the

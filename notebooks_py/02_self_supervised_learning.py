@@ -448,6 +448,8 @@ purity = {name: neighbour_purity(matrix, groups, vocab.itos, params.k)
           for name, matrix in embeddings.items()}
 n_words = sum(len(m) for m in groups.values())
 chance = (len(next(iter(groups.values()))) - 1) / (n_words - 1)
+print(f"{n_words} sentiment words in {len(groups)} clusters; each embedding holds "
+      f"{embeddings['pretrained'].shape[1]} numbers")
 pd.Series({**purity, "chance": chance},
           name=f"share of the {params.k} nearest neighbours in the own cluster").to_frame().round(2)
 
@@ -458,8 +460,9 @@ pd.Series({**purity, "chance": chance},
 # neighbour that is not a synonym is a word of the other cluster of the same
 # polarity, which occurs in nearly the same contexts.
 #
-# A picture of the same thing: project the 36 embeddings (128 numbers each)
-# onto the two directions along which they vary most (principal component
+# A picture of the same thing: project the 36 embeddings (each holds as
+# many numbers as printed above, the model's embedding size, too many to
+# draw) onto the two directions along which they vary most (principal component
 # analysis) and colour each word by its cluster. The projection keeps only
 # part of the variation, the share printed on each axis, so the picture can
 # only understate how well the clusters separate.

@@ -128,12 +128,17 @@ for size in sizes:
     estimates[size] = full.next_word_distribution(params.prefix.split())
     short_distance.append(total_variation(short.next_word_distribution(params.prefix.split()),
                                           truth))
-pd.Series({p: sum(full.counts(p.split()).values()) for p in PREFIXES},
-          name="sentences it starts, largest training set").rename_axis("prefix").to_frame()
+# The slope of each line on log axes: a least-squares fit of log distance on log size.
+slopes = {p: np.polyfit(np.log(sizes), np.log(np.maximum(distance[p], 1e-12)), 1)[0]
+          for p in PREFIXES}
+pd.DataFrame({"sentences it starts, largest training set":
+              {p: sum(full.counts(p.split()).values()) for p in PREFIXES},
+              "fitted slope on log axes": slopes}).rename_axis("prefix").round(2)
 
 # %% [markdown]
-# On log axes the distance falls along a straight line of slope about
-# $-1/2$: the error of a relative frequency shrinks like $1/\sqrt{c(h)}$.
+# On log axes the distance falls along a straight line. The error of a
+# relative frequency shrinks like $1/\sqrt{c(h)}$, a slope of $-1/2$; the table
+# above gives each prefix's fitted slope, to compare with it.
 # Prefixes seen less often, or followed by many possible words, lag behind:
 # what matters is how often the *history* was seen, not the corpus size.
 # The short-history model levels off instead: it converges, but to the

@@ -1,7 +1,8 @@
 """Published sizes of well-known pretrained language models, with their sources.
 
 Each number is the one the model's own paper reports, and each entry says
-where: `source` in words, `citation` as the key of the course's bibliography.
+where: `source` names the paper (and its table or section) as readable text,
+`citation` as the key of the course's bibliography.
 `training_tokens` is None where the paper does not give the number of tokens
 seen in training (GPT-2 reports 40 GB of text, GPT reports a data set rather
 than a token count; BERT reports its corpus in words, 3.3 billion, and its

@@ -1,4 +1,5 @@
-"""What a notebook's first cells use: parameter validation, the Colab set-up, plot style, widgets.
+"""What a notebook's first cells use: parameter validation, the Colab set-up, plot style, widgets,
+and `glue`, which hands a measured number to the book's prose.
 
 Layer: top, beside the checks; uses ``utils.lm`` (the explorer widget's softmax) and
 ``utils.params``. Notebooks import it; inside the package only the teaching tools do.
@@ -9,6 +10,9 @@ from __future__ import annotations
 from utils.notebook.colab import (  # noqa: F401
     REPOSITORY_URL,
     SETUP_CELL,
+)
+from utils.notebook.glue import (  # noqa: F401
+    glue,
 )
 from utils.notebook.plots import (  # noqa: F401
     COLOURS,
@@ -51,6 +55,7 @@ __all__ = [
     "Real",
     "SETUP_CELL",
     "at_temperature",
+    "glue",
     "next_word_explorer",
     "next_word_grid",
     "plain_log_ticks",
