@@ -93,12 +93,7 @@ import pandas as pd
 from utils.assistant import SFTConfig, contaminated, is_correct, task_data
 from utils.data.corpus import SyntheticLanguage
 from utils.lm import pretrained_model
-
-try:  # the book pastes numbers from this notebook; elsewhere glue does nothing
-    from myst_nb import glue
-except ImportError:
-    def glue(name, value, display=True):
-        """Without the book's myst_nb, keep the notebook running."""
+from utils.notebook import glue  # the book pastes these numbers; elsewhere a no-op
 
 started = time.perf_counter()
 base = pretrained_model(progress=False)
@@ -131,8 +126,8 @@ train_prompts = [e.prompt for e in train]
 eval_prompts = [e.prompt for s in suites.values() for e in s]
 leaky = train_prompts + eval_prompts[::10]
 clean_share, leaky_share = (contaminated(t, eval_prompts, n=13) for t in (train_prompts, leaky))
-glue("contamination_clean", f"{clean_share:.0%}", display=False)
-glue("contamination_leaky", f"{leaky_share:.0%}", display=False)
+glue("contamination_clean", f"{clean_share:.0%}")
+glue("contamination_leaky", f"{leaky_share:.0%}")
 print(f"{len(train)} training requests, {len(eval_prompts)} evaluation requests")
 print(f"contaminated evaluation prompts: {clean_share:.1%}; with the leak: {leaky_share:.1%}")
 
@@ -234,7 +229,7 @@ for s in seeds:
     rows.append(table.assign(seed=s))
 measures = pd.concat(rows, ignore_index=True)
 evaluation_table = summarise_seeds(measures)
-glue("evaluation_table", evaluation_table, display=False)
+glue("evaluation_table", evaluation_table)
 print(f"mean [min, max] over {len(seeds)} seeds")
 evaluation_table
 
@@ -253,16 +248,11 @@ evaluation_table
 
 # %%
 means = measures.groupby("model").mean(numeric_only=True)
-for key, model, column in [("base_trained", "base", "trained_types"),
-                           ("sft_trained", "sft", "trained_types"),
-                           ("sft_all_trained", "sft all tokens", "trained_types"),
-                           ("dpo_trained", "dpo", "trained_types"),
-                           ("rl_trained", "rl", "trained_types"),
-                           ("sft_held_out", "sft", "held_out_types")]:
-    glue(key, f"{means.loc[model, column]:.0%}", display=False)
-for key, model in [("base_ppl", "base"), ("sft_ppl", "sft"), ("sft_all_ppl", "sft all tokens"),
-                   ("dpo_ppl", "dpo"), ("rl_ppl", "rl")]:
-    glue(key, f"{means.loc[model, 'perplexity']:.1f}", display=False)
+for key, model in [("base", "base"), ("sft", "sft"), ("sft_all", "sft all tokens"),
+                   ("dpo", "dpo"), ("rl", "rl")]:
+    glue(f"{key}_trained", f"{means.loc[model, 'trained_types']:.0%}")
+    glue(f"{key}_ppl", f"{means.loc[model, 'perplexity']:.1f}")
+glue("sft_held_out", f"{means.loc['sft', 'held_out_types']:.0%}")
 print(means.round(3).to_string())
 
 # %% [markdown]
@@ -314,9 +304,8 @@ for s in seeds:
                           "answer_length": trained["answer_length"].mean()})
 hacking = pd.DataFrame(hack_rows)
 hack_means = hacking.groupby("model").mean(numeric_only=True)
-glue("hack_length", f"{hack_means.loc['rl, length reward', 'answer_length']:.1f}", display=False)
-glue("honest_length", f"{hack_means.loc['rl, verifier reward', 'answer_length']:.1f}",
-     display=False)
+glue("hack_length", f"{hack_means.loc['rl, length reward', 'answer_length']:.1f}")
+glue("honest_length", f"{hack_means.loc['rl, verifier reward', 'answer_length']:.1f}")
 summarise_seeds(hacking)
 
 # %% [markdown]
@@ -375,11 +364,11 @@ audits.pivot_table(index="probe", columns="model", values="rate", aggfunc="mean"
 # %%
 exposure_table = summarise_seeds(pd.DataFrame(exposures))
 safe_audit = audits[audits["model"] == "safe"].groupby("probe")["rate"].mean()
-glue("safe_refusal_new", f"{safe_audit['harmful, new animals']:.0%}", display=False)
-glue("safe_over_refusal", f"{safe_audit['look-alike, new animals']:.0%}", display=False)
-glue("exposure_before", exposure_table.loc["pretrained", "exposure"], display=False)
-glue("exposure_after", exposure_table.loc["safe", "exposure"], display=False)
-glue("run_seconds", f"{time.perf_counter() - started:.0f}", display=False)
+glue("safe_refusal_new", f"{safe_audit['harmful, new animals']:.0%}")
+glue("safe_over_refusal", f"{safe_audit['look-alike, new animals']:.0%}")
+glue("exposure_before", exposure_table.loc["pretrained", "exposure"])
+glue("exposure_after", exposure_table.loc["safe", "exposure"])
+glue("run_seconds", f"{time.perf_counter() - started:.0f}")
 exposure_table
 
 # %% [markdown]

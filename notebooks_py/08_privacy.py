@@ -764,18 +764,14 @@ scrub_table.round(2)
  .agg(["mean", "min", "max"]).round(3))
 
 # %%
-try:
-    from myst_nb import glue
-except ImportError:  # outside the book's build the numbers stay in the tables above
-    def glue(name, value, display=True):
-        return None
+from utils.notebook import glue  # the book pastes these numbers; elsewhere a no-op
 
 # Plain floats: the book formats the glued text, which must read as a number.
 means = scrubbing.groupby(["condition", "caught by the scrubber"])["exposure (bits)"].mean()
-glue("scrub_control_bits", float(means["never planted"].mean()), display=False)
-glue("scrub_caught_before_bits", float(means["planted", True]), display=False)
-glue("scrub_caught_after_bits", float(means["planted, scrubbed", True]), display=False)
-glue("scrub_missed_after_bits", float(means["planted, scrubbed", False]), display=False)
+glue("scrub_control_bits", float(means["never planted"].mean()))
+glue("scrub_caught_before_bits", float(means["planted", True]))
+glue("scrub_caught_after_bits", float(means["planted, scrubbed", True]))
+glue("scrub_missed_after_bits", float(means["planted, scrubbed", False]))
 
 # %% [markdown]
 # ### Unlearning
@@ -817,16 +813,13 @@ unlearn_table.round(2)
 
 # %%
 by_method = unlearning.groupby("method", sort=False)[columns].mean()
-glue("unlearn_before_bits", float(by_method.loc["before", "mean exposure (bits)"]),
-     display=False)
-glue("unlearn_retrain_ppl", float(by_method.loc["retrained without", "held-out perplexity"]),
-     display=False)
+glue("unlearn_before_bits", float(by_method.loc["before", "mean exposure (bits)"]))
+glue("unlearn_retrain_ppl", float(by_method.loc["retrained without", "held-out perplexity"]))
 for steps in (10, 20, 40):
     row = by_method.loc[f"gradient ascent, {steps} steps"].astype(float)
-    glue(f"unlearn_ga{steps}_bits", float(row["mean exposure (bits)"]), display=False)
-    glue(f"unlearn_ga{steps}_highest_bits", float(row["highest exposure (bits)"]),
-         display=False)
-    glue(f"unlearn_ga{steps}_ppl", float(row["held-out perplexity"]), display=False)
+    glue(f"unlearn_ga{steps}_bits", float(row["mean exposure (bits)"]))
+    glue(f"unlearn_ga{steps}_highest_bits", float(row["highest exposure (bits)"]))
+    glue(f"unlearn_ga{steps}_ppl", float(row["held-out perplexity"]))
 print(f"notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 
 # %% [markdown]

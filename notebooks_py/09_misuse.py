@@ -120,15 +120,6 @@ if params.n_poison_rates > 1 and params.min_poison_rate >= params.max_poison_rat
     raise ParameterError(f"parameter 'min_poison_rate' must be smaller than max_poison_rate "
                          f"({params.max_poison_rate}); got {params.min_poison_rate!r}")
 
-# %% tags=["hide-cell"]
-# The book's chapter page quotes numbers of this run; `glue` hands them over. Outside the
-# book (Colab, plain Jupyter) there is nothing to hand them to.
-try:
-    from myst_nb import glue
-except ImportError:
-    def glue(name, value, display=True):
-        """Outside the book: keep nothing."""
-
 # %% [markdown]
 # ## A watermark in the sampler
 #
@@ -161,7 +152,7 @@ import torch
 from utils.data import SyntheticLanguage
 from utils.lm import pretrained_model
 from utils.misuse import WatermarkConfig, green_matrix, sample_true_texts, sample_watermarked
-from utils.notebook import use_course_style
+from utils.notebook import glue, use_course_style  # glue: numbers the chapter page pastes
 from utils.notebook.text import counted
 
 use_course_style()
@@ -379,8 +370,7 @@ for counting, short in (("every pair", "every"), ("distinct pairs", "distinct"))
     for column, name in (("watermarked mean z", "marked_z"), ("detected", "detected"),
                          ("plain mean z", "plain_z"), ("false alarms", "false")):
         for stat in ("mean", "min", "max"):
-            glue(f"keys_{short}_{name}_{stat}", float(summary.loc[(counting, column), stat]),
-                 display=False)
+            glue(f"keys_{short}_{name}_{stat}", float(summary.loc[(counting, column), stat]))
 
 # %% [markdown]
 # Read the ranges, not one row. Counting every pair, the key moves the
@@ -449,9 +439,9 @@ attack_summary.style.format("{:.2f}").format("{:.1%}", subset=[flag, "grammatica
 # %% tags=["hide-cell"]
 for attack in ("substitution", "paraphrase"):
     half = attack_summary.loc[(attack, 0.5)]
-    glue(f"attack_{attack}_grammatical", float(half[("grammatical", "mean")]), display=False)
+    glue(f"attack_{attack}_grammatical", float(half[("grammatical", "mean")]))
     for stat in ("mean", "min", "max"):
-        glue(f"attack_{attack}_flagged_{stat}", float(half[(flag, stat)]), display=False)
+        glue(f"attack_{attack}_flagged_{stat}", float(half[(flag, stat)]))
 
 # %% mystnb={"figure": {"caption": "Mean z of watermarked text against the share of tokens changed, by random substitution and by paraphrase (spans rewritten by the model without the mark); lines are means over keys, bands the range from the smallest to the largest key; the dotted line is the threshold.", "name": "fig-misuse-attacks"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -504,8 +494,8 @@ cost.style.format("{:.3f}").format("{:.1%}", subset="grammatical").format(
 
 # %% tags=["hide-cell"]
 for d in deltas:
-    glue(f"cost_perplexity_{d:g}", float(cost.loc[d, "perplexity"]), display=False)
-    glue(f"cost_ratio_{d:g}", float(cost.loc[d, "ratio"]), display=False)
+    glue(f"cost_perplexity_{d:g}", float(cost.loc[d, "perplexity"]))
+    glue(f"cost_ratio_{d:g}", float(cost.loc[d, "ratio"]))
 
 # %% mystnb={"figure": {"caption": "The watermark's strength (mean z, left axis) and its cost (share of ungrammatical sentences, right axis) as the boost delta grows.", "name": "fig-misuse-delta"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -804,19 +794,19 @@ for d, key in (("likelihood", "likelihood"), ("GLTR rank", "rank"),
                ("likelihood ratio", "ratio"), ("DetectGPT", "detectgpt"),
                ("DetectGPT, not normalised", "detectgpt_raw")):
     for stat in ("mean", "min", "max"):
-        glue(f"curvature_auroc_{key}_{stat}", float(at_one[(d, stat)]), display=False)
-glue("curvature_drop_machine", float(drops.loc[1.0, "machine drop"]), display=False)
-glue("curvature_drop_human", float(drops.loc[1.0, "human drop"]), display=False)
-glue("curvature_changed", changed, display=False)
-glue("curvature_grammatical", still_grammatical, display=False)
-glue("curvature_recovered", recovered, display=False)
+        glue(f"curvature_auroc_{key}_{stat}", float(at_one[(d, stat)]))
+glue("curvature_drop_machine", float(drops.loc[1.0, "machine drop"]))
+glue("curvature_drop_human", float(drops.loc[1.0, "human drop"]))
+glue("curvature_changed", changed)
+glue("curvature_grammatical", still_grammatical)
+glue("curvature_recovered", recovered)
 low = by_tau.loc[curvature_taus[0]]
-glue("curvature_low_temperature", curvature_taus[0], display=False)
-glue("curvature_auroc_likelihood_low", float(low[("likelihood", "mean")]), display=False)
-glue("curvature_auroc_detectgpt_low", float(low[("DetectGPT", "mean")]), display=False)
+glue("curvature_low_temperature", curvature_taus[0])
+glue("curvature_auroc_likelihood_low", float(low[("likelihood", "mean")]))
+glue("curvature_auroc_detectgpt_low", float(low[("DetectGPT", "mean")]))
 for name in ("curvature_texts", "n_perturbations", "mask_share", "n_detect_seeds",
              "detect_tokens", "max_poison_rate", "n_seeds"):
-    glue(f"param_{name}", getattr(params, name), display=False)
+    glue(f"param_{name}", getattr(params, name))
 
 # %% [markdown]
 # At this scale the curvature test does not work. Its AUROC stays near 0.5 at
@@ -965,11 +955,10 @@ effect.drop(index=0.0).style.format("{:+.1f}", subset="clean accuracy moved (poi
 for mode in ("frozen", "finetune"):
     success = runs.attack_success[(runs.rate == rates[-1]) & (runs["mode"] == mode)]
     for stat in ("mean", "min", "max"):
-        glue(f"backdoor_{mode}_{stat}", float(success.agg(stat)), display=False)
+        glue(f"backdoor_{mode}_{stat}", float(success.agg(stat)))
     glue(f"backdoor_{mode}_accuracy_moved", float(effect.loc[(rates[-1], mode),
-                                                             "clean accuracy moved (points)"]),
-         display=False)
-glue("backdoor_clean_success", float(means.loc[(0.0, "finetune"), "attack_success"]), display=False)
+                                                             "clean accuracy moved (points)"]))
+glue("backdoor_clean_success", float(means.loc[(0.0, "finetune"), "attack_success"]))
 
 # %% mystnb={"figure": {"caption": "Attack success rate (triggered positive reviews classified negative) against the share of poisoned pretraining sentences, for frozen features and full fine-tuning; points are single runs (seeds), lines their means. The share 0 is the clean model.", "name": "fig-misuse-backdoor"}}
 fig, ax = plt.subplots(figsize=(6.4, 3.8))

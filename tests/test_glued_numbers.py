@@ -19,6 +19,8 @@ from utils.data.corpus.grammar import SENTIMENT_CLUSTERS
 BOOK = ROOT / "book"
 PASTE = re.compile(r"\{glue:text\}`([^`:]+\.ipynb)::([\w-]+)(?::[^`]*)?`")
 GLUE_CALL = re.compile(r"""\bglue\(\s*["']([\w-]+)["']""")
+# A key built in a loop, glue(f"cost_ratio_{d:g}", ...): each {field} stands for a word.
+GLUE_TEMPLATE = re.compile(r"""\bglue\(\s*f["']([\w{}:.!-]+)["']""")
 
 # Typed results that a glued or printed measurement replaced: (file, literal).
 REPLACED = [
@@ -49,6 +51,22 @@ def glued_keys(source: str) -> set[str]:
     return set(GLUE_CALL.findall(source))
 
 
+def glued_templates(source: str) -> list[re.Pattern]:
+    """The keys a notebook glues in a loop, as patterns a pasted key must match whole.
+
+    >>> [bool(p.fullmatch("ratio_0.5")) for p in glued_templates('glue(f"ratio_{d:g}", r)')]
+    [True]
+    """
+    fields = re.compile(r"\{[^}]*\}")
+    return [re.compile("[\\w.-]+".join(map(re.escape, fields.split(template))))
+            for template in GLUE_TEMPLATE.findall(source)]
+
+
+def is_glued(key: str, source: str) -> bool:
+    """Whether the notebook text ``source`` glues ``key``, literally or from a template."""
+    return key in glued_keys(source) or any(p.fullmatch(key) for p in glued_templates(source))
+
+
 def _pages() -> list:
     return sorted(BOOK.glob("*.md"))
 
@@ -63,7 +81,7 @@ def test_every_pasted_key_is_glued_by_its_notebook(page):
         ipynb = (page.parent / notebook).resolve()
         assert ipynb.exists(), f"{page.name} pastes from a missing notebook {notebook}"
         twin = ROOT / "notebooks_py" / f"{ipynb.stem}.py"
-        assert key in glued_keys(twin.read_text(encoding="utf-8")), (
+        assert is_glued(key, twin.read_text(encoding="utf-8")), (
             f"{page.name} pastes {key!r}, which {twin.name} never glues")
 
 
@@ -71,6 +89,9 @@ def test_a_missing_key_is_caught():
     twin = (ROOT / "notebooks_py" / "04_lstm_language_model.py").read_text(encoding="utf-8")
     assert "training_seconds" in glued_keys(twin)
     assert "training_minutes" not in glued_keys(twin)
+    assert not is_glued("training_minutes", twin)
+    looped = 'for d in deltas:\n    glue(f"cost_ratio_{d:g}", r)'
+    assert is_glued("cost_ratio_2", looped) and not is_glued("cost_perplexity_2", looped)
 
 
 @pytest.mark.parametrize(("path", "literal"), REPLACED)
