@@ -401,7 +401,8 @@ words = [w for w in vocab.itos if w not in ("<unk>", "<eos>")]  # every real wor
 #
 # Scale every embedding to length 1; then the dot product of two rows is the
 # cosine of their angle, and one matrix product gives the query's cosine with
-# every word. The neighbours are the $k$ candidates with the largest cosines.
+# every word. The neighbours are the $k$ candidates with the largest cosines
+# (here $k$ counts neighbours, not the pseudo-counts of add-$k$ smoothing).
 # Checked against `utils.lm.nearest_neighbours` on both models:
 
 # %%

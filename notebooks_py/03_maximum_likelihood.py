@@ -106,8 +106,8 @@ pd.Series(truth, name=f'P(word | "{params.prefix}")').sort_values(ascending=Fals
 # %% [markdown]
 # ## Counting converges to the truth
 #
-# The maximum-likelihood estimate of $P(w \mid h)$ ([Chapter 3](../book/03_maximum_likelihood.md)) is
-# $c(h, w) / c(h)$. If the history $h$ is the *whole* prefix, here padded
+# The maximum-likelihood estimate of $P(w \mid u)$ ([Chapter 3](../book/03_maximum_likelihood.md)) is
+# $c(u, w) / c(u)$. If the history $u$ is the *whole* prefix, here padded
 # with `<eos>` so it must start a sentence, the estimate targets exactly the
 # true distribution. We count with an n-gram model long enough to hold every
 # prefix, and also with a model of order `order`, which sees only the last
@@ -137,7 +137,7 @@ pd.DataFrame({"sentences it starts, largest training set":
 
 # %% [markdown]
 # On log axes the distance falls along a straight line. The error of a
-# relative frequency shrinks like $1/\sqrt{c(h)}$, a slope of $-1/2$; the table
+# relative frequency shrinks like $1/\sqrt{c(u)}$, a slope of $-1/2$; the table
 # above gives each prefix's fitted slope, to compare with it.
 # Prefixes seen less often, or followed by many possible words, lag behind:
 # what matters is how often the *history* was seen, not the corpus size.
@@ -152,11 +152,11 @@ for p in PREFIXES:
 ax.plot(sizes, short_distance, marker="x", color="black", linestyle=":",
         label=f'"{params.prefix}", {params.order}-gram')
 reference = distance[params.prefix][-1] * np.sqrt(sizes[-1] / np.array(sizes))
-ax.plot(sizes, reference, color="grey", linewidth=1, linestyle="--", label=r"$\propto 1/\sqrt{N}$")
+ax.plot(sizes, reference, color="grey", linewidth=1, linestyle="--", label=r"$\propto 1/\sqrt{n}$")
 ax.set_xscale("log")
 ax.set_yscale("log")
 plain_log_ticks(ax.yaxis)
-ax.set_xlabel("training sentences N")
+ax.set_xlabel("training sentences $n$")
 ax.set_ylabel("total variation to the truth")
 ax.set_title("Maximum-likelihood estimates converge")
 ax.legend(fontsize=8, loc="lower left")
@@ -186,7 +186,7 @@ print(f"{params.order}-gram MLE on {len(train)} sentences: {unseen} of "
 print(f"so its validation perplexity is {mle.perplexity(corpus.valid)}")
 
 # %% [markdown]
-# Add-$k$ smoothing, $(c(h, w) + k) / (c(h) + kV)$, removes the zeros. As $k \to 0$ each
+# Add-$k$ smoothing, $(c(u, w) + k) / (c(u) + kV)$, removes the zeros. As $k \to 0$ each
 # unseen event costs $-\log$ of an ever smaller probability, so the curve
 # creeps up at the left; too much $k$ flattens every distribution towards the
 # uniform one, which costs far more. The best $k$, printed below the figure,
@@ -269,7 +269,7 @@ logits = probs.log()
 print("logits:", tuple(logits.shape), " targets:", tuple(targets.shape))
 
 # %% [markdown]
-# First by the formula $J = -\frac{1}{N} \sum_i \log p(y^*_i \mid x_i)$ with the softmax written out; then with
+# First by the formula $J = -\frac{1}{n} \sum_i \log p(y^*_i \mid x_i)$ with the softmax written out; then with
 # PyTorch's `cross_entropy`; then with `log_softmax` and picking each
 # target's entry with `gather`. All three must agree, and equal the log of the
 # perplexity `utils.ngram` computes on the same sentences.
@@ -295,8 +295,8 @@ pd.Series(ways, name="nats per token").to_frame().style.format("{:.10f}")
 # ## The gradient is prediction minus truth
 #
 # [Chapter 3](../book/03_maximum_likelihood.md) showed that the gradient of the loss for one token with
-# respect to its logits is softmax minus one-hot. With the mean over $N$
-# tokens, each row is divided by $N$. Autograd agrees:
+# respect to its logits is softmax minus one-hot. With the mean over $n$
+# tokens, each row is divided by $n$. Autograd agrees:
 
 # %%
 z = logits.clone().requires_grad_(True)
@@ -383,7 +383,7 @@ test_probs, test_targets = prediction_table(smoothed, corpus.test)
 test_logits = test_probs.log()
 fitted = fit_temperature(logits, targets)  # fitted on validation, judged on test
 report = {}
-for name, t in [("T = 1", 1.0), (f"T = {fitted:.3f} (fitted)", fitted)]:
+for name, t in [("τ = 1", 1.0), (f"τ = {fitted:.3f} (fitted)", fitted)]:
     conf, correct = confidence_and_correct(torch.softmax(test_logits / t, dim=1), test_targets)
     report[name] = (reliability_diagram(conf, correct, n_bins=params.n_bins),
                     expected_calibration_error(conf, correct, n_bins=params.n_bins),
@@ -431,16 +431,16 @@ for kk in (1e-3, 1e-2, 1e-1, 1.0):
     eces = [expected_calibration_error(
         *confidence_and_correct(torch.softmax(v_probs.log() / tt, dim=1), v_targets),
         n_bins=params.n_bins) for tt in (1.0, t)]
-    by_k[kk] = {"fitted T": t, "ECE at T = 1": eces[0], "ECE at the fitted T": eces[1]}
+    by_k[kk] = {"fitted τ": t, "ECE at τ = 1": eces[0], "ECE at the fitted τ": eces[1]}
 pd.DataFrame(by_k).T.rename_axis("k").style.format("{:.4f}").format(
-    "{:.3f}", subset="fitted T").format_index("{:g}")
+    "{:.3f}", subset="fitted τ").format_index("{:g}")
 
 # %% [markdown]
 # ## Explore: the next word after a prefix
 #
 # Temperature does the same to a single prediction. Move the sliders: the
 # amount of training data (the counts of the full-history model above) and
-# the temperature $T$, which turns $p$ into $p^{1/T}$ renormalised. The
+# the temperature $\tau$, which turns $p$ into $p^{1/\tau}$ renormalised. The
 # diamonds are the true probabilities. In the book the widget is frozen, so
 # the figure after it shows a grid of settings.
 

@@ -50,7 +50,7 @@ except importlib.metadata.PackageNotFoundError:
 seed: int = 0  # seed of the corpus and of training (an integer, at least 0)
 hidden_size: int = 128  # size of the word embeddings and of the LSTM state (integer, 16 to 512)
 epochs: int = 10  # passes over the training text (integer, 1 to 50)
-temperature: float = 1.0  # the middle sampling temperature; T/2 and 2T are shown too (number, 0.1 to 5)
+temperature: float = 1.0  # the middle sampling temperature; half and twice it are shown too (number, 0.1 to 5)
 prompt: str = "the cat sat on the"  # text to continue and explore: one of PROMPTS in the next cell
 n_items: int = 1000  # agreement test items, drawn fresh from the grammar (integer, 100 to 5000)
 

@@ -154,7 +154,7 @@ print(f"a model that knows only the labelled words can expect at most {ceiling:.
 # ## The learning curve
 #
 # For each seed, one labelled set and one test set are drawn; a budget of
-# $b$ labels trains on the first $b$ reviews. Three modes share everything
+# $n$ labels trains on the first $n$ reviews. Three modes share everything
 # else: `scratch` (fresh encoder, all trained), `frozen` (pretrained encoder
 # fixed, head trained) and `finetune` (all trained, the encoder with the
 # smaller learning rate).
