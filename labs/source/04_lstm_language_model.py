@@ -203,8 +203,8 @@ for epoch in range(1, params.epochs + 1):
 # ## Exercise 3: sampling with a temperature
 #
 # To write text, draw each next word from the model's distribution. Divide
-# the logits by a temperature $T$ before the softmax: $T < 1$ sharpens the
-# distribution, $T > 1$ flattens it, and $T \to 0$ always picks the most
+# the logits by a temperature $\tau$ before the softmax: $\tau < 1$ sharpens the
+# distribution, $\tau > 1$ flattens it, and $\tau \to 0$ always picks the most
 # likely word. `logits` has shape `(rows, vocab_size)`; return one word id
 # per row, shape `(rows,)`, drawn with `torch.multinomial(...,
 # generator=generator)` so that a seeded generator repeats the same text.
@@ -251,10 +251,10 @@ def write(model: nn.Module, prompt: str, temperature: float, n_words: int = 25,
 
 
 for t in sorted({0.0, params.temperature, 1.5}):
-    print(f"T = {t:g}: the cat {write(model, 'the cat', t, seed=params.seed)}")
+    print(f"τ = {t:g}: the cat {write(model, 'the cat', t, seed=params.seed)}")
 
 # %% [markdown]
-# At $T = 0$ the model repeats its favourite sentence; as $T$ grows the text
+# At $\tau = 0$ the model repeats its favourite sentence; as $\tau$ grows the text
 # gets more varied and, past 1, less grammatical. The true language's
 # entropy floor puts a number on how well any model can do:
 

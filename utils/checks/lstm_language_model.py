@@ -4,7 +4,7 @@ Used in chapter 4. Each exercise is data (`EXERCISES`): cases from a seed, a
 run that calls the student's function on private copies (for the training
 step: a tiny model rebuilt from the case's arrays, whose parameters after the
 step come back as arrays), and a judge that computes PyTorch's answer from the
-case (``nn.LSTM``, a reference training step, ``softmax(logits / T)``) and,
+case (``nn.LSTM``, a reference training step, ``softmax(logits / τ)``) and,
 when they differ, tries the usual mistakes (gate order, a missing
 ``zero_grad``, no clipping, a gradient scaled up to the clip, multiplying by
 T, ...) to say which one was made, without printing a distance to the answer.
@@ -264,7 +264,7 @@ def _judge_sample(case: Case, output: Any) -> str | None:
             if _tv(_frequencies(ids[r::2], 6), softmax_at_temperature(logits[r], temperature)) \
                     > _TOLERANCE * 1.5:
                 return (f"row {r + 1} of a batch whose rows differ by hundreds of logits is not "
-                        "drawn from its own softmax(logits / T): normalise each row over the "
+                        "drawn from its own softmax(logits / τ): normalise each row over the "
                         f"vocabulary (dim=-1) and {row_max}")
         return None
     vocab_size = logits.shape[-1]
@@ -278,9 +278,9 @@ def _judge_sample(case: Case, output: Any) -> str | None:
     argmax[int(logits[0].argmax())] = 1.0
     diagnoses = [
         (softmax_at_temperature(logits[0], 1 / temperature),
-         f"you multiplied the logits by T = {temperature:g}; divide them by T"),
+         f"you multiplied the logits by τ = {temperature:g}; divide them by τ"),
         (softmax_at_temperature(logits[0], 1.0),
-         f"your samples ignore the temperature (T = {temperature:g}): divide the logits by T "
+         f"your samples ignore the temperature (τ = {temperature:g}): divide the logits by τ "
          "before the softmax"),
         (argmax, "you always return the most likely word; draw from the softmax with "
                  "torch.multinomial"),
@@ -291,8 +291,8 @@ def _judge_sample(case: Case, output: Any) -> str | None:
     distance, message = min((_tv(frequencies, wrong), message) for wrong, message in diagnoses)
     if distance <= _TOLERANCE:  # the closest mistake: two may both lie within the tolerance
         return message
-    return (f"at T = {temperature:g} your word frequencies over {_DRAWS} draws are not those of "
-            "softmax(logits / T)")
+    return (f"at τ = {temperature:g} your word frequencies over {_DRAWS} draws are not those of "
+            "softmax(logits / τ)")
 
 
 # ---------------------------------------------------------------- the lab's exercises

@@ -77,7 +77,7 @@ def next_word_grid(distributions: Mapping[Hashable, Distribution], temperatures:
         for col, temperature in enumerate(temperatures):
             ax = axes[row, col]
             plot_next_word(ax, at_temperature(distributions[setting], temperature), words,
-                           truth=truth, title=f"{setting_label} {setting}, T = {temperature:g}")
+                           truth=truth, title=f"{setting_label} {setting}, τ = {temperature:g}")
             if row < len(settings) - 1:
                 ax.tick_params(labelbottom=False)
             if col == 0:
@@ -115,7 +115,7 @@ def next_word_explorer(distributions: Mapping[Hashable, Distribution], *,
         fig, ax = plt.subplots(figsize=(6.4, 3.4))
         plot_next_word(ax, at_temperature(distributions[setting], temperature), words,
                        truth=truth, title=f'after "{prefix}": {setting_label} {setting}, '
-                                          f"T = {temperature:.2g}")
+                                          f"τ = {temperature:.2g}")
         ax.set_ylabel("probability")
         if truth is not None:
             ax.legend(loc="upper right")
