@@ -78,7 +78,7 @@ import pandas as pd
 
 from utils.data import OCCUPATIONS, lm_stream
 from utils.lm import PretrainConfig, evaluate_language_model
-from utils.notebook import set_seed, use_course_style
+from utils.notebook import glue, set_seed, use_course_style
 
 set_seed(seed)
 use_course_style()
@@ -258,6 +258,8 @@ cda = pd.DataFrame({
            "Spearman rho with the planted strengths", "test perplexity, original text"])
 cda["change"] = cda["augmented"] / cda["original text"] - 1
 cda.loc[["mean gap, shared lean", "Spearman rho with the planted strengths"], "change"] = np.nan
+glue("cda_lean_before", float(cda.loc["mean gap, shared lean", "original text"]))
+glue("cda_lean_after", float(cda.loc["mean gap, shared lean", "augmented"]))
 cda.style.format("{:.3f}").format("{:+.1%}", subset="change", na_rep="")
 
 # %% mystnb={"figure": {"caption": "Each occupation's gap before (original text) and after counterfactual augmentation, beside the true gap.", "name": "fig-fair-cda"}}
@@ -445,6 +447,8 @@ rates.columns = ["résumés", "call-back rate"]
 rates["published"] = rates.index.map({"white": 0.0965, "black": 0.0645})
 ratio = rates.loc["white", "call-back rate"] / rates.loc["black", "call-back rate"]
 print(f"call-back ratio white/black: {ratio:.2f} (published: about 1.5)")
+glue("base_rate_gap_points", float(100 * (rates.loc["white", "call-back rate"]
+                                          - rates.loc["black", "call-back rate"])))
 rates
 
 # %% [markdown]
@@ -518,6 +522,29 @@ calibration = calibration_experiment(audit, seeds=split_seeds, group=audited_gro
 (calibration.drop(columns=["seed", "n"]).groupby(["split", "score", "group"])
  .agg(mean_range).sort_index(ascending=[False, True, True]))
 
+# %%
+held_out_calibration = (calibration[calibration["split"] == "test"]
+                        .groupby(["score", "group"])[["in_the_large", "calibration_error"]])
+in_large_min, in_large_max = (held_out_calibration.min()["in_the_large"],
+                              held_out_calibration.max()["in_the_large"])
+calibration_error_mean = held_out_calibration.mean()["calibration_error"]
+if audited_group == "race":  # the chapter's prose reads the default audit
+    glue("in_large_model_black_min", float(in_large_min["model score", "black"]))
+    glue("in_large_model_black_max", float(in_large_max["model score", "black"]))
+    glue("in_large_model_white_min", float(in_large_min["model score", "white"]))
+    glue("in_large_model_white_max", float(in_large_max["model score", "white"]))
+    glue("in_large_parity_black_min", float(in_large_min["equal selection rates", "black"]))
+    glue("in_large_parity_black_max", float(in_large_max["equal selection rates", "black"]))
+    # white résumés are under-stated: the prose gives the size of the error
+    glue("understated_parity_white_min", float(-in_large_max["equal selection rates", "white"]))
+    glue("understated_parity_white_max", float(-in_large_min["equal selection rates", "white"]))
+    glue("calibration_error_model_black", float(calibration_error_mean["model score", "black"]))
+    glue("calibration_error_parity_black",
+         float(calibration_error_mean["equal selection rates", "black"]))
+    glue("calibration_error_model_white", float(calibration_error_mean["model score", "white"]))
+    glue("calibration_error_parity_white",
+         float(calibration_error_mean["equal selection rates", "white"]))
+
 # %% mystnb={"figure": {"caption": "Reliability within groups on the held-out half, averaged over the random splits: mean score against the observed call-back rate in each of five score bins, per group. Left, the probability model; right, the same scores after equal selection rates were imposed. On the diagonal a score means the same call-back rate in both groups.", "name": "fig-fair-calibration"}}
 curves = calibration_experiment(audit, seeds=split_seeds, group=audited_group, per_bin=True)
 curves = (curves[curves["split"] == "test"]
@@ -579,6 +606,23 @@ shares
 # %%
 results = remedy_experiment(audit, seeds=split_seeds, group=audited_group,
                             constraint=constraint)
+held_out = results[results["split"] == "test"].groupby("model")
+eo_stats = held_out["eo_difference"].agg(["mean", "min", "max"])
+accuracy_stats = held_out["balanced_accuracy"].agg(["mean", "min", "max"])
+ppv_means = held_out["ppv_difference"].mean()
+glue("eo_unconstrained_mean", float(eo_stats.loc["unconstrained", "mean"]))
+glue("eo_unconstrained_min", float(eo_stats.loc["unconstrained", "min"]))
+glue("eo_unconstrained_max", float(eo_stats.loc["unconstrained", "max"]))
+glue("eo_remedies_mean_lowest", float(eo_stats["mean"].drop("unconstrained").min()))
+glue("eo_remedies_mean_highest", float(eo_stats["mean"].drop("unconstrained").max()))
+glue("eo_reweighed_mean", float(eo_stats.loc["reweighed data", "mean"]))
+glue("eo_reweighed_min", float(eo_stats.loc["reweighed data", "min"]))
+glue("eo_reweighed_max", float(eo_stats.loc["reweighed data", "max"]))
+glue("balanced_accuracy_unconstrained_mean", float(accuracy_stats.loc["unconstrained", "mean"]))
+glue("balanced_accuracy_unconstrained_min", float(accuracy_stats.loc["unconstrained", "min"]))
+glue("balanced_accuracy_unconstrained_max", float(accuracy_stats.loc["unconstrained", "max"]))
+glue("ppv_unconstrained_mean", float(ppv_means["unconstrained"]))
+glue("ppv_remedies_mean", float(ppv_means.drop("unconstrained").mean()))
 (results.drop(columns="seed").groupby(["split", "model"]).agg(mean_range)
  .sort_index(ascending=[False, True]))
 
@@ -604,6 +648,8 @@ plt.show()
 held = results[results["split"] == "test"].pivot(index="seed", columns="model",
                                                   values="balanced_accuracy")
 cost = held.drop(columns="unconstrained").sub(held["unconstrained"], axis=0)
+glue("accuracy_loss_smallest", float(-cost.mean().max()))
+glue("accuracy_loss_largest", float(-cost.mean().min()))
 cost.agg(["mean", "min", "max"]).T.rename_axis("remedy minus unconstrained")
 
 # %% [markdown]
@@ -617,6 +663,20 @@ cost.agg(["mean", "min", "max"]).T.rename_axis("remedy minus unconstrained")
 
 # %%
 drift = results[results["model"].isin(["unconstrained", "group thresholds"])]
+drift_stats = drift.groupby(["model", "split"])[["tpr", "tpr_difference"]]
+drift_mean, drift_min, drift_max = drift_stats.mean(), drift_stats.min(), drift_stats.max()
+glue("tpr_unconstrained_train", float(drift_mean.loc[("unconstrained", "train"), "tpr"]))
+glue("tpr_unconstrained_test", float(drift_mean.loc[("unconstrained", "test"), "tpr"]))
+glue("tpr_thresholds_train", float(drift_mean.loc[("group thresholds", "train"), "tpr"]))
+glue("tpr_thresholds_test", float(drift_mean.loc[("group thresholds", "test"), "tpr"]))
+glue("tpr_difference_thresholds_train",
+     float(drift_mean.loc[("group thresholds", "train"), "tpr_difference"]))
+glue("tpr_difference_thresholds_test",
+     float(drift_mean.loc[("group thresholds", "test"), "tpr_difference"]))
+glue("tpr_difference_thresholds_test_min",
+     float(drift_min.loc[("group thresholds", "test"), "tpr_difference"]))
+glue("tpr_difference_thresholds_test_max",
+     float(drift_max.loc[("group thresholds", "test"), "tpr_difference"]))
 (drift.groupby(["model", "split"])[["tpr", "tpr_difference"]].agg(mean_range)
  .sort_index(ascending=[True, False]))
 

@@ -30,6 +30,21 @@ REPLACED = [
     ("notebooks_py/04_lstm_language_model.py", "about a minute"),
     ("notebooks_py/02_self_supervised_learning.py", "128 numbers"),
     ("notebooks_py/03_maximum_likelihood.py", "straight line of slope about"),
+    ("book/06_fairness.md", "−0.001 to +0.008"),
+    ("book/06_fairness.md", "0.011 to 0.023"),
+    ("book/06_fairness.md", "0.014 to 0.020"),
+    ("book/06_fairness.md", "3.2-point"),
+    ("book/06_fairness.md", "0.021 to 0.025"),
+    ("book/06_fairness.md", "about −0.05 to about −0.2"),
+    ("book/06_fairness.md", "from 0.24 (range 0.16 to 0.38)"),
+    ("book/06_fairness.md", "(0.07, range 0.005 to 0.16)"),
+    ("book/06_fairness.md", "0.589 (0.570 to 0.607)"),
+    ("book/06_fairness.md", "0.007 to 0.013"),
+    ("book/06_fairness.md", "from 0.038 to about"),
+    ("book/06_fairness.md", "from 0.68 on the fitted half"),
+    ("book/06_fairness.md", "(0.67 to 0.55)"),
+    ("book/06_fairness.md", "0.005 on the fitted half"),
+    ("book/06_fairness.md", "(0.03 to 0.17)"),
 ]
 
 
