@@ -28,6 +28,13 @@ REPLACED = [
     ("notebooks_py/04_lstm_language_model.py", "about a minute"),
     ("notebooks_py/02_self_supervised_learning.py", "128 numbers"),
     ("notebooks_py/03_maximum_likelihood.py", "straight line of slope about"),
+    ("book/07_interpretability.md", "38 to 57 %"),
+    ("book/07_interpretability.md", "0 to 19 %"),
+    ("book/07_interpretability.md", "58 % of the reviews"),
+    ("book/07_interpretability.md", "+0.62"),
+    ("book/07_interpretability.md", "70 to 93 %"),
+    ("book/07_interpretability.md", "gradient × input to 37 %"),
+    ("notebooks_py/10_outlook.py", "trains in about a minute"),
 ]
 
 
