@@ -95,7 +95,7 @@ from utils.adapt_and_evaluate import AdaptConfig, predict_proba
 from utils.data import UNK, agreement_items, sentiment_task
 from utils.interpretability import trained_classifier
 from utils.lm import pretrained_model
-from utils.notebook import OKABE_ITO, set_seed, use_course_style
+from utils.notebook import OKABE_ITO, glue, set_seed, use_course_style
 
 use_course_style()
 set_seed(params.seed)
@@ -265,6 +265,15 @@ fits = pd.DataFrame([
      "labels randomised: epochs": shuffled.record.measured["epochs"],
      "permuted labels matching sentiment": shuffled.record.measured["agreement"]}
     for s, (trained_run, shuffled) in runs.items()]).set_index("seed")
+shuffled_fit = fits["labels randomised: training accuracy"]
+shuffled_test = fits["labels randomised: held-out accuracy"]
+# Chapter 7 states these, in per cent.
+glue("shuffled_fit_low", 100 * float(shuffled_fit.min()))
+glue("shuffled_fit_high", 100 * float(shuffled_fit.max()))
+glue("shuffled_test_low", 100 * float(shuffled_test.min()))
+glue("shuffled_test_high", 100 * float(shuffled_test.max()))
+glue("shuffled_test_mean", 100 * float(shuffled_test.mean()))
+glue("trained_test_mean", 100 * float(fits["trained: held-out accuracy"].mean()))
 fits.style.format("{:.1%}").format("{:d}", subset=["labels randomised: epochs"])
 
 # %% [markdown]
@@ -305,6 +314,18 @@ per_seed = pd.DataFrame(sanity_rows).set_index(["seed", "method"])
 per_seed.columns = pd.MultiIndex.from_tuples(per_seed.columns)
 by_method = per_seed.groupby(level="method", sort=False)
 mean, low, high = by_method.mean(), by_method.min(), by_method.max()
+# Chapter 7 states these (top-token shares in per cent).
+randomised_top, shuffled_top = ("model randomised", "top token"), ("labels randomised", "top token")
+glue("chance_top_token", 100 * chance_level(lengths))
+glue("model_randomised_top_low", 100 * float(low[randomised_top].min()))
+glue("model_randomised_top_high", 100 * float(high[randomised_top].max()))
+glue("shuffled_gxi_top", 100 * float(mean.loc["gradient × input", shuffled_top]))
+glue("shuffled_gradient_top", 100 * float(mean.loc["gradient", shuffled_top]))
+glue("shuffled_gradient_rank",
+     float(mean.loc["gradient", ("labels randomised", "rank corr.")]))
+glue("trained_ig_top_low", 100 * float(low.loc["integrated gradients", ("trained", "top token")]))
+glue("trained_ig_top_high",
+     100 * float(high.loc["integrated gradients", ("trained", "top token")]))
 
 
 def mean_and_range(column):

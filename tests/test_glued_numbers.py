@@ -45,6 +45,13 @@ REPLACED = [
     ("book/06_fairness.md", "(0.67 to 0.55)"),
     ("book/06_fairness.md", "0.005 on the fitted half"),
     ("book/06_fairness.md", "(0.03 to 0.17)"),
+    ("book/07_interpretability.md", "38 to 57 %"),
+    ("book/07_interpretability.md", "0 to 19 %"),
+    ("book/07_interpretability.md", "58 % of the reviews"),
+    ("book/07_interpretability.md", "+0.62"),
+    ("book/07_interpretability.md", "70 to 93 %"),
+    ("book/07_interpretability.md", "gradient × input to 37 %"),
+    ("notebooks_py/10_outlook.py", "trains in about a minute"),
 ]
 
 
