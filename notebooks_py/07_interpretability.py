@@ -338,31 +338,29 @@ def mean_and_range(column):
 pd.DataFrame({column: mean_and_range(column) for column in per_seed.columns}, index=mean.index)
 
 # %% [markdown]
-# What the run with the default parameters shows, over seeds 0 to 2 (mean,
-# lowest to highest seed; chance
-# for the top token is 19 %). The label-randomised classifiers fit 99 to 100 %
-# of their permuted training labels in 50 to 60 epochs, and on the test reviews
-# score 38 to 57 % (mean 49 %), against 100 % for the trained classifiers. That
-# is chance on average, but a single seed strays further from 50 % than the
-# sampling noise of 300 reviews (about 6 points either way) would explain: the
-# label memorised for "the film was good" carries over to the test review "the
-# film was great", and the permutation makes such carry-overs go either way. So
-# the label-randomised classifier has no sentiment to find.
+# How to read the tables above (mean, lowest to highest seed; the chance level
+# for the top token is printed with them). The label-randomised classifiers fit
+# nearly all of their permuted training labels, and on the test reviews score
+# near 50 %, against about 100 % for the trained classifiers. That is chance on
+# average, but a single seed can stray further from 50 % than the sampling noise
+# of 300 reviews (about 6 points either way) would explain: the label memorised
+# for "the film was good" carries over to the test review "the film was great",
+# and the permutation makes such carry-overs go either way. So the
+# label-randomised classifier has no sentiment to find.
 #
-# Read the table row by row. A method earns trust when it points at the
-# sentiment word on the trained model *and* stops doing so on the randomised
+# Read the attribution table row by row. A method earns trust when it points at
+# the sentiment word on the trained model *and* stops doing so on the randomised
 # ones; a high rank correlation in either check says that the method's ranking
 # of the words did not need what the model learnt.
 #
-# - Model randomisation: every method falls to 0 to 19 % (6 % on average), with
-#   mean rank correlations between -0.22 and -0.05. The spread over seeds is
-#   wide (gradient × input: -0.52 to +0.32), so one seed alone would say little.
+# - Model randomisation: with the default run every method falls to near chance,
+#   with mean rank correlations near zero, and the spread over seeds is wide, so
+#   one seed alone would say little.
 # - Label randomisation separates the methods. Integrated gradients and
-#   occlusion fall from 82 % and 88 % to 24 % and 27 %, with rank correlations
-#   near zero (+0.04 and +0.10); gradient × input falls from 96 % to 37 %. The
-#   plain gradient still picks the sentiment word in 58 % of the reviews (49 to
-#   65 %), and its ranking of the words keeps a correlation of +0.62 (+0.34 to
-#   +0.81) with the trained model's: here it fails the label-randomisation check.
+#   occlusion fall far, with rank correlations near zero; the plain gradient
+#   keeps picking the sentiment word in well over a third of the reviews, and its
+#   ranking of the words stays correlated with the trained model's: it fails the
+#   label-randomisation check. The chapter page quotes this run's numbers.
 #
 # A model that memorises its labels still reads the sentiment word, one of the
 # three words in which the reviews differ, so some credit above chance is not a
@@ -370,11 +368,11 @@ pd.DataFrame({column: mean_and_range(column) for column in per_seed.columns}, in
 # meaning is. These numbers come from three seeds and 300 reviews; change
 # `n_seeds` or `seed` to see how far they move.
 #
-# The trained-model column spreads over the seeds too (integrated gradients 70
-# to 93 %): with an all-zero baseline, integrated gradients and occlusion
-# sometimes credit another word, most often "was", because replacing it with
-# zeros pushes the LSTM off the inputs it was trained on and changes how it
-# reads the sentiment word that follows.
+# The trained-model column spreads over the seeds too: with an all-zero
+# baseline, integrated gradients and occlusion sometimes credit another word,
+# most often "was", because replacing it with zeros pushes the LSTM off the
+# inputs it was trained on and changes how it reads the sentiment word that
+# follows.
 #
 # ## Completeness: how many steps does integrated gradients need?
 #

@@ -137,3 +137,10 @@ def test_model_card_reads_a_low_membership_auroc_as_a_reversed_score():
     card = (BOOK / "model_card.md").read_text(encoding="utf-8")
     assert "so it shows no leak" not in card
     assert "points the wrong way" in card and "1 - np.mean(aucs)" in card
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.name)
+def test_every_cross_page_paste_has_a_format(page):
+    """myst-nb reads `path::key` without a format as the key `path:` (and the build fails)."""
+    bare = re.findall(r"\{glue:text\}`[^`]+\.ipynb::[\w-]+`", page.read_text(encoding="utf-8"))
+    assert not bare, f"{page.name}: give each paste a format, e.g. ::key:s or ::key:.2f: {bare}"
