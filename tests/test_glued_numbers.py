@@ -24,6 +24,7 @@ GLUE_TEMPLATE = re.compile(r"""\bglue\(\s*f["']([\w{}:.!-]+)["']""")
 
 # Typed results that a glued or printed measurement replaced: (file, literal).
 REPLACED = [
+    ("book/02_self_supervised_learning.md", "about 5 for characters, 76 for BPE tokens"),
     ("book/01_foundation_models.md", "trains in about a minute"),
     ("book/04_lstm_language_model.md", "about a minute"),
     ("notebooks_py/01_foundation_models.py", "in about a minute"),
