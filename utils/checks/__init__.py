@@ -6,8 +6,9 @@ which run all three in the student's kernel and record a `CheckResult` where a
 grader can collect it (see ``utils.checks._core``).
 
 Layer: top, beside the notebook helpers; uses ``utils.adapt_and_evaluate``,
-``utils.data``, ``utils.evaluate``, ``utils.fairness``, ``utils.interpretability``,
-``utils.lm``, ``utils.misuse``, ``utils.privacy`` and ``utils.runtime``.
+``utils.assistant``, ``utils.data``, ``utils.evaluate``, ``utils.fairness``,
+``utils.interpretability``, ``utils.lm``, ``utils.misuse``, ``utils.privacy`` and
+``utils.runtime``.
 """
 
 from __future__ import annotations
