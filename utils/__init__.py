@@ -4,6 +4,7 @@ Each subpackage's ``__init__`` is its public face, so a notebook writes
 ``from utils.lm import train_language_model``. From the bottom layer up (a
 layer imports only from layers below it; ``tests/test_layers.py`` enforces it):
 
+- `i18n`: the language of the course's messages (English or Chinese), through `gettext`.
 - `params`: parameter validation.
 - `runtime`: the model cache and the one cached run (`cached_run`, `Run`), device choice,
   scoped state (`local_seed`).
