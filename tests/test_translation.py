@@ -36,18 +36,24 @@ THEME_CATALOGUES = ["sphinx", "booktheme"]
 
 # The short allowance: other Chinese renderings accepted for an English term,
 # besides the glossary's own. In running text "Transformer" alone is the usual
-# Chinese name; the glossary's "Transformer 模型" is the term's full form.
+# Chinese name; the glossary's "Transformer 模型" is the term's full form. An
+# acronym (LSTM, DP-SGD, AUROC) is also accepted as itself: Chinese textbooks write
+# 长短期记忆网络（LSTM） once, then the acronym.
+ACRONYM = re.compile(r"[A-Z][A-Z0-9-]+")
 ALSO_ACCEPTED = {"Transformer": ("Transformer",)}
 # Pages where an English term is used in another sense than the glossary's, so its
 # Chinese term would be wrong there: the page's catalogue is exempt for that term.
 OTHER_SENSE = {
     # numerical precision (float32, bfloat16), not the classifier's metric 精确率
     "book/performance": {"precision"},
+    "notebooks/04_transformer": {"precision"},  # "double precision"
+    "labs/solutions/00_warmup": {"precision"},  # "loses precision"
 }
 
-# What in a message is not prose: inline code, and roles whose text is a
-# target (a citation key, a label, a document path).
-NOT_PROSE = re.compile(r"`[^`]*`|\{(?:cite|numref|ref|doc|eq|download)(?::\w+)?\}`[^`]*`")
+# What in a message is not prose: inline code, mathematics, and roles whose text is
+# a target (a citation key, a label, a document path).
+NOT_PROSE = re.compile(r"`[^`]*`|\{(?:cite|numref|ref|doc|eq|download)(?::\w+)?\}`[^`]*`"
+                       r"|\$\$.*?\$\$|\$[^$]+\$", re.S)
 
 
 def catalogue(docname: str) -> Catalog:
@@ -103,6 +109,8 @@ def missing_terms(english: str, chinese: str, terms: list[tuple[str, str]]) -> l
         if not term_pattern(term).search(prose):
             continue
         accepted = (name, *ALSO_ACCEPTED.get(term, ()))
+        if ACRONYM.fullmatch(term):
+            accepted += (term,)
         if not any(form.replace(" ", "") in chinese_text for form in accepted):
             missing.append(f"{term} → {name}")
     return missing
@@ -133,8 +141,10 @@ def test_a_translated_pages_catalogue_matches_its_english_text(docname):
     # The root page's catalogue also holds the table of contents' part captions.
     text = source_text(docname) + (ROOT / "_toc.yml").read_text()
     source = " ".join(text.split())
+    # a table cell's escaped pipe reaches the catalogue unescaped (but \| in maths stays)
+    unescaped = source.replace("\\|", "|")
     stale = [message.id[:100] for message in messages(docname)
-             if " ".join(message.id.split()) not in source]
+             if not any(" ".join(message.id.split()) in text for text in (source, unescaped))]
     assert not stale, (f"{docname}'s English changed since its catalogue was updated "
                        "(run make translations, then translate):\n" + "\n".join(stale))
 
@@ -165,7 +175,11 @@ def test_the_terminology_check_catches_a_wrong_term():
     assert missing_terms("Fine-tuning helps.", "精调有帮助。", terms) == ["fine-tuning → 微调"]
     # Citation keys, labels and code are not prose; "lstm" in lower case is not the name.
     assert missing_terms("See {numref}`ch-lstm` and `lstm_model`.", "见第 4 章。", terms) == []
-    assert missing_terms("An LSTM.", "一个 LSTM。", terms) == ["LSTM → 长短期记忆网络"]
+    assert missing_terms("An LSTM.", "一个长短时记忆网络。", terms) == ["LSTM → 长短期记忆网络"]
+    # An acronym may stand as itself; a word may not.
+    assert missing_terms("An LSTM.", "一个 LSTM。", terms) == []
+    assert missing_terms("Fine-tuning helps.", "Fine-tuning 有帮助。", terms) == [
+        "fine-tuning → 微调"]
 
 
 def test_every_catalogue_belongs_to_a_page_and_progress_is_reported():
