@@ -182,6 +182,16 @@ def test_the_terminology_check_catches_a_wrong_term():
         "fine-tuning → 微调"]
 
 
+def test_every_page_of_the_book_is_declared_translated():
+    """The whole book is in Chinese: a new page lands with its translation."""
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    pages = re.findall(r"^\s*(?:root|- file):\s*(\S+)", toc, re.M)
+    assert len(pages) > 40, "the table of contents was not read"
+    missing = sorted(set(pages) - set(TRANSLATED))
+    assert not missing, ("pages not in locales/zh_CN/translated.txt: translate their catalogues "
+                         "(make translations writes them) and list them: " + ", ".join(missing))
+
+
 def test_every_catalogue_belongs_to_a_page_and_progress_is_reported():
     """Catalogues of removed pages are an error; the untranslated rest is reported."""
     orphans, untranslated = [], []
