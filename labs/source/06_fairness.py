@@ -28,7 +28,7 @@
 
 # %% tags=["hide-cell"]
 # Set-up: in Google Colab, install the course's `utils` package at a fixed
-# version (keeping Colab's torch); everywhere else this cell does nothing.
+# version (keeping Colab's torch); everywhere else only the language is set.
 import importlib.metadata
 import subprocess
 import sys
@@ -39,6 +39,10 @@ except importlib.metadata.PackageNotFoundError:
     if "google.colab" in sys.modules:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                         "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
+
+from utils.i18n import set_language
+
+set_language("en")  # checks and parameter errors in English; the Chinese notebook: "zh_CN"
 
 # %% [markdown]
 # ## Parameters
