@@ -75,7 +75,11 @@ book: $(STAMP) $(ASSETS)
 #                      and bring every catalogue locales/zh_CN/LC_MESSAGES/**.po
 #                      up to date: a changed English sentence becomes a fuzzy or
 #                      untranslated message, which tests/test_translation.py
-#                      rejects on the pages locales/zh_CN/translated.txt lists
+#                      rejects on the pages locales/zh_CN/translated.txt lists;
+#                      then the Chinese copies of the notebooks and labs
+#                      (notebooks/zh_CN, labs/zh_CN) are written from those
+#                      catalogues, and the parameters' help catalogue
+#                      locales/zh_CN/LC_MESSAGES/parameters.po brought up to date
 #   make book-zh       the Chinese HTML, into _build/html/zh (needs `make book`'s cache)
 ZH := _build/zh
 ZH_SPHINX := $(RUN_OFFLINE) env PYTHONPATH=$(CURDIR)/book/extensions:$(CURDIR)/book/vendor \
@@ -95,6 +99,7 @@ translations: $(ZH)/conf.py
 	$(BIN)/sphinx-intl update -p $(ZH)/gettext -l zh_CN -d locales --line-width -1 --no-obsolete \
 		-j 1 > $(ZH)/sphinx-intl.log
 	@grep -v "^Not Changed" $(ZH)/sphinx-intl.log || true
+	$(BIN)/python -m utils.teaching.translate --quiet
 
 book-zh: translations
 	@# the execution report's models trained and loaded, from the English build's run log
@@ -126,9 +131,11 @@ ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
-# Regenerate the student and solution notebooks from labs/source/.
+# Regenerate the student and solution notebooks from labs/source/, and the
+# Chinese copies of every notebook and lab (from the catalogues as they stand).
 labs: $(STAMP)
 	$(BIN)/python -m utils.teaching build
+	$(BIN)/python -m utils.teaching.translate --quiet
 
 # Instructors: per-student variants of a lab, grading, and a demonstration class.
 #   make assign ROSTER=roster.csv LAB=labs/06_fairness.ipynb OUT=variants/ SECRET=~/course-secret
