@@ -9,11 +9,13 @@ other edition.
 When Sphinx builds with ``language=zh_CN`` (``make book`` passes ``-D``), the
 extension also sets what a Chinese reader needs: search by words that jieba
 segments (with the glossary's Chinese terms as its dictionary), "第 3 章" for
-a numbered chapter, the theme's search box in Chinese, and on a page not yet
-translated a note saying so. The Chinese build and the message extraction
-read the notebooks' outputs from the English build's execution cache; they
-refuse to execute a notebook, so an edition can never show outputs of a run
-of its own.
+a numbered chapter, the theme's search box in Chinese, on a page not yet
+translated a note saying so, and on a notebook's page launch buttons (Colab,
+Binder) that open the notebook's Chinese copy (in ``notebooks/zh_CN/`` and
+``labs/zh_CN/``, which ``python -m utils.teaching.translate`` writes). The
+Chinese build and the message extraction read the notebooks' outputs from the
+English build's execution cache; they refuse to execute a notebook, so an
+edition can never show outputs of a run of its own.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", translate_toctree_captions)
     app.connect("doctree-resolved", note_untranslated_page)
     app.connect("html-page-context", link_counterpart)
+    # after the theme's launch buttons (priority 501), which it makes for the English notebook
+    app.connect("html-page-context", launch_the_chinese_notebook, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -218,3 +222,32 @@ def link_counterpart(app: Sphinx, pagename: str, templatename: str, context: dic
         "name": other["name"],
         "hreflang": other["hreflang"],
     }
+
+
+def chinese_launch_url(url: str, notebook: str, root: Path) -> str:
+    """A launch button's URL for `notebook` (path in the repository) made to open its Chinese copy.
+
+    Colab's and Binder's URLs end with the notebook's path; a notebook without a
+    Chinese copy keeps its English link.
+    """
+    from utils.teaching.translate import chinese_path
+
+    chinese = chinese_path(Path(notebook))
+    if not url.endswith(notebook) or not (root / chinese).is_file():
+        return url
+    return url[: -len(notebook)] + chinese.as_posix()
+
+
+def launch_the_chinese_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
+                                doctree) -> None:
+    """In the Chinese edition, the launch buttons of a notebook's page open its Chinese copy."""
+    if edition(app.config) == "en":
+        return
+    prefix = app.config.html_theme_options.get("path_to_docs", "").strip("/")
+    notebook = posixpath.join(prefix, f"{pagename}.ipynb")
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if "url" in button:
+                button["url"] = chinese_launch_url(button["url"], notebook, Path(app.srcdir))
