@@ -236,7 +236,8 @@ HELP_CHINESE = "一切的随机种子（整数，至少为 0）"
 
 
 def one_notebook_course(root: Path, translations: dict[str, str], declared: bool) -> None:
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    kernel = {"name": "python3", "display_name": "Python 3"}
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
     notebook.cells = [nbformat.v4.new_markdown_cell(PAGE), nbformat.v4.new_code_cell(setup_cell()),
                       nbformat.v4.new_code_cell(f"seed: int = 0  # {HELP}",
                                                 metadata={"tags": ["parameters"]})]
@@ -253,7 +254,7 @@ def one_notebook_course(root: Path, translations: dict[str, str], declared: bool
 
 def test_a_page_is_translated_block_by_block_from_its_catalogue(tmp_path):
     one_notebook_course(tmp_path, PAGE_CHINESE, declared=False)
-    files, report = translate.generate(tmp_path)
+    files, report = translate.chinese_copies(tmp_path)
     assert report == {"notebooks/zh_CN/01_x.ipynb": [f"parameter help: {HELP}"]}, (
         "a new help is left in English, and parameters.po gets it")
     parameters = files[translate.PARAMETERS_CATALOGUE]
@@ -281,16 +282,16 @@ def test_a_help_is_translated_from_parameters_po_and_a_changed_one_turns_fuzzy(t
     catalogue = Catalog(locale="zh_CN", fuzzy=False)
     catalogue.add(HELP, HELP_CHINESE)
     (tmp_path / translate.PARAMETERS_CATALOGUE).write_text(catalogue_text(catalogue))
-    files, report = translate.generate(tmp_path)
+    files, report = translate.chinese_copies(tmp_path)
     assert not report
     chinese = nbformat.reads(files[Path("notebooks/zh_CN/01_x.ipynb")], as_version=4)
     assert chinese.cells[2].source == f"seed: int = 0  # {HELP_CHINESE}"
     english = tmp_path / "notebooks" / "01_x.ipynb"
     english.write_text(english.read_text().replace("at least 0", "at least 1"))
     with pytest.raises(translate.TranslationMissing, match="at least 1"):
-        translate.generate(tmp_path)
+        translate.chinese_copies(tmp_path)
     (tmp_path / translate.MANIFEST).write_text("")
-    files, report = translate.generate(tmp_path)
+    files, report = translate.chinese_copies(tmp_path)
     assert "#, fuzzy\n" in files[translate.PARAMETERS_CATALOGUE]
     assert report["notebooks/zh_CN/01_x.ipynb"] == [f"parameter help: {HELP}".replace("0)", "1)")]
 
@@ -298,13 +299,13 @@ def test_a_help_is_translated_from_parameters_po_and_a_changed_one_turns_fuzzy(t
 def test_an_untranslated_message_is_an_error_only_on_a_declared_page(tmp_path):
     partly = {k: v for k, v in PAGE_CHINESE.items() if k != "an item that goes on"}
     one_notebook_course(tmp_path, partly, declared=False)
-    files, report = translate.generate(tmp_path)
+    files, report = translate.chinese_copies(tmp_path)
     assert "an item that goes on" in report["notebooks/zh_CN/01_x.ipynb"]
     chinese = nbformat.reads(files[Path("notebooks/zh_CN/01_x.ipynb")], as_version=4)
     assert "- an item\n  that goes on\n" in chinese.cells[0].source, "left as the English"
     (tmp_path / translate.MANIFEST).write_text("notebooks/01_x\n")
     with pytest.raises(translate.TranslationMissing, match="an item that goes on"):
-        translate.generate(tmp_path)
+        translate.chinese_copies(tmp_path)
     assert not (tmp_path / "notebooks" / "zh_CN").exists()
 
 

@@ -4,6 +4,8 @@ Run ``python -m utils.teaching --help``; the instructor's guide in the book walk
 through it, threat model included. Student code runs only in ``sandbox`` (behind
 ``isolate`` and ``jail``); ``grade`` judges its plain outputs. Variants need
 papermill and a cluster needs dask (the ``authoring`` extra).
+``python -m utils.teaching.translate`` writes every notebook's and lab's Chinese
+copy from the Chinese edition's catalogues (``translate``).
 
 Layer: top; the authors' and instructors' tools, which notebooks never import;
 uses ``utils.checks``, ``utils.notebook`` and ``utils.runtime`` (the model cache

@@ -32,7 +32,7 @@ class MarkdownLayoutError(ValueError):
 
 
 @dataclass(frozen=True)
-class Block:
+class MessageBlock:
     """One translatable block: its message, and the spans of the cell text it comes from."""
 
     message: str
@@ -57,7 +57,7 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def blocks(text: str) -> list[Block]:
+def blocks(text: str) -> list[MessageBlock]:
     """The translatable blocks of a Markdown text, in order, with where each lies in `text`."""
     starts = _line_starts(text) + [len(text)]
     found, cursor = [], 0
@@ -80,7 +80,7 @@ def blocks(text: str) -> list[Block]:
                 raise MarkdownLayoutError(f"cannot find {line!r} of block {message[:60]!r}")
             spans.append((at, at + len(line)))
             cursor = at + len(line)
-        found.append(Block(message, tuple(spans), literal))
+        found.append(MessageBlock(message, tuple(spans), literal))
     return found
 
 

@@ -163,7 +163,7 @@ def parameter_helps(notebooks: dict[Path, object]) -> dict[str, list[str]]:
     return helps
 
 
-def generate(root: Path = ROOT) -> tuple[dict[Path, str], dict[str, list[str]]]:
+def chinese_copies(root: Path = ROOT) -> tuple[dict[Path, str], dict[str, list[str]]]:
     """Every file this writes, by path (the Chinese copies and parameters.po); and the report.
 
     The report maps each page to its messages left in English. Raises
@@ -194,16 +194,16 @@ def generate(root: Path = ROOT) -> tuple[dict[Path, str], dict[str, list[str]]]:
     return files, report
 
 
-def stale(root: Path = ROOT) -> list[Path]:
-    """The files `generate` would change."""
-    files, _ = generate(root)
+def stale_copies(root: Path = ROOT) -> list[Path]:
+    """The files `chinese_copies` would change."""
+    files, _ = chinese_copies(root)
     return [path for path, text in files.items()
             if not (root / path).exists() or (root / path).read_text(encoding="utf-8") != text]
 
 
 def write(root: Path = ROOT, out: Path | None = None) -> tuple[list[Path], dict[str, list[str]]]:
     """Write every Chinese copy (under `out` if given) and parameters.po; the paths changed."""
-    files, report = generate(root)
+    files, report = chinese_copies(root)
     written = []
     for path, text in files.items():
         target = (out or root) / path
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.check:
-            changed = stale(ROOT)
+            changed = stale_copies(ROOT)
             for path in changed:
                 print(f"stale: {path} (run python -m utils.teaching.translate)")
             return 1 if changed else 0
