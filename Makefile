@@ -99,7 +99,9 @@ translations: $(ZH)/conf.py
 	$(BIN)/sphinx-intl update -p $(ZH)/gettext -l zh_CN -d locales --line-width -1 --no-obsolete \
 		-j 1 > $(ZH)/sphinx-intl.log
 	@grep -v "^Not Changed" $(ZH)/sphinx-intl.log || true
-	$(BIN)/python -m utils.teaching.translate --quiet
+	@# the notebooks' Chinese copies; a declared page with an English message left is
+	@# named here and fails tests/test_translated_notebooks.py, but does not stop the book
+	-$(BIN)/python -m utils.teaching.translate --quiet
 
 book-zh: translations
 	@# the execution report's models trained and loaded, from the English build's run log
