@@ -37,7 +37,7 @@ try:
 except importlib.metadata.PackageNotFoundError:
     if "google.colab" in sys.modules:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                        "git+https://github.com/fm-hands-on/course@v0.2.0"], check=True)
+                        "git+https://github.com/fm-hands-on/course@v0.3.0"], check=True)
 
 from utils.i18n import set_language
 

@@ -15,7 +15,7 @@ so a test can check every notebook carries the same one.
 
 REPOSITORY_URL = "https://github.com/fm-hands-on/course"
 DISTRIBUTION = "foundation-models-hands-on"
-COURSE_VERSION = "0.2.0"  # the git tag v0.2.0; must equal pyproject.toml's version (tested)
+COURSE_VERSION = "0.3.0"  # the git tag v0.3.0; must equal pyproject.toml's version (tested)
 
 # The set-up cell's last line, per language: the one line in which a Chinese
 # notebook's set-up differs from the English one.
