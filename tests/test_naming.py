@@ -20,7 +20,8 @@ from tests.conftest import ROOT
 NAME = re.compile(r"(\d\d)_([a-z0-9]+(?:_[a-z0-9]+)*)")
 WARMUP = "00_warmup"
 FIRST_CHAPTER_WITH_A_PACKAGE = 5
-SHARED_LAYERS = {"i18n", "params", "runtime", "data", "lm", "evaluate", "notebook", "checks", "teaching"}
+SHARED_LAYERS = {"i18n", "params", "runtime", "data", "lm", "evaluate", "notebook", "checks",
+                 "teaching"}
 
 
 def _stems(folder: str, pattern: str) -> list[str]:
