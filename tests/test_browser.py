@@ -172,6 +172,22 @@ def check_links(hrefs: list[str], base: str, html_root: Path) -> list[str]:
     return broken
 
 
+# Whether the page's font draws a character, rather than the missing-glyph box
+# ("tofu") that an unassigned code point such as U+0378 always gets.
+DRAWS = """
+const canvas = document.createElement('canvas'); canvas.width = 64; canvas.height = 64;
+const ctx = canvas.getContext('2d');
+ctx.font = '48px ' + getComputedStyle(document.querySelector('main') || document.body).fontFamily;
+const draw = text => { ctx.clearRect(0, 0, 64, 64); ctx.fillText(text, 4, 52);
+                       return ctx.getImageData(0, 0, 64, 64).data.join(','); };
+return draw(arguments[0]) !== draw('\\u0378');
+"""
+
+
+def draws(driver, character: str) -> bool:
+    return driver.execute_script(DRAWS, character)
+
+
 def audit_page(driver, url: str, base: str, html_root: Path, wait_s: float = 20.0) -> list[str]:
     """Load one page and return what is wrong with it (empty when nothing).
 
@@ -208,6 +224,11 @@ def audit_page(driver, url: str, base: str, html_root: Path, wait_s: float = 20.
             driver, f"return document.querySelectorAll('.jupyter-widgets').length >= {n_views}",
             wait_s):
         problems.append(f"widgets not rendered ({n_views} widget views on the page)")
+
+    # Chinese pages: without a CJK font Chromium draws every character as an empty box.
+    if driver.execute_script("return document.documentElement.lang").startswith("zh") \
+            and not draws(driver, "中"):
+        problems.append("Chinese text drawn as empty boxes: no CJK font (fonts-noto-cjk)")
 
     # Images: scroll each into view (lazy loading), then it must have pixels.
     driver.execute_script("document.querySelectorAll('img').forEach(i => i.scrollIntoView())")
@@ -265,6 +286,9 @@ SHOTS = {
     "model_scale_notebook.png": ("notebooks/01_foundation_models.html", "figure"),
     "warmup_lab.png": ("labs/solutions/00_warmup.html", None),
     "zh_chapter1.png": ("zh/book/01_foundation_models.html", None),  # needs a CJK font
+    "zh_chapter1_lifecycle.png": ("zh/book/01_foundation_models.html", "pre.mermaid"),
+    "zh_model_scale_notebook.png": ("zh/notebooks/01_foundation_models.html", "figure"),
+    "zh_warmup_lab.png": ("zh/labs/solutions/00_warmup.html", None),
 }
 
 
@@ -272,7 +296,9 @@ SHOTS = {
 def test_every_page_works_offline_in_a_browser(browser):
     driver, base, html_root = browser
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot_for = {page: (name, selector) for name, (page, selector) in SHOTS.items()}
+    shots_of: dict[str, list[tuple[str, str | None]]] = {}
+    for name, (page, selector) in SHOTS.items():
+        shots_of.setdefault(page, []).append((name, selector))
     all_pages = pages(html_root)
     assert len(all_pages) >= 5, f"too few pages in {html_root}: {all_pages}"
     failures = {}
@@ -280,8 +306,7 @@ def test_every_page_works_offline_in_a_browser(browser):
         problems = audit_page(driver, base + page, base, html_root)
         if problems:
             failures[page] = problems
-        if page in shot_for:
-            name, selector = shot_for[page]
+        for name, selector in shots_of.get(page, []):
             driver.execute_script(
                 "const e = arguments[0] && document.querySelector(arguments[0]);"
                 "if (e) { e.scrollIntoView({block: 'center'}); } else { window.scrollTo(0, 0); }",
@@ -322,6 +347,17 @@ def test_the_checker_reports_a_page_that_loads_from_a_cdn(browser, tmp_path):
         server.close()
     assert f"request left localhost: {cdn}" in problems, problems
     assert any(p.startswith("mermaid diagram not rendered") for p in problems), problems
+
+
+@pytest.mark.slow
+def test_the_font_check_tells_a_drawn_character_from_an_empty_box(browser):
+    """On a Chinese page the CJK font draws 中; a code point no font has is the box."""
+    driver, base, _ = browser
+    driver.get(base + "zh/book/index.html")
+    _wait_for(driver, "return document.readyState === 'complete'")
+    assert draws(driver, "中"), "no CJK font: Chinese pages show empty boxes"
+    assert draws(driver, "A")
+    assert not draws(driver, "\u0379"), "the check cannot see a missing glyph"
 
 
 def test_the_link_checker_reports_missing_files_and_anchors(tmp_path):
