@@ -88,7 +88,10 @@ def source_text(docname: str) -> str:
         return "\n".join([text, *((path.parent / name).read_text(encoding="utf-8")
                                    for name in included)])
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return "\n\n".join("".join(cell["source"]) for cell in cells)
+    # a figure's caption is written in its code cell's metadata (mystnb: figure: caption)
+    captions = [cell["metadata"].get("mystnb", {}).get("figure", {}).get("caption", "")
+                for cell in cells]
+    return "\n\n".join(["".join(cell["source"]) for cell in cells] + captions)
 
 
 def glossary() -> list[tuple[str, str]]:
