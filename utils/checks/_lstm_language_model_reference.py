@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.checks._core import Case
+from utils.i18n import _
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
 from utils.runtime.scoped import local_seed
 
@@ -143,7 +144,7 @@ def training_cases(seed: int) -> list[Case]:
         norm = float(training_references({**case, "clip": 0.0})["fresh"].norm())
         case["clip"] = 1.5 * norm if clip is None else clip  # None: a gradient below the clip
         if clip is not None and norm <= clip:
-            raise RuntimeError("the check's case must have a gradient norm above clip")
+            raise RuntimeError(_("the check's case must have a gradient norm above clip"))
         cases.append(case)
     return cases
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from utils.checks._core import Case, CheckResult, Exercise, Wrong, run_check
 from utils.checks._judging import as_array, close, expect_shape
+from utils.i18n import _
 
 __all__ = ["EXERCISES", "check_causal_attention", "check_split_heads"]
 
@@ -107,8 +108,8 @@ def _run_attention(ns: Mapping[str, Any], case: Case) -> Any:
 
 
 def _attention_output(output: Any, q: np.ndarray) -> np.ndarray:
-    out = as_array(output, "your output")
-    expect_shape(out, q.shape, "your output")
+    out = as_array(output, _("your output"))
+    expect_shape(out, q.shape, _("your output"))
     return out
 
 
@@ -116,30 +117,31 @@ def _judge_attention(case: Case, output: Any) -> str | None:
     q, k, v = (_t(case[name]) for name in "qkv")
     if "k2" in case:
         if not isinstance(output, dict) or set(output) != {"out", "moved"}:
-            raise Wrong("your function's output could not be read")
+            raise Wrong(_("your function's output could not be read"))
         base, moved = (_attention_output(output[key], case["q"]) for key in ("out", "moved"))
         last = case["unseen_from"]
         if not close(base[:last], moved[:last], atol=_TOL, rtol=0):
-            return (f"changing the keys and values of positions {last}-{len(base) - 1} changed "
-                    f"the output at positions 0-{last - 1}; a position must not depend on "
-                    "anything later")
+            return _("changing the keys and values of positions {last}-{value} changed "
+                     "the output at positions 0-{value2}; a position must not depend on "
+                     "anything later").format(last=last, value=len(base) - 1, value2=last - 1)
         if not close(base, F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(),
                      1e-5, 1e-5):
-            return ("your output is not causal self-attention; check scores → scale → mask → "
-                    "softmax")
+            return _("your output is not causal self-attention; check scores → scale → mask → "
+                     "softmax")
         return None
     out = _attention_output(output, case["q"])
     tol = case["tol"]
     if close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(), tol, tol):
         return None
     if np.isnan(out).any() and float((q @ k.transpose(-2, -1)).abs().max()) > 700:
-        return ("your output has NaN where the scores reach thousands: exp overflowed. Use "
-                "torch.softmax, or subtract each row's maximum before exponentiating")
+        return _("your output has NaN where the scores reach thousands: exp overflowed. Use "
+                 "torch.softmax, or subtract each row's maximum before exponentiating")
     for feedback, wrong in _wrong_answers(q, k, v).items():
         if close(out, wrong.numpy(), tol, tol):
             return feedback
-    return (f"for inputs of shape {tuple(q.shape)} your output is not causal self-attention; "
-            "check the order scores → scale → mask → softmax over keys → weighted sum of values")
+    return _("for inputs of shape {shape} your output is not causal self-attention; check the "
+             "order scores → scale → mask → softmax over keys → weighted sum of values").format(
+        shape=tuple(q.shape))
 
 
 # ---------------------------------------------------------------- split heads
@@ -164,14 +166,14 @@ def _judge_split(case: Case, output: Any) -> str | None:
     if close(out, x.reshape(batch, seq, heads, head_dim).transpose(0, 2, 1, 3), 0, 0):
         return None
     if close(out, x.reshape(batch, heads, seq, head_dim), 0, 0):
-        return ("reshaping straight to (batch, heads, seq, head_dim) mixes positions into "
-                "heads; split the last axis into (heads, head_dim) first, then move the heads "
-                "axis forward")
+        return _("reshaping straight to (batch, heads, seq, head_dim) mixes positions into "
+                 "heads; split the last axis into (heads, head_dim) first, then move the heads "
+                 "axis forward")
     if close(out, x.reshape(batch, seq, head_dim, heads).transpose(0, 3, 1, 2), 0, 0):
-        return ("each head should take a contiguous slice of d_model // heads features (head 0 "
-                "gets features 0..head_dim-1), not every heads-th feature")
-    return ("the right shape, but the values are not x's features split into heads: head h, "
-            "position t must hold x[:, t, h * head_dim:(h + 1) * head_dim]")
+        return _("each head should take a contiguous slice of d_model // heads features (head 0 "
+                 "gets features 0..head_dim-1), not every heads-th feature")
+    return _("the right shape, but the values are not x's features split into heads: head h, "
+             "position t must hold x[:, t, h * head_dim:(h + 1) * head_dim]")
 
 
 # ---------------------------------------------------------------- the lab's exercises
