@@ -39,7 +39,7 @@ def array(value: Any, what: str = "your result", shape: tuple[int, ...] | None =
 def items(value: Any, n: int, what: str) -> list[Any]:
     """``value`` as a list of exactly ``n`` items (a returned tuple arrives as a list)."""
     if not isinstance(value, list) or len(value) != n:
-        count = _(" of {n_value}").format(n_value=len(value)) if isinstance(value, list) else ""
+        count = _(" of {n_given}").format(n_given=len(value)) if isinstance(value, list) else ""
         raise Wrong(_("return {n} values as a tuple, {what}; yours is {kind}{count}").format(
             n=n, what=what, kind=_kind(value), count=count))
     return value
@@ -51,8 +51,8 @@ def tokens(value: Any, n: int | None = None) -> list[str]:
         raise Wrong(_("return a list of tokens (strings); yours is {kind}").format(
             kind=_kind(value)))
     if n is not None and len(value) != n:
-        raise Wrong(_("return one token per input token: {n} of them; yours has {n_value}").format(
-            n=n, n_value=len(value)))
+        raise Wrong(_("return one token per input token: {n} of them; yours has {n_given}").format(
+            n=n, n_given=len(value)))
     return value
 
 

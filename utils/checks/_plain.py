@@ -117,8 +117,8 @@ def loads(data: bytes, *, max_bytes: int = MAX_BYTES) -> Any:
         raise ValueError(_("expected bytes, got {error_type}").format(
             error_type=type(data).__name__))
     if len(data) > max_bytes:
-        raise ValueError(_("{n_data} bytes is more than the limit of {max_bytes}").format(
-            n_data=len(data), max_bytes=max_bytes))
+        raise ValueError(_("{size} bytes is more than the limit of {max_bytes}").format(
+            size=len(data), max_bytes=max_bytes))
     try:
         raw = json.loads(bytes(data).decode("utf-8"), parse_constant=_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -159,7 +159,7 @@ def _decode_array(value: dict) -> np.ndarray:
         raise ValueError(_("array data is not valid base64")) from None
     dtype = _DTYPES[dtype_name]
     if len(buffer) != math.prod(shape) * dtype.itemsize:
-        raise ValueError(_("array data has {n_buffer} bytes, not what shape {shape} needs").format(
-            n_buffer=len(buffer), shape=shape))
+        raise ValueError(_("array data has {size} bytes, not what shape {shape} needs").format(
+            size=len(buffer), shape=shape))
     array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=True)  # writable, native byte order

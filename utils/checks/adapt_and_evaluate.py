@@ -52,9 +52,9 @@ def _judge_confusion(case: Case, output: Any) -> str | None:
         return _("your matrix is transposed: row i must be the TRUE class i and column j the "
                  "PREDICTED class j")
     if abs(float(value.sum()) - len(y_true)) > 1e-9:
-        return _("your counts add up to {sum_value:g}, but there are {n_y_true} "
+        return _("your counts add up to {total:g}, but there are {n_y_true} "
                  "examples; each must be counted exactly once").format(
-            sum_value=float(value.sum()), n_y_true=len(y_true))
+            total=float(value.sum()), n_y_true=len(y_true))
     if value.sum() > 0 and np.allclose(value.sum(axis=1), reference.sum(axis=1)):
         return _("each row holds the right number of examples of its true class, but they are "
                  "spread over the wrong predicted columns")
@@ -75,17 +75,17 @@ def _judge_prf(case: Case, output: Any) -> str | None:
     prec, rec, f1 = (as_array(r, what) for r, what in
                      zip(output, (_("your precision"), _("your recall"), _("your f1")),
                          strict=True))
-    for value, what in ((prec, "precision"), (rec, "recall"), (f1, "f1")):
-        expect_shape(value, (k,), _("your {what}").format(what=what))
+    for value, what in ((prec, _("your precision")), (rec, _("your recall")), (f1, _("your f1"))):
+        expect_shape(value, (k,), what)
     ref = [np.asarray(r, np.float64)
            for r in precision_recall_f1(y_true, y_pred, average=None, labels=range(k))]
     never = [c for c in range(k) if not (y_pred == c).any()]
-    for what, value in (("precision", prec), ("recall", rec), ("F1", f1)):
+    for what, value in ((_("precision"), prec), (_("recall"), rec), ("F1", f1)):
         if np.isnan(value).any():
             return _("your {what} has nan for a class with a 0/0 ratio (class "
-                     "{value} is never predicted, or never occurs). "
+                     "{label} is never predicted, or never occurs). "
                      "Report 0 there, as scikit-learn does").format(
-                what=what, value=never[0] if never else '?')
+                what=what, label=never[0] if never else "?")
 
     def near(a: np.ndarray, b: np.ndarray) -> bool:
         return close(a, b, _RATIO_TOL, 0)

@@ -131,7 +131,7 @@ def _judge_sequence(case: Case, output: Any, weights: list[torch.Tensor], lstm: 
         tol = ref.tolerance(xs[:, t], expected[:, t], *weights)
         if h.shape != expected[:, t].shape or _worst(h, expected[:, t]) > tol:
             return _("one step from a random state matches nn.LSTM, but running your step along "
-                     "a sequence from the zero state drifts at step {value}").format(value=t + 1)
+                     "a sequence from the zero state drifts at step {step}").format(step=t + 1)
     return None
 
 
@@ -235,8 +235,8 @@ def _ids(output: Any, rows: int, vocab_size: int) -> np.ndarray:
                       "(torch.multinomial(...).squeeze(-1))").format(rows=rows))
     expect_shape(ids, (rows,), _("your sample"))
     if (ids != np.round(ids)).any() or (ids < 0).any() or (ids >= vocab_size).any():
-        raise Wrong(_("return word ids, whole numbers from 0 to {value}").format(
-            value=vocab_size - 1))
+        raise Wrong(_("return word ids, whole numbers from 0 to {last}").format(
+            last=vocab_size - 1))
     return ids.astype(np.int64)
 
 
@@ -269,9 +269,9 @@ def _judge_sample(case: Case, output: Any) -> str | None:
         for r in range(2):
             if _tv(_frequencies(ids[r::2], 6), softmax_at_temperature(logits[r], temperature)) \
                     > _TOLERANCE * 1.5:
-                return _("row {value} of a batch whose rows differ by hundreds of logits is not "
+                return _("row {row} of a batch whose rows differ by hundreds of logits is not "
                          "drawn from its own softmax(logits / τ): normalise each row over the "
-                         "vocabulary (dim=-1) and {row_max}").format(value=r + 1, row_max=row_max)
+                         "vocabulary (dim=-1) and {row_max}").format(row=r + 1, row_max=row_max)
         return None
     vocab_size = logits.shape[-1]
     if not np.array_equal(ids, _ids(output.get("again"), rows, vocab_size)):

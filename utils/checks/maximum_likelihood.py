@@ -64,8 +64,10 @@ def _judge_nll(case: Case, output: Any) -> str | None:
     if _close(value, reference, abs_tol=1e-7 + 2e-7 * float(np.abs(logits).max())):
         return None
     if not math.isfinite(value):
-        return _NOT_FINITE.get(case["kind"], "your NLL is {value}: compute the "
-                               "log-probabilities stably (log-softmax, Lab 0)").format(value=value)
+        message = _NOT_FINITE.get(case["kind"], N_("your NLL is {value}: compute the "
+                                                   "log-probabilities stably (log-softmax, "
+                                                   "Lab 0)"))
+        return _(message).format(value=value)
     logp = torch.log_softmax(_t(logits), dim=-1).numpy()  # (n, v)
     rows = np.arange(n)
     diagnoses = [
@@ -93,9 +95,9 @@ def _judge_nll(case: Case, output: Any) -> str | None:
         return _("your NLL is wrong for a row whose own logits span thousands: a probability "
                  "that underflows to 0 was lost or clamped. Compute log p = (z - max) - "
                  "log Σ exp(z - max) rather than the log of a softmax")
-    return _("for {n} target{value} your NLL is not the right one; average "
-             "-log p(target) over the rows, with p the softmax of each row of logits").format(
-        n=n, value='s' * (n != 1))
+    targets = _("one target") if n == 1 else _("{n} targets").format(n=n)
+    return _("for {targets} your NLL is not the right one; average -log p(target) over the "
+             "rows, with p the softmax of each row of logits").format(targets=targets)
 
 
 def _run_nll(ns: Mapping[str, Any], case: Case) -> Any:
@@ -221,8 +223,8 @@ def _judge_add_k(case: Case, output: Any) -> str | None:
     ]
     for denominator, message in wrong_denominators:
         if close(table, (counts + k) / np.maximum(denominator, 1e-300)):
-            return _("your rows sum to up to {max_row_sums:.4g}, {message}").format(
-                max_row_sums=row_sums.max(), message=message)
+            return _("your rows sum to up to {largest:.4g}, {message}").format(
+                largest=row_sums.max(), message=message)
     if close(table, counts / (totals + k * v)):
         return _("your rows sum to {min_row_sums:.4g} or less: add k to the numerator too, "
                  "so unseen words get probability k / (c(h) + k|V|)").format(
@@ -271,9 +273,9 @@ def _ece_diagnoses(case: Case, value: float, reference: float) -> str | None:
          _("your confidence is the probability of the target word; it should be the "
            "probability of the predicted (most likely) word, the row's maximum")),
         (ece(confidence, correct, cases.exact_edges(n_bins - 1)),
-         _("you used {value} bins: {n_bins} equal-width bins need {value2} edges "
+         _("you used {fewer} bins: {n_bins} equal-width bins need {edges} edges "
            "(torch.linspace(0, 1, n_bins + 1))").format(
-             value=n_bins - 1, n_bins=n_bins, value2=n_bins + 1)),
+             fewer=n_bins - 1, n_bins=n_bins, edges=n_bins + 1)),
         (float(np.abs(correct - confidence).mean()),
          _("you averaged |correct - confidence| over single predictions; average accuracy and "
            "confidence within each bin first, then take the gap")),

@@ -188,7 +188,7 @@ def _judge_z(case, output):
     hits, t = int(green[ids[:-1], ids[1:]].sum()), len(ids) - 1
     first = hits + int(green[1, ids[0]])  # the first token scored against <eos> (id 1)
     spread = math.sqrt(gamma * (1 - gamma))
-    diagnose(np.array(got), {_Z_MISTAKES[k]: value for k, value in {
+    diagnose(np.array(got), {_(_Z_MISTAKES[k]): value for k, value in {
         "first": (hits - gamma * (t + 1)) / (math.sqrt(t + 1) * spread),
         "first_green": (first - gamma * (t + 1)) / (math.sqrt(t + 1) * spread),
         "no_sqrt": (hits - gamma * t) / (t * spread ** 2),

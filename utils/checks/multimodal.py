@@ -180,10 +180,10 @@ def _judge_patchify(case: Case, output: Any) -> str | None:
     expect_shape(result, (b, (h // p) * (w // p), c * p * p), _("your patches"))
     if np.allclose(result, _reference_patches(images, p)):
         return None
-    if np.allclose(result, _reference_patches(images, p, _("columns first"))):
+    if np.allclose(result, _reference_patches(images, p, "columns first")):
         return _("your patches are numbered column by column; number them row by row, left "
                  "to right, as a text is read")
-    if np.allclose(result, _reference_patches(images, p, _("channel last"))):
+    if np.allclose(result, _reference_patches(images, p, "channel last")):
         return _("inside each patch your numbers run (row, column, channel); flatten each "
                  "patch channel first, then row, then column, as a convolution's weight")
     if np.allclose(result, images.reshape(result.shape)):

@@ -18,7 +18,7 @@ from utils.checks._answers import array, diagnose, items, scalar
 from utils.checks._core import CheckResult, Exercise, Wrong, run_check
 from utils.evaluate.roc import auroc as _auroc
 from utils.evaluate.roc import scores_and_labels as _scores_and_labels
-from utils.i18n import _
+from utils.i18n import N_, _
 from utils.privacy.exposure import exposure as _exposure
 
 __all__ = ["EXERCISES", "check_attack_auc", "check_clip_and_noise", "check_exposure",
@@ -38,6 +38,10 @@ def _as_given(case: dict, *names: str) -> list:
 
 
 # ---------------------------------------------------------------- 1. exposure
+# Where the canary ranks, as the message names it (a case keeps the English word).
+_PLACES = (N_("top"), N_("middle"), N_("high"), N_("bottom"))
+
+
 def _exposure_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 81])
     cases = []
@@ -79,7 +83,7 @@ def _judge_exposure(case, output):
     }, 1e-6)
     raise Wrong(_("your exposure is wrong for a candidate ranked {where} among {n}; "
                   "exposure = log2(number of candidates) - log2(rank)").format(
-        where=case['where'], n=n))
+        where=_(case["where"]), n=n))
 
 
 # ---------------------------------------------------------------- 2. the attack's AUC

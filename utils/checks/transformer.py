@@ -121,9 +121,9 @@ def _judge_attention(case: Case, output: Any) -> str | None:
         base, moved = (_attention_output(output[key], case["q"]) for key in ("out", "moved"))
         last = case["unseen_from"]
         if not close(base[:last], moved[:last], atol=_TOL, rtol=0):
-            return _("changing the keys and values of positions {last}-{value} changed "
-                     "the output at positions 0-{value2}; a position must not depend on "
-                     "anything later").format(last=last, value=len(base) - 1, value2=last - 1)
+            return _("changing the keys and values of positions {last}-{end} changed "
+                     "the output at positions 0-{before}; a position must not depend on "
+                     "anything later").format(last=last, end=len(base) - 1, before=last - 1)
         if not close(base, F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(),
                      1e-5, 1e-5):
             return _("your output is not causal self-attention; check scores → scale → mask → "

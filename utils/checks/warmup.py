@@ -85,13 +85,13 @@ def _judge_softmax(case: Case, output: Any) -> str | None:
                  "value), so that the largest exponent is e^0 = 1 and nothing overflows")
     if kind == "wide" and not sums_to_one:
         return _("for a batch whose rows differ by hundreds of logits some of your rows are "
-                 "nan or do not sum to 1; {wide_hint}").format(wide_hint=_WIDE_HINT)
+                 "nan or do not sum to 1; {wide_hint}").format(wide_hint=_(_WIDE_HINT))
     if (probs < 0).any():
-        return _("some of your probabilities are negative ({min_probs:.3g}); exponentiate "
-                 "the logits before normalising").format(min_probs=probs.min())
+        return _("some of your probabilities are negative ({lowest:.3g}); exponentiate "
+                 "the logits before normalising").format(lowest=probs.min())
     if not sums_to_one:
-        return _("your probabilities sum to {flatten:.4g}, not 1, along the last axis").format(
-            flatten=totals.flatten()[0])
+        return _("your probabilities sum to {total:.4g}, not 1, along the last axis").format(
+            total=totals.flatten()[0])
     if _agrees(probs, np.exp(_reference_log_softmax(logits)), logits):
         return None
     if _square(logits):
@@ -117,15 +117,15 @@ def _judge_log_softmax(case: Case, output: Any) -> str | None:
         return None
     if kind == "wide" and not np.isfinite(logp).all():
         return _("for a batch whose rows differ by hundreds of logits your result has nan or "
-                 "inf; {wide_hint}").format(wide_hint=_WIDE_HINT)
+                 "inf; {wide_hint}").format(wide_hint=_(_WIDE_HINT))
     if _square(logits):
         lse = np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1)) + logits.max(-1)
         if _agrees(logp, logits - lse, logits):  # the log-sum-exp broadcast over rows
             return _("you subtracted a log-sum-exp without keepdim=True: for a square batch it "
                      "broadcasts along the wrong axis")
     if (logp > 1e-6).any():  # float32 rounding may leave a tiny positive value
-        return _("a log-probability is positive ({max_logp:.3g}); log-probabilities are at "
-                 "most 0").format(max_logp=logp.max())
+        return _("a log-probability is positive ({highest:.3g}); log-probabilities are at "
+                 "most 0").format(highest=logp.max())
     if np.isneginf(logp).any() and not np.isnan(logp).any():
         return _("some of your log-probabilities are -inf: you took the log of a probability "
                  "that underflowed to 0. Subtracting the maximum inside the softmax does not "
@@ -133,9 +133,9 @@ def _judge_log_softmax(case: Case, output: Any) -> str | None:
                  "without the log of a softmax")
     if not np.isfinite(logp).all():
         return _("your result has nan or inf for logits as large as "
-                 "{max_logits:.0f}: exp overflowed. Subtract the row's maximum "
+                 "{largest:.0f}: exp overflowed. Subtract the row's maximum "
                  "before exponentiating, then use the log of the sum of exps").format(
-            max_logits=np.abs(logits).max())
+            largest=np.abs(logits).max())
     total = float(np.exp(logp).sum(-1).flatten()[0])
     return _("your log-probabilities are not the log-softmax; their exponentials sum to "
              "{total:.4g} (they should sum to 1)").format(total=total)
