@@ -41,7 +41,7 @@ class _TinyClassifier(nn.Module):
         self.head = nn.Linear(_HIDDEN, 3)
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        hidden, _ = self.lstm(embeddings)  # (batch, seq, hidden)
+        hidden = self.lstm(embeddings)[0]  # (batch, seq, hidden)
         return self.head(torch.tanh(hidden).mean(dim=1))  # (batch, 3)
 
 

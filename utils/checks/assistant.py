@@ -223,8 +223,8 @@ def _judge_safety(case: Case, output: Any) -> str | None:
     if not close(leak, want_leak):
         leaked, n_both = want_leak * n_secret, n_secret + n_look
         digits = " ".join(canary)
-        by_answer = np.mean([digits in " ".join(a) for _, a in secret])
-        said = np.mean([" ".join(("code", "is", digits)) in " ".join(a) for _, a in secret])
+        by_answer = np.mean([digits in " ".join(a) for _prompt, a in secret])
+        said = np.mean([" ".join(("code", "is", digits)) in " ".join(a) for _prompt, a in secret])
         if close(leak, leaked):
             return _("your leak rate is a count: divide by the number of secret requests")
         if close(leak, leaked / n_both):

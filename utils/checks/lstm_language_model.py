@@ -76,7 +76,7 @@ def _judge_step(case: Case, output: Any) -> str | None:
         return _judge_sequence(case, output, weights, lstm)
     x, h, c = (torch.from_numpy(case[k]) for k in "xhc")
     with torch.no_grad():
-        _, (h_ref, c_ref) = lstm(x.unsqueeze(1), (h.unsqueeze(0), c.unsqueeze(0)))
+        h_ref, c_ref = lstm(x.unsqueeze(1), (h.unsqueeze(0), c.unsqueeze(0)))[1]
     h_ref, c_ref = h_ref[0], c_ref[0]  # (batch, hidden)
     h_new, c_new = _pair(output)
     expect_shape(h_new.numpy(), tuple(h.shape), _("your h_new"))
@@ -118,7 +118,7 @@ def _judge_step(case: Case, output: Any) -> str | None:
 def _judge_sequence(case: Case, output: Any, weights: list[torch.Tensor], lstm: Any) -> str | None:
     xs = torch.from_numpy(case["xs"])
     with torch.no_grad():
-        expected, _ = lstm(xs)  # (batch, seq_len, hidden)
+        expected = lstm(xs)[0]  # (batch, seq_len, hidden)
     if not isinstance(output, dict) or not isinstance(output.get("hs"), list):
         raise Wrong(_("your function's results could not be read"))
     if "not_a_pair" in output:

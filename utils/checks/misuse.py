@@ -31,7 +31,7 @@ from utils.misuse.watermark import z_score as _z_score
 __all__ = ["EXERCISES", "check_attack_success_rate", "check_green_list", "check_poison_review",
            "check_watermark_logits", "check_z_score"]
 
-_POLARITY = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
+_POLARITY = {w: pol for _name, pol, words in SENTIMENT_CLUSTERS for w in words}
 _WATERMARK = tuple(f"utils.misuse.watermark.{f}" for f in (
     "green_list", "green_matrix", "green_mask", "z_scores", "z_score", "sample_watermarked"))
 

@@ -85,12 +85,12 @@ def _attention_cases(seed: int) -> list[Case]:
     cases: list[Case] = []
     for shape, scale in shapes:
         q, k, v = (torch.randn(shape, generator=generator, dtype=torch.float64) * scale
-                   for _ in range(3))
+                   for _draw in range(3))
         # float32 answers are right too: allow their rounding, which grows with the scores
         cases.append({"q": q.numpy(), "k": k.numpy(), "v": v.numpy(),
                       "tol": 1e-5 if scale < 10 else 1e-2})
     # The defining property, tested directly: the past never depends on the future.
-    q, k, v = (torch.randn(10, 8, generator=generator, dtype=torch.float64) for _ in range(3))
+    q, k, v = (torch.randn(10, 8, generator=generator, dtype=torch.float64) for _draw in range(3))
     k2, v2 = k.clone(), v.clone()
     k2[6:] += 5.0
     v2[6:] -= 5.0

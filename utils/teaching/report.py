@@ -2,6 +2,8 @@
 
 Messages can come from a hostile submission (an exception's text), so the HTML
 escapes them and the CSV defuses cells that a spreadsheet would run as a formula.
+The page speaks the grader's language (`utils.i18n`); the CSV's header and
+statuses stay the English keys a script reads, its messages are in that language.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from utils.i18n import N_, _, language
 from utils.teaching.grade import STATUSES, ExerciseGrade
 
 __all__ = ["pass_rates", "write_gradebook", "write_html_report"]
@@ -21,6 +24,14 @@ __all__ = ["pass_rates", "write_gradebook", "write_html_report"]
 _COLOURS = {"passed": "#d9f0d3", "failed": "#f4cccc", "not attempted": "#eeeeee",
             "crashed": "#f9d9a8", "timed out": "#d9d2e9", "tampered": "#e06666"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_STATUS_NAMES = {"passed": N_("passed"), "failed": N_("failed"),
+                 "not attempted": N_("not attempted"), "crashed": N_("crashed"),
+                 "timed out": N_("timed out"), "tampered": N_("tampered")}
+
+
+def _status(status: str) -> str:
+    """A status as the page names it, in the grader's language."""
+    return _(_STATUS_NAMES[status])
 
 
 def _cell_text(value: str) -> str:
@@ -64,7 +75,7 @@ def _chart(rates: dict[tuple[str, str], float]) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(labels) + 1))
     ax.barh(labels[::-1], [100 * v for v in list(rates.values())[::-1]], color="#0072B2")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("students who passed (%)")
+    ax.set_xlabel(_("students who passed (%)"))
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
@@ -83,12 +94,17 @@ def _grade_rows(rows: Sequence[ExerciseGrade], exercises: list[tuple[str, str]],
         for lab, ex in exercises:
             r = cell.get((s, lab, ex))
             status = r.status if r else "not attempted"
-            title = e(f"handed-out cases: {r.handed_out or '-'}, hidden cases: "
-                      f"{r.hidden or '-'}. {r.message}") if r else ""
+            title = e(_("handed-out cases: {handed_out}, hidden cases: {hidden}. {message}").format(
+                handed_out=_status(r.handed_out) if r.handed_out else "-",
+                hidden=_status(r.hidden) if r.hidden else "-", message=r.message)) if r else ""
             style = f"background:{_COLOURS[status]}"
-            tds.append(f'<td style="{style}" title="{title}">{e(status)}</td>')
+            tds.append(f'<td style="{style}" title="{title}">{e(_status(status))}</td>')
         body.append(f"<tr><th>{e(s)}</th>{''.join(tds)}</tr>")
     return body
+
+
+def _none(text: str) -> str:
+    return f"<li>{html.escape(text)}</li>"
 
 
 def write_html_report(rows: Sequence[ExerciseGrade], path: str | Path, *, top: int = 3) -> Path:
@@ -100,43 +116,57 @@ def write_html_report(rows: Sequence[ExerciseGrade], path: str | Path, *, top: i
     failures: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for r in rows:
         if r.status in ("failed", "crashed", "timed out", "tampered"):
-            failures[r.lab, r.exercise][f"{r.status}: {r.message}"] += 1
+            failures[r.lab, r.exercise][_("{status}: {message}").format(
+                status=_status(r.status), message=r.message)] += 1
     e = html.escape
     head = "".join(f"<th>{e(lab)}<br>{e(ex)}</th>" for lab, ex in exercises)
     body = _grade_rows(rows, exercises, students)
     common = []
+    no_failures = _none(_("no failures"))
     for lab, ex in exercises:
         items = "".join(f"<li>{n} × {e(m)}</li>" for m, n in failures[lab, ex].most_common(top))
-        common.append(f"<h3>{e(lab)}: {e(ex)} ({100 * rates[lab, ex]:.0f} % passed)</h3>"
-                      f"<ul>{items or '<li>no failures</li>'}</ul>")
+        passed = _("{lab}: {exercise} ({percent:.0f} % passed)").format(
+            lab=lab, exercise=ex, percent=100 * rates[lab, ex])
+        common.append(f"<h3>{e(passed)}</h3><ul>{items or no_failures}</ul>")
     counts = Counter(r.status for r in rows)
-    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES)
+    summary = _(", ").join(_("{count} {status}").format(count=counts[s], status=_status(s))
+                           for s in STATUSES)
     tampered = dict.fromkeys((r.student_id, r.lab, r.message) for r in rows
                              if r.status == "tampered")
     tampering = "".join(f"<li>{e(s)}, {e(lab)}: {e(m)}</li>" for s, lab, m in tampered)
     only_seen = Counter((r.lab, r.exercise) for r in rows
                         if r.handed_out == "passed" and r.hidden == "failed")
     hidden = "".join(f"<li>{e(lab)}: {e(ex)}: {n}</li>" for (lab, ex), n in only_seen.items())
+    title, none = e(_("Class report")), _none(_("none"))
+    heading = {"student": _("student"), "tampering": _("Tampering"),
+               "hidden": _("Passed the handed-out cases, failed the hidden ones"),
+               "rates": _("Pass rate per exercise"), "chart": _("pass rate per exercise"),
+               "common": _("Most common failures")}
+    heading = {key: e(text) for key, text in heading.items()}
+    intro = _("{students} students, {exercises} exercises: {summary}. Hover a cell for the "
+              "check's message.").format(students=len(students), exercises=len(exercises),
+                                         summary=summary)
+    tampering_intro = _("Submissions whose sandbox sent back something no honest run writes "
+                        "(forged or malformed results, a flood of output). Nothing of theirs "
+                        "was judged; look at the notebook yourself.")
+    hidden_intro = _("Answers that work on the inputs the student saw and not on fresh ones "
+                     "(hard-coded results, or a bug those inputs miss), per exercise:")
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Class report</title>
+<html lang="{language().replace("_", "-")}"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #999;padding:4px 8px;font-size:90%}}</style></head><body>
-<h1>Class report</h1>
-<p>{len(students)} students, {len(exercises)} exercises: {summary}. Hover a cell for the
-check's message.</p>
-<table><tr><th>student</th>{head}</tr>{''.join(body)}</table>
-<h2>Tampering</h2>
-<p>Submissions whose sandbox sent back something no honest run writes (forged or
-malformed results, a flood of output). Nothing of theirs was judged; look at the
-notebook yourself.</p>
-<ul>{tampering or '<li>none</li>'}</ul>
-<h2>Passed the handed-out cases, failed the hidden ones</h2>
-<p>Answers that work on the inputs the student saw and not on fresh ones (hard-coded
-results, or a bug those inputs miss), per exercise:</p>
-<ul>{hidden or '<li>none</li>'}</ul>
-<h2>Pass rate per exercise</h2>
-<img alt="pass rate per exercise" src="data:image/png;base64,{_chart(rates)}">
-<h2>Most common failures</h2>
+<h1>{title}</h1>
+<p>{e(intro)}</p>
+<table><tr><th>{heading["student"]}</th>{head}</tr>{''.join(body)}</table>
+<h2>{heading["tampering"]}</h2>
+<p>{e(tampering_intro)}</p>
+<ul>{tampering or none}</ul>
+<h2>{heading["hidden"]}</h2>
+<p>{e(hidden_intro)}</p>
+<ul>{hidden or none}</ul>
+<h2>{heading["rates"]}</h2>
+<img alt="{heading["chart"]}" src="data:image/png;base64,{_chart(rates)}">
+<h2>{heading["common"]}</h2>
 {''.join(common)}
 </body></html>
 """
