@@ -207,7 +207,8 @@ def _raised(name: str, error: BaseException) -> str:
 def judge_case(exercise: Exercise, case: Case, output: Any) -> str | None:
     """The trusted half: the judge's message for one case (prefixed), or None when right."""
     message = exercise.judge(copy.deepcopy(case), output)
-    return None if message is None else f"{exercise.name}: {message}"
+    return None if message is None else _("{exercise}: {message}").format(
+        exercise=exercise.name, message=message)
 
 
 def run_check(exercise: Exercise, namespace: Mapping[str, Any], seed: int = 0) -> CheckResult:
