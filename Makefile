@@ -159,7 +159,7 @@ grade: $(STAMP)
 
 grade-demo: $(STAMP)
 	rm -rf /tmp/demo-class
-	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching.demo /tmp/demo-class
+	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching.demo /tmp/demo-class --language $(or $(LANGUAGE),en)
 
 # make bench EXAMPLE=path/to/pytorch-examples/word_language_model also runs PyTorch's own
 # example (its main.py, as a subprocess) on the same text, with the course's loop in float32

@@ -33,7 +33,7 @@ PO_TEXT = PO_PATH.read_text(encoding="utf-8")
 _RAISED = {"Wrong", "CheckFailed", "ValueError", "TypeError", "ParameterError", "AttributeError",
            "RuntimeError", "FileNotFoundError", "ExerciseNotImplemented", "_Tampered"}
 _SCANNED = [*sorted((ROOT / "utils" / "checks").glob("*.py")), ROOT / "utils" / "params.py",
-            ROOT / "utils" / "teaching" / "grade.py"]
+            *(ROOT / "utils" / "teaching" / f"{m}.py" for m in ("grade", "sandbox", "report"))]
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +117,18 @@ def unmarked_raises(source: str) -> list[tuple[int, str]]:
     return found
 
 
-def test_the_scan_catches_an_f_string_verdict_and_passes_a_template():
+def unmarked_verdicts(source: str) -> list[tuple[int, str]]:
+    """(line, text) of each sentence a judge returns, or keys a mistake by, outside ``_()``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        values = [node.value] if isinstance(node, ast.Return) and node.value is not None else \
+            [k for k in node.keys if k is not None] if isinstance(node, ast.Dict) else []
+        found += [(node.lineno, w) for v in values for w in _words_outside_gettext(v)
+                  if w.count(" ") >= 3]  # a sentence, not a key such as "not attempted"
+    return found
+
+
+def test_the_scans_catch_an_f_string_verdict_and_pass_a_template():
     wrong = 'def judge(case, output):\n    raise Wrong(f"expected {case[\'n\']} cases")\n'
     plain = 'def judge(case, output):\n    raise ValueError("not a number")\n'
     right = ('def judge(case, output):\n'
@@ -125,11 +136,18 @@ def test_the_scan_catches_an_f_string_verdict_and_passes_a_template():
     assert unmarked_raises(wrong) == [(2, "expected  cases")]
     assert unmarked_raises(plain) == [(2, "not a number")]
     assert unmarked_raises(right) == []
+    returned = 'def judge(case, output):\n    return f"your value {output} is not the mean"\n'
+    keyed = 'def judge(case, output):\n    diagnose(output, {"you forgot the mean here": 1})\n'
+    assert unmarked_verdicts(returned) == [(2, "your value  is not the mean")]
+    assert unmarked_verdicts(keyed) == [(2, "you forgot the mean here")]
+    assert unmarked_verdicts(right.replace("raise Wrong", "return")) == []
 
 
 @pytest.mark.parametrize("path", _SCANNED, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_raised_message_is_a_template(path):
-    assert unmarked_raises(path.read_text(encoding="utf-8")) == []
+def test_every_raised_or_returned_message_is_a_template(path):
+    source = path.read_text(encoding="utf-8")
+    assert unmarked_raises(source) == []
+    assert unmarked_verdicts(source) == []
 
 
 def test_no_module_that_translates_assigns_the_name_underscore():

@@ -20,7 +20,7 @@ __all__ = ["array", "close", "diagnose", "items", "scalar", "tokens"]
 
 def _kind(value: Any) -> str:
     return _("None (did the function `return` its result?)") if value is None \
-        else f"a {type(value).__name__}"
+        else _("a {type_name}").format(type_name=type(value).__name__)
 
 
 def array(value: Any, what: str = "your result", shape: tuple[int, ...] | None = None

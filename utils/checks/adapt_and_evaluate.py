@@ -124,14 +124,14 @@ def _judge_classify(case: Case, output: Any) -> str | None:
         rows = torch.arange(len(tokens))
         reference = head(hidden[rows, lengths - 1]).double()  # (batch, n_classes)
         wrong = {
-            "you took the state at the last column of the padded tensor; take each "
-            "sentence's own last token, at position lengths - 1": head(hidden[:, -1]),
-            "you took the state at position lengths, one past the last token; Python counts "
-            "from 0, so it is lengths - 1":
+            _("you took the state at the last column of the padded tensor; take each "
+              "sentence's own last token, at position lengths - 1"): head(hidden[:, -1]),
+            _("you took the state at position lengths, one past the last token; Python counts "
+              "from 0, so it is lengths - 1"):
                 head(hidden[rows, lengths.clamp(max=tokens.shape[1] - 1)]),
-            "you averaged the states over all positions; this exercise pools the last real "
-            "token's state": head(hidden.mean(dim=1)),
-            "you returned probabilities; return the head's raw logits (no softmax)":
+            _("you averaged the states over all positions; this exercise pools the last real "
+              "token's state"): head(hidden.mean(dim=1)),
+            _("you returned probabilities; return the head's raw logits (no softmax)"):
                 torch.softmax(reference, dim=-1),
         }
     if close(value, reference.numpy(), 1e-5, 1e-5):

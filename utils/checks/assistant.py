@@ -54,23 +54,23 @@ def _sft_mistakes(case: Case) -> dict[str, float]:
     unshifted = -F.log_softmax(logits.double(), -1).gather(-1, tokens[..., None])[..., 0]
     per_row = (nll * answer).sum(-1) / answer.sum(-1)
     return {
-        "you scored the prompt tokens too: mask the loss so that only the answer's tokens "
-        "(its words and <end>) count":
+        _("you scored the prompt tokens too: mask the loss so that only the answer's tokens "
+          "(its words and <end>) count"):
             float(sft_loss(cases.FixedLogits(case["logits"]), batch, answer_only=False)),
-        "you averaged over every position, prompts and padding too: only the answer's tokens "
-        "count": float(nll.mean()),
-        "you summed over the answer tokens but divided by every position, padding included: "
-        "divide by the number of answer tokens": float((nll * answer).sum() / nll.numel()),
-        "your targets are not shifted: the logits at position t predict the token at t + 1, "
-        "so compare logits[:, :-1] with tokens[:, 1:]":
+        _("you averaged over every position, prompts and padding too: only the answer's tokens "
+          "count"): float(nll.mean()),
+        _("you summed over the answer tokens but divided by every position, padding included: "
+          "divide by the number of answer tokens"): float((nll * answer).sum() / nll.numel()),
+        _("your targets are not shifted: the logits at position t predict the token at t + 1, "
+          "so compare logits[:, :-1] with tokens[:, 1:]"):
             float((unshifted * is_answer).sum() / is_answer.sum()),
-        "your targets are shifted but the mask is not: the mask must mark the TARGETS that are "
-        "answer tokens, is_answer[:, 1:] (your mask scores the last prompt token "
-        "<assistant> and misses <end>)":
+        _("your targets are shifted but the mask is not: the mask must mark the TARGETS that are "
+          "answer tokens, is_answer[:, 1:] (your mask scores the last prompt token "
+          "<assistant> and misses <end>)"):
             float((nll * is_answer[:, :-1]).sum() / is_answer[:, :-1].sum()),
-        "you averaged each row, then the rows: the loss is the mean over ALL answer tokens "
-        "of the batch, so a longer answer weighs more": float(per_row.mean()),
-        "you returned the sum over answer tokens: return their mean":
+        _("you averaged each row, then the rows: the loss is the mean over ALL answer tokens "
+          "of the batch, so a longer answer weighs more"): float(per_row.mean()),
+        _("you returned the sum over answer tokens: return their mean"):
             float((nll * answer).sum()),
     }
 
@@ -159,18 +159,18 @@ def _judge_dpo(case: Case, output: Any) -> str | None:
     reference = float(_dpo_of(v, beta).mean())
     if not close(value, reference, 1e-5, 1e-5):
         mistakes = {
-            "your loss has the wrong sign inside the sigmoid: DPO raises the CHOSEN answer's "
-            "log-ratio over the rejected one's, -log sigmoid(beta [(chosen) - (rejected)])":
+            _("your loss has the wrong sign inside the sigmoid: DPO raises the CHOSEN answer's "
+              "log-ratio over the rejected one's, -log sigmoid(beta [(chosen) - (rejected)])"):
                 _dpo_of(v, beta, sign=-1.0),
-            "beta is missing: the margin is multiplied by beta inside the sigmoid":
+            _("beta is missing: the margin is multiplied by beta inside the sigmoid"):
                 _dpo_of(v, 1.0),
-            "you averaged the tokens' log-probabilities of each answer: an answer's "
-            "log-probability is the SUM over its tokens (the log of their product)":
+            _("you averaged the tokens' log-probabilities of each answer: an answer's "
+              "log-probability is the SUM over its tokens (the log of their product)"):
                 _dpo_of(v, beta, "_mean"),
-            "the reference model is missing: each answer's log-probability is measured "
-            "against the reference's, log pi(y) - log pi_ref(y)": _dpo_of(v, beta,
+            _("the reference model is missing: each answer's log-probability is measured "
+              "against the reference's, log pi(y) - log pi_ref(y)"): _dpo_of(v, beta,
                                                                            reference=False),
-            "you returned the sum over pairs: return the mean": _dpo_of(v, beta).sum(),
+            _("you returned the sum over pairs: return the mean"): _dpo_of(v, beta).sum(),
         }
         for message, wrong in mistakes.items():
             if close(value, float(wrong.mean()), 1e-5, 1e-5):

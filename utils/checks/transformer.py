@@ -53,24 +53,24 @@ def _wrong_answers(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> dict[st
     scores = q @ k.transpose(-2, -1)  # (..., seq, seq)
     scaled = scores / math.sqrt(d)
     return {
-        "the scores are not divided by √d (the key dimension); without it the softmax "
-        "saturates as d grows":
+        _("the scores are not divided by √d (the key dimension); without it the softmax "
+          "saturates as d grows"):
             torch.softmax(scores.masked_fill(_future(seq), -math.inf), -1) @ v,
-        "a position attends to later positions: mask every key after the query "
-        "(the upper triangle) to -inf before the softmax":
+        _("a position attends to later positions: mask every key after the query "
+          "(the upper triangle) to -inf before the softmax"):
             torch.softmax(scaled, -1) @ v,
-        "the mask lets each position see one step ahead: a query at t may see keys 0..t":
+        _("the mask lets each position see one step ahead: a query at t may see keys 0..t"):
             torch.softmax(scaled.masked_fill(_future(seq, 2), -math.inf), -1) @ v,
-        "the mask hides each position from itself: a query at t may see keys 0..t, "
-        "including t":
+        _("the mask hides each position from itself: a query at t may see keys 0..t, "
+          "including t"):
             torch.nan_to_num(torch.softmax(scaled.masked_fill(_future(seq, 0), -math.inf),
                                            -1)) @ v,
-        "the softmax runs over the wrong axis: each query's weights (a row of the "
-        "score matrix, the last axis) must sum to 1 over the keys":
+        _("the softmax runs over the wrong axis: each query's weights (a row of the "
+          "score matrix, the last axis) must sum to 1 over the keys"):
             torch.nan_to_num(torch.softmax(scaled.masked_fill(_future(seq), -math.inf), -2))
             @ v,
-        "the mask is applied after the softmax, so the remaining weights no longer sum "
-        "to 1: mask the scores with -inf first, then take the softmax":
+        _("the mask is applied after the softmax, so the remaining weights no longer sum "
+          "to 1: mask the scores with -inf first, then take the softmax"):
             (torch.softmax(scaled, -1) * ~_future(seq)) @ v,
     }
 

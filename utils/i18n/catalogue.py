@@ -67,6 +67,7 @@ def updated(po_text: str, template: Catalog) -> str:
     template.creation_date = catalog.creation_date  # no new date when nothing changed
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
     catalog.obsolete.clear()
+    catalog.fuzzy = False  # the header is this tool's; a fuzzy one makes `msgfmt` skip the file
     return _write(catalog)
 
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         stale = [str(p) for p, same in ((PO_PATH, new == current),
                                         (MO_PATH, MO_PATH.exists() and MO_PATH.read_bytes() == mo))
                  if not same]
-        for line in [f"out of date: {p} (run `make translations`)" for p in stale] + problems(new):
+        for line in [f"out of date: {p} (run `make course-messages`)" for p in stale] + problems(new):
             print(line)
         return 1 if stale or problems(new) else 0
     PO_PATH.write_text(new, encoding="utf-8")

@@ -70,11 +70,12 @@ def _axis_label() -> str:
     """The axis's label in the report's language, if a font can draw it (else in English)."""
     from matplotlib import font_manager
 
+    english = "students who passed (%)"  # a machine without a CJK font cannot draw the Chinese
     label = _("students who passed (%)")
     if label.isascii():
         return label
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    return label if installed & set(_FONTS[1:]) else "students who passed (%)"
+    return label if installed & set(_FONTS[1:]) else english
 
 
 def _chart(rates: dict[tuple[str, str], float]) -> str:

@@ -163,8 +163,9 @@ def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str
         except CheckFailed as error:
             results.append({"raised": str(error)[:_MAX_MESSAGE]})
         except BaseException as error:  # noqa: BLE001 - SystemExit or worse from the student
-            results.append({"raised": f"{exercise.name}: your function raised "
-                                      f"{type(error).__name__}: {error}"[:_MAX_MESSAGE]})
+            raised = _("{name}: your function raised {error_type}: {error}{where}").format(
+                name=exercise.name, error_type=type(error).__name__, error=error, where="")
+            results.append({"raised": raised[:_MAX_MESSAGE]})
         finally:
             _watch.running = False
         if os.getpid() != _ORIGINAL_PID:
