@@ -60,6 +60,32 @@ def test_the_mo_file_is_the_compile_of_the_po_file():
     assert MO_PATH.read_bytes() == compile_mo(PO_TEXT), "run `make course-messages`"
 
 
+def test_an_update_marks_changed_messages_fuzzy_adds_new_ones_and_drops_removed_ones(tmp_path):
+    source = tmp_path / "utils"
+    source.mkdir()
+    (source / "judge.py").write_text(
+        'from utils.i18n import N_, _\nHINT = N_("subtract the maximum of each row")\n'
+        'def judge():\n    return _("your rows sum to {total}, not 1")\n'
+        'def other():\n    return _("a new message")\n', encoding="utf-8")
+    header = PO_TEXT.split("\n\n")[0]
+    old = (header + '\n\nmsgid "subtract the maximum of every row"\nmsgstr "减去每一行的最大值"\n'
+           '\nmsgid "your rows sum to {total}, not 1"\nmsgstr "你的行之和为 {total}，而不是 1"\n'
+           '\nmsgid "a message gone from the code"\nmsgstr "已删除"\n')
+    new = updated(old, extract(source))
+    messages = {m.id: m for m in _read(new) if m.id}
+    assert set(messages) == {"subtract the maximum of each row", "your rows sum to {total}, not 1",
+                             "a new message"}
+    changed = messages["subtract the maximum of each row"]
+    assert changed.fuzzy and changed.string == "减去每一行的最大值"  # the old Chinese, a draft
+    assert not messages["your rows sum to {total}, not 1"].fuzzy
+    assert messages["a new message"].string == ""
+    assert [m.locations for m in messages.values()] == [[("utils/judge.py", None)]] * 3
+    assert updated(new, extract(source)) == new  # a second run changes nothing
+    assert compile_mo(new) == compile_mo(new)
+    assert "减去".encode() not in compile_mo(new) and "你的行之和".encode() in compile_mo(new)
+    assert len(problems(new)) == 2
+
+
 def _fields(text: str) -> list[tuple]:
     return sorted((name, spec, conversion) for _, name, spec, conversion
                   in string.Formatter().parse(text) if name is not None)

@@ -162,8 +162,9 @@ def where_in_student_code(tb: TracebackType | None) -> str:
         return ""
     frame = frames[-1]
     line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
-    return _(", at line {lineno} of your code").format(
-        lineno=frame.lineno) + (f": `{line}`" if line else "")
+    if not line:
+        return _(", at line {lineno} of your code").format(lineno=frame.lineno)
+    return _(", at line {lineno} of your code: `{line}`").format(lineno=frame.lineno, line=line)
 
 
 def run_case(exercise: Exercise, namespace: Mapping[str, Any], case: Case) -> Any:

@@ -101,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     new = updated(current, extract())
     mo = compile_mo(new)
     if args.check:
-        stale = [str(p) for p, same in ((PO_PATH, new == current),
-                                        (MO_PATH, MO_PATH.exists() and MO_PATH.read_bytes() == mo))
+        stale = [path for path, same in ((PO_PATH, new == current),
+                                         (MO_PATH, MO_PATH.exists() and MO_PATH.read_bytes() == mo))
                  if not same]
-        for line in [f"out of date: {p} (run `make course-messages`)" for p in stale] + problems(new):
-            print(line)
-        return 1 if stale or problems(new) else 0
+        todo = [f"out of date: {path} (run `make course-messages`)" for path in stale]
+        todo += problems(new)
+        print("\n".join(todo) or "the catalogue is up to date and fully translated")
+        return 1 if todo else 0
     PO_PATH.write_text(new, encoding="utf-8")
     MO_PATH.write_bytes(mo)
     todo = problems(new)

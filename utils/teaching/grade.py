@@ -190,9 +190,9 @@ def grade_submission(notebook: str | Path, variant: Variant, hidden: int | None,
                                    for n, c in cases.items()]})
     outcome = run_isolated(["-m", "utils.teaching.sandbox"], request, limits, list(hide))
     if outcome.returncode == 125 and outcome.stdout.startswith(b"jail: "):
-        why = outcome.stdout[6:200].decode(errors="replace").strip()  # the grader's machine,
-        raise RuntimeError(_("the sandbox could not be set up: {why}").format(why=why))  # not
-        # the student's doing
+        # the grader's machine failed, not the student: stop the whole run
+        why = outcome.stdout[6:200].decode(errors="replace").strip()
+        raise RuntimeError(_("the sandbox could not be set up: {why}").format(why=why))
     if outcome.oversized:
         return rows({}, "tampered", _("the sandbox wrote more than {output_mb} MiB").format(
             output_mb=limits.output_mb))
