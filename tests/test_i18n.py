@@ -228,7 +228,8 @@ def test_a_bad_parameter_is_reported_in_the_notebooks_language():
 # ------------------------------------------------------------------ the grader's view
 @pytest.fixture(scope="module")
 def one_student(tmp_path_factory):
-    """Lab 03, one exercise wrong and two left as stubs; the set-up cell asks for English."""
+    """Lab 03, one exercise wrong and two left as stubs; its set-up cell asks for English, and
+    a last cell for Chinese, as a student's notebook may: neither may change the report."""
     from utils.teaching.demo import KINDS, LAB, make_class
 
     secret = b"an instructor's secret, 32 bytes"
@@ -237,8 +238,9 @@ def one_student(tmp_path_factory):
                                           secret)
     path = submissions / "ada" / f"{LAB}.ipynb"
     notebook = nbformat.read(path, as_version=4)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(
-        "from utils.i18n import set_language\nset_language('en')"))
+    assert any('set_language("en")' in cell.source for cell in notebook.cells)
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "from utils.i18n import set_language\nset_language('zh_CN')"))
     nbformat.write(notebook, path)
     (folder / "secret").write_bytes(secret)
     return folder, submissions
