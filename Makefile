@@ -25,7 +25,7 @@ else
 RUN_OFFLINE :=
 endif
 
-.PHONY: book book-zh translations test assets serve lab labs bench lint clean assign grade grade-demo
+.PHONY: book book-zh translations course-messages test assets serve lab labs bench lint clean assign grade grade-demo
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,7 +91,12 @@ $(ZH)/conf.py: _config.yml _toc.yml | $(STAMP)
 	cp _config.yml $(ZH)/_config.yml
 	$(BIN)/jupyter-book config sphinx . --config $(ZH)/_config.yml >/dev/null
 
-translations: $(ZH)/conf.py
+# The checks', the grader's and the parameters' messages (utils/i18n/locale/zh_CN): extracted
+# from the code, merged into course.po as the book's catalogues are, compiled to course.mo.
+course-messages: $(STAMP)
+	$(BIN)/python -m utils.i18n.catalogue
+
+translations: course-messages $(ZH)/conf.py
 	@test -d _build/.jupyter_cache || { echo "Build the English book first: make book"; exit 1; }
 	$(ZH_SPHINX) -b gettext -d $(ZH)/doctrees-gettext . $(ZH)/gettext
 	@# the templates' strings: locales/zh_CN/LC_MESSAGES/sphinx.po is kept by hand
@@ -142,6 +147,7 @@ labs: $(STAMP)
 # Instructors: per-student variants of a lab, grading, and a demonstration class.
 #   make assign ROSTER=roster.csv LAB=labs/06_fairness.ipynb OUT=variants/ SECRET=~/course-secret
 #   make grade SUBMISSIONS=submissions/ MANIFEST=variants/manifest.csv SECRET=~/course-secret OUT=report/
+#              [LANGUAGE=zh_CN]   the report and the checks' messages in Chinese (default en)
 # Grading runs each submission in a sandbox that needs root or user namespaces
 # (see the instructor's guide); the demo class includes hostile submissions.
 assign: $(STAMP)
@@ -149,11 +155,11 @@ assign: $(STAMP)
 
 grade: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching grade $(SUBMISSIONS) \
-		--manifest $(MANIFEST) --secret-file $(SECRET) --out $(OUT)
+		--manifest $(MANIFEST) --secret-file $(SECRET) --out $(OUT) --language $(or $(LANGUAGE),en)
 
 grade-demo: $(STAMP)
 	rm -rf /tmp/demo-class
-	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching.demo /tmp/demo-class
+	OMP_NUM_THREADS=1 $(BIN)/python -m utils.teaching.demo /tmp/demo-class --language $(or $(LANGUAGE),en)
 
 # make bench EXAMPLE=path/to/pytorch-examples/word_language_model also runs PyTorch's own
 # example (its main.py, as a subprocess) on the same text, with the course's loop in float32

@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from utils.i18n import _
+
 
 class ParameterError(ValueError):
     """A notebook parameter has a value the notebook cannot use."""
 
 
 def _fail(name: str, allowed: str, value: Any) -> None:
-    raise ParameterError(f"parameter '{name}' must be {allowed}; got {value!r}")
+    raise ParameterError(_("parameter '{name}' must be {allowed}; got {value!r}").format(
+        name=name, allowed=allowed, value=value))
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Integer:
     max: int | None = None
 
     def check(self, name: str) -> int:
-        allowed = "an integer" + _bounds_text(self.min, self.max)
+        allowed = _("an integer") + _bounds_text(self.min, self.max)
         if isinstance(self.value, bool) or not isinstance(self.value, numbers.Integral):
             _fail(name, allowed, self.value)
         if (self.min is not None and self.value < self.min) or (
@@ -66,7 +69,7 @@ class Real:
     exclusive_max: bool = False
 
     def check(self, name: str) -> float:
-        allowed = "a number" + _bounds_text(self.min, self.max, self.exclusive_min,
+        allowed = _("a number") + _bounds_text(self.min, self.max, self.exclusive_min,
                                             self.exclusive_max)
         is_number = isinstance(self.value, numbers.Real) and not isinstance(self.value, bool)
         if not is_number or not math.isfinite(self.value):
@@ -89,7 +92,8 @@ class OneOf:
 
     def check(self, name: str) -> Any:
         if self.value not in self.choices:
-            _fail(name, "one of " + ", ".join(repr(c) for c in self.choices), self.value)
+            choices = ", ".join(repr(c) for c in self.choices)
+            _fail(name, _("one of {choices}").format(choices=choices), self.value)
         return self.value
 
 
@@ -101,7 +105,7 @@ class Boolean:
 
     def check(self, name: str) -> bool:
         if not isinstance(self.value, bool):
-            _fail(name, "True or False", self.value)
+            _fail(name, _("True or False"), self.value)
         return self.value
 
 
@@ -110,9 +114,9 @@ def _bounds_text(low: float | None, high: float | None, open_low: bool = False,
     if open_low or open_high:  # one-sided or half-open ranges, said with symbols
         parts = [f"{'>' if open_low else '>='} {low}"] if low is not None else []
         parts += [f"{'<' if open_high else '<='} {high}"] if high is not None else []
-        return " " + " and ".join(parts)
+        return " " + _(" and ").join(parts)
     if low is not None and high is not None:
-        return f" between {low} and {high}"
+        return _(" between {low} and {high}").format(low=low, high=high)
     if low is not None:
         return f" >= {low}"
     if high is not None:
@@ -130,10 +134,10 @@ class Params:
         try:
             return self._values[name]
         except KeyError:
-            raise AttributeError(f"no parameter named '{name}'") from None
+            raise AttributeError(_("no parameter named '{name}'").format(name=name)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("parameters are read-only; change them in the parameters cell")
+        raise AttributeError(_("parameters are read-only; change them in the parameters cell"))
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as a plain dictionary (for logging or a cache key)."""

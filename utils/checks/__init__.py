@@ -7,8 +7,8 @@ grader can collect it (see ``utils.checks._core``).
 
 Layer: top, beside the notebook helpers; uses ``utils.adapt_and_evaluate``,
 ``utils.assistant``, ``utils.data``, ``utils.evaluate``, ``utils.fairness``,
-``utils.interpretability``, ``utils.lm``, ``utils.misuse``, ``utils.privacy`` and
-``utils.runtime``.
+``utils.i18n`` (a verdict speaks the notebook's language), ``utils.interpretability``,
+``utils.lm``, ``utils.misuse``, ``utils.privacy`` and ``utils.runtime``.
 """
 
 from __future__ import annotations

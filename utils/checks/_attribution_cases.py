@@ -15,6 +15,7 @@ from torch import nn
 
 from utils.checks._answers import array, diagnose
 from utils.checks._core import Wrong
+from utils.i18n import _
 from utils.interpretability.attributions import (
     Gradient,
     GradientXInput,
@@ -40,7 +41,7 @@ class _TinyClassifier(nn.Module):
         self.head = nn.Linear(_HIDDEN, 3)
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        hidden, _ = self.lstm(embeddings)  # (batch, seq, hidden)
+        hidden = self.lstm(embeddings)[0]  # (batch, seq, hidden)
         return self.head(torch.tanh(hidden).mean(dim=1))  # (batch, 3)
 
 
@@ -81,14 +82,14 @@ def run(name: str):
 
 def _scores(output, case: dict) -> np.ndarray:
     batch, seq, emb = np.shape(case["inputs"])
-    got = array(output, "your token scores")
+    got = array(output, _("your token scores"))
     if got.shape == (batch, emb) and emb != seq:
-        raise Wrong("your result has one number per embedding feature; it needs one per TOKEN, "
-                    "so sum over the embedding axis (the last), not over the tokens")
+        raise Wrong(_("your result has one number per embedding feature; it needs one per TOKEN, "
+                      "so sum over the embedding axis (the last), not over the tokens"))
     if got.shape == (batch, seq, emb):
-        raise Wrong("return one score per token, shape (batch, seq_len): sum the attribution "
-                    "over the embedding axis")
-    return array(output, "your token scores", (batch, seq))
+        raise Wrong(_("return one score per token, shape (batch, seq_len): sum the attribution "
+                      "over the embedding axis"))
+    return array(output, _("your token scores"), (batch, seq))
 
 
 def judge_gradient_x_input(case, output):
@@ -98,12 +99,13 @@ def judge_gradient_x_input(case, output):
     if np.allclose(got, want.numpy(), atol=1e-6):
         return None
     diagnose(got, {
-        "you multiplied the gradient by x alone; multiply by (x - x'), the input minus the "
-        "baseline you were given": token_scores(GradientXInput(model).attribute(x, target=target)),
-        "you returned the plain gradient; gradient x input multiplies it by (x - x')":
+        _("you multiplied the gradient by x alone; multiply by (x - x'), the input minus the "
+          "baseline you were given"):
+            token_scores(GradientXInput(model).attribute(x, target=target)),
+        _("you returned the plain gradient; gradient x input multiplies it by (x - x')"):
             token_scores(Gradient(model).attribute(x, target=target)),
-        "the sign is reversed: the score is (x - x') times dF/dx, not (x' - x)": -want}, 1e-6)
-    raise Wrong("your token scores are not (x - x') * dF/dx summed over each token's features")
+        _("the sign is reversed: the score is (x - x') times dF/dx, not (x' - x)"): -want}, 1e-6)
+    raise Wrong(_("your token scores are not (x - x') * dF/dx summed over each token's features"))
 
 
 def _ig_rule(ig: IntegratedGradients, x, target, base, n_steps: int, rule: str) -> torch.Tensor:
@@ -121,27 +123,29 @@ def judge_integrated_gradients(case, output):
     want = token_scores(ig.attribute(x, target=target, baselines=base, n_steps=n_steps))
     if np.allclose(got, want.numpy(), atol=1e-6):
         return None
-    path = "n_steps points from 0 to 1, both included, each end weighted half"
+    path = _("n_steps points from 0 to 1, both included, each end weighted half")
     diagnose(got, {
-        "your path starts at zero, not at the baseline x' you were given":
+        _("your path starts at zero, not at the baseline x' you were given"):
             token_scores(ig.attribute(x, target=target, n_steps=n_steps)),
-        "you averaged the gradients along the path but did not multiply by (x - x'), the input "
-        "minus the baseline": token_scores(ig.attribute(x, target=target, baselines=base,
+        _("you averaged the gradients along the path but did not multiply by (x - x'), the input "
+          "minus the baseline"): token_scores(ig.attribute(x, target=target, baselines=base,
                                                         n_steps=n_steps) / (x - base)),
-        f"your alphas skip an end of the path (alpha = 1 is missing); use {path}":
+        _("your alphas skip an end of the path (alpha = 1 is missing); use {path}").format(
+            path=path):
             _ig_rule(ig, x, target, base, n_steps, "left"),
-        f"your alphas skip an end of the path (alpha = 0 is missing); use {path}":
+        _("your alphas skip an end of the path (alpha = 0 is missing); use {path}").format(
+            path=path):
             _ig_rule(ig, x, target, base, n_steps, "right"),
-        "the steps are right but every point weighs the same; the trapezoid rule gives each "
-        "end half the weight of the others": _ig_rule(ig, x, target, base, n_steps, "equal"),
-        "the sign is reversed: integrate from the baseline x' to the input x": -want}, 1e-6)
+        _("the steps are right but every point weighs the same; the trapezoid rule gives each "
+          "end half the weight of the others"): _ig_rule(ig, x, target, base, n_steps, "equal"),
+        _("the sign is reversed: integrate from the baseline x' to the input x"): -want}, 1e-6)
     with torch.no_grad():
         gap = (ig.score(x, target) - ig.score(base, target)).numpy()
     if n_steps >= 100 and np.abs(got.sum(1) - gap).max() > 0.05 * np.abs(gap).max():
-        raise Wrong(f"with {n_steps} points your token scores should add up to F(x) - F(x') "
-                    "within a few per cent; they do not (completeness)")
-    raise Wrong(f"your token scores are not the trapezoid rule with {n_steps} points, alpha_k = "
-                "k / (n_steps - 1)")
+        raise Wrong(_("with {n_steps} points your token scores should add up to F(x) - F(x') "
+                      "within a few per cent; they do not (completeness)").format(n_steps=n_steps))
+    raise Wrong(_("your token scores are not the trapezoid rule with {n_steps} points, alpha_k = "
+                  "k / (n_steps - 1)").format(n_steps=n_steps))
 
 
 def judge_occlusion(case, output):
@@ -158,9 +162,9 @@ def judge_occlusion(case, output):
             running[:, t] = base[:, t]
             cumulative[:, t] = full - occlusion.score(running, target)
     diagnose(got, {
-        "the sign is reversed: the score is F(x) minus F(x with the token replaced)": -want,
-        "you replaced the token with zeros; replace it with the baseline's vector at that "
-        "position": token_scores(occlusion.attribute(x, target=target)),
-        "earlier tokens stay replaced when you move on: copy the input afresh for each "
-        "position, replacing one token at a time": cumulative}, 1e-6)
-    raise Wrong("your token scores are not F(x) - F(x with one token replaced by the baseline)")
+        _("the sign is reversed: the score is F(x) minus F(x with the token replaced)"): -want,
+        _("you replaced the token with zeros; replace it with the baseline's vector at that "
+          "position"): token_scores(occlusion.attribute(x, target=target)),
+        _("earlier tokens stay replaced when you move on: copy the input afresh for each "
+          "position, replacing one token at a time"): cumulative}, 1e-6)
+    raise Wrong(_("your token scores are not F(x) - F(x with one token replaced by the baseline)"))

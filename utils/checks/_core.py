@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from utils.checks._forbid import ForbiddenCall, forbid
 from utils.checks._plain import dumps, loads, to_plain
+from utils.i18n import _
 
 __all__ = ["RESULTS_ENV", "STATUSES", "Case", "CheckFailed", "CheckResult", "Exercise",
            "ExerciseNotImplemented", "ForbiddenCall", "Wrong", "checker", "forbid", "judge_case",
@@ -60,9 +61,9 @@ class Wrong(Exception):
 def not_implemented(exercise: str) -> NoReturn:
     """Stand-in body of an exercise in the student notebook."""
     raise ExerciseNotImplemented(
-        f"Exercise '{exercise}' is not implemented yet. Replace the line "
-        f"`not_implemented(\"{exercise}\")` with your code, then run the cell again: "
-        "the check at its end tests your function."
+        _("Exercise '{exercise}' is not implemented yet. Replace the line "
+          "`not_implemented(\"{exercise}\")` with your code, then run the cell again: "
+          "the check at its end tests your function.").format(exercise=exercise)
     )
 
 
@@ -78,8 +79,8 @@ def _verdict(judge: Callable[[Case, Any], str | None]) -> Callable[[Case, Any], 
         except Wrong as wrong:
             return str(wrong)
         except Exception as error:  # noqa: BLE001 - output of a form the judge did not expect
-            return (f"your result has a form the check cannot read ({type(error).__name__}); "
-                    "return what the exercise asks for")
+            return _("your result has a form the check cannot read ({error_type}); "
+                     "return what the exercise asks for").format(error_type=type(error).__name__)
 
     judged._returns_verdict = True  # type: ignore[attr-defined]
     judged.__name__ = getattr(judge, "__name__", "judge")
@@ -123,8 +124,9 @@ class CheckResult:
 
 
 def passed_message(exercise: str, n_cases: int) -> str:
-    return (f"{exercise}: passed its one case." if n_cases == 1
-            else f"{exercise}: passed all {n_cases} cases.")
+    return (_("{exercise}: passed its one case.").format(exercise=exercise) if n_cases == 1
+            else _("{exercise}: passed all {n_cases} cases.").format(
+                exercise=exercise, n_cases=n_cases))
 
 
 def record(result: CheckResult) -> CheckResult:
@@ -160,7 +162,9 @@ def where_in_student_code(tb: TracebackType | None) -> str:
         return ""
     frame = frames[-1]
     line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
-    return f", at line {frame.lineno} of your code" + (f": `{line}`" if line else "")
+    if not line:
+        return _(", at line {lineno} of your code").format(lineno=frame.lineno)
+    return _(", at line {lineno} of your code: `{line}`").format(lineno=frame.lineno, line=line)
 
 
 def run_case(exercise: Exercise, namespace: Mapping[str, Any], case: Case) -> Any:
@@ -174,7 +178,8 @@ def run_case(exercise: Exercise, namespace: Mapping[str, Any], case: Case) -> An
     name = exercise.name
     missing = [n for n in exercise.student_names if n not in namespace]
     if missing:
-        raise CheckFailed(f"{name}: `{missing[0]}` is not defined; run its cell first")
+        raise CheckFailed(_("{name}: `{missing}` is not defined; run its cell first").format(
+            name=name, missing=missing[0]))
     private = loads(dumps(case))  # a fresh copy the student may do anything to
     try:
         with forbid(exercise.forbidden):
@@ -182,7 +187,8 @@ def run_case(exercise: Exercise, namespace: Mapping[str, Any], case: Case) -> An
             try:
                 plain = to_plain(output)
             except TypeError as error:
-                raise CheckFailed(f"{name}: your function returned {error}") from None
+                raise CheckFailed(_("{name}: your function returned {error}").format(
+                    name=name, error=error)) from None
     except (ExerciseNotImplemented, CheckFailed):
         raise
     except ForbiddenCall as error:
@@ -194,14 +200,16 @@ def run_case(exercise: Exercise, namespace: Mapping[str, Any], case: Case) -> An
 
 
 def _raised(name: str, error: BaseException) -> str:
-    return (f"{name}: your function raised {type(error).__name__}: {error}"
-            f"{where_in_student_code(error.__traceback__)}")
+    return _("{name}: your function raised {error_type}: {error}{where}").format(
+        name=name, error_type=type(error).__name__, error=error,
+        where=where_in_student_code(error.__traceback__))
 
 
 def judge_case(exercise: Exercise, case: Case, output: Any) -> str | None:
     """The trusted half: the judge's message for one case (prefixed), or None when right."""
     message = exercise.judge(copy.deepcopy(case), output)
-    return None if message is None else f"{exercise.name}: {message}"
+    return None if message is None else _("{exercise}: {message}").format(
+        exercise=exercise.name, message=message)
 
 
 def run_check(exercise: Exercise, namespace: Mapping[str, Any], seed: int = 0) -> CheckResult:

@@ -16,6 +16,7 @@ from utils.fairness.decisions import apply_thresholds as _apply
 from utils.fairness.decisions import equal_tpr_thresholds as _thresholds
 from utils.fairness.group_metrics import demographic_parity_difference as _dpd
 from utils.fairness.group_metrics import equalized_odds_difference as _eod
+from utils.i18n import _
 
 
 # ---------------------------------------------------------------- 4. group differences
@@ -48,34 +49,34 @@ def _rates(y, pred, g, label):
 
 def judge_groups(case, output):
     if not isinstance(output, dict) or set(output) != {"dp", "eo"}:
-        raise Wrong("the check could not read your two results")
+        raise Wrong(_("the check could not read your two results"))
     y, pred, g = case["y_true"], case["y_pred"], np.asarray(case["groups"])
-    dp = scalar(output["dp"], "your demographic_parity_difference")
-    eo = scalar(output["eo"], "your equalized_odds_difference")
+    dp = scalar(output["dp"], _("your demographic_parity_difference"))
+    eo = scalar(output["eo"], _("your equalized_odds_difference"))
     per = [float(np.mean(pred[g == v] == 1)) for v in np.unique(g)]
     if not math.isclose(dp, _dpd(y, pred, sensitive_features=g), abs_tol=1e-12):
         diagnose(np.array(dp), {
-            "demographic parity compares the groups with each other, not each group with the "
-            "pooled rate of everyone": max(abs(r - np.mean(pred)) for r in per),
-            "with more than two groups, take the largest minus the smallest group rate, not "
-            "the first two": abs(per[0] - per[1]),
-            "a difference of rates is largest minus smallest, not a ratio": min(per) / max(per)},
+            _("demographic parity compares the groups with each other, not each group with the "
+              "pooled rate of everyone"): max(abs(r - np.mean(pred)) for r in per),
+            _("with more than two groups, take the largest minus the smallest group rate, not "
+              "the first two"): abs(per[0] - per[1]),
+            _("a difference of rates is largest minus smallest, not a ratio"): min(per) / max(per)},
             1e-12, 0.0)
-        raise Wrong("your demographic_parity_difference is wrong; it is the largest minus the "
-                    "smallest per-group selection rate P(y_pred = 1 | group)")
+        raise Wrong(_("your demographic_parity_difference is wrong; it is the largest minus the "
+                      "smallest per-group selection rate P(y_pred = 1 | group)"))
     if math.isclose(eo, _eod(y, pred, sensitive_features=g), abs_tol=1e-12):
         return None
     tpr, fpr = _rates(y, pred, g, 1), _rates(y, pred, g, 0)
     diagnose(np.array(eo), {
-        "equalized odds asks for equal false-positive rates too; return the larger of the "
-        "two differences": max(tpr) - min(tpr),
-        "take the LARGER of the TPR and FPR differences, not their average":
+        _("equalized odds asks for equal false-positive rates too; return the larger of the "
+          "two differences"): max(tpr) - min(tpr),
+        _("take the LARGER of the TPR and FPR differences, not their average"):
             (max(tpr) - min(tpr) + max(fpr) - min(fpr)) / 2,
-        "compare the groups' rates with each other, not with the pooled rate": max(
+        _("compare the groups' rates with each other, not with the pooled rate"): max(
             max(abs(t - np.mean(pred[y == 1])) for t in tpr),
             max(abs(f - np.mean(pred[y == 0])) for f in fpr))}, 1e-12, 0.0)
-    raise Wrong("your equalized_odds_difference is wrong; per group compute the TPR among "
-                "y_true = 1 and the FPR among y_true = 0")
+    raise Wrong(_("your equalized_odds_difference is wrong; per group compute the TPR among "
+                  "y_true = 1 and the FPR among y_true = 0"))
 
 
 # ---------------------------------------------------------------- 6-7. group thresholds
@@ -103,21 +104,21 @@ def judge_thresholds(case, output):
     groups, y, target = np.asarray(case["groups"]), case["y_true"], case["target_tpr"]
     names = set(np.unique(groups).tolist())
     if not isinstance(output, dict) or set(output) != names:
-        raise Wrong("return a dict with one threshold per group, keyed by the group")
-    got = {g: scalar(v, f"group {g}'s threshold") for g, v in output.items()}
+        raise Wrong(_("return a dict with one threshold per group, keyed by the group"))
+    got = {g: scalar(v, _("group {g}'s threshold").format(g=g)) for g, v in output.items()}
     if len(set(got.values())) == 1:
-        raise Wrong("every group got the same threshold; fit one per group from that group's "
-                    "positives")
+        raise Wrong(_("every group got the same threshold; fit one per group from that group's "
+                      "positives"))
     pred = _apply(case["scores"], groups, got)
     for g in sorted(names):
         positives = (groups == g) & (y == 1)
         tpr = pred[positives].mean()
         if tpr < target - 1e-12:
-            raise Wrong(f"group {g}'s true-positive rate is below the target; round the number "
-                        "of positives to select up, not down")
+            raise Wrong(_("group {g}'s true-positive rate is below the target; round the number "
+                          "of positives to select up, not down").format(g=g))
         if tpr >= target + 1 / positives.sum() - 1e-12:
-            raise Wrong(f"group {g} selects more positives than it needs; take the highest "
-                        "threshold that reaches the target")
+            raise Wrong(_("group {g} selects more positives than it needs; take the highest "
+                          "threshold that reaches the target").format(g=g))
     return None
 
 
@@ -137,18 +138,18 @@ def run_screen(ns, c):
 
 def judge_screen(case, output):
     fit, test, target = _triple(case["fit"]), _triple(case["test"]), case["target_tpr"]
-    got = array(output, "your decisions", (len(test[0]),))
+    got = array(output, _("your decisions"), (len(test[0]),))
     if not np.isin(got, (0, 1)).all():
-        raise Wrong("return 0/1 decisions (1 = selected), not scores")
+        raise Wrong(_("return 0/1 decisions (1 = selected), not scores"))
     want = _apply(test[0], test[2], _thresholds(*fit, target))
     pooled = (np.concatenate(part) for part in zip(fit, test, strict=True))
     if np.array_equal(got, want):
         return None
     diagnose(got, {
-        "the thresholds were fitted on the test split; fit them on the fit split and only apply "
-        "them to the test split, or the held-out rates mean nothing":
+        _("the thresholds were fitted on the test split; fit them on the fit split and only apply "
+          "them to the test split, or the held-out rates mean nothing"):
             _apply(test[0], test[2], _thresholds(*test, target)),
-        "the thresholds were fitted on both splits together; fit them on the fit split only":
+        _("the thresholds were fitted on both splits together; fit them on the fit split only"):
             _apply(test[0], test[2], _thresholds(*pooled, target))}, 0.0, 0.0)
-    raise Wrong("fit group thresholds on the fit split, then predict 1 where a test score "
-                "reaches its group's threshold")
+    raise Wrong(_("fit group thresholds on the fit split, then predict 1 where a test score "
+                  "reaches its group's threshold"))

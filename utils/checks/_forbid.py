@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from types import FrameType, TracebackType
 from typing import Any
 
+from utils.i18n import _
+
 __all__ = ["ForbiddenCall", "forbid"]
 
 
@@ -29,8 +31,8 @@ class ForbiddenCall(AssertionError):
     """The student's code called a library function that the exercise asks them to write."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"your code calls `{name}`, which this exercise asks you to write "
-                         "yourself from tensor operations")
+        super().__init__(_("your code calls `{name}`, which this exercise asks you to write "
+                           "yourself from tensor operations").format(name=name))
         self.name = name
 
     def _render_traceback_(self) -> list[str]:  # in Jupyter: the message, no frames
@@ -48,7 +50,8 @@ def _resolve(dotted: str) -> tuple[Any, str, Any]:
         for part in parts[split:-1]:
             owner = getattr(owner, part)
         return owner, parts[-1], getattr(owner, parts[-1])
-    raise ValueError(f"cannot find {dotted!r}: give module.function or module.Class.method")
+    raise ValueError(_("cannot find {dotted!r}: give module.function or "
+                       "module.Class.method").format(dotted=dotted))
 
 
 _PATCHABLE = (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from utils.checks._core import Wrong
+from utils.i18n import _
 
 __all__ = ["as_array", "close", "expect_shape", "finite", "scalar"]
 
@@ -20,40 +21,43 @@ __all__ = ["as_array", "close", "expect_shape", "finite", "scalar"]
 def as_array(output: Any, what: str = "your result") -> np.ndarray:
     """A float64 array from a plain output (array, number or nested list of numbers)."""
     if isinstance(output, bool) or output is None or isinstance(output, str | dict):
-        raise Wrong(f"{what} should be a tensor of numbers, not {_kind(output)}")
+        raise Wrong(_("{what} should be a tensor of numbers, not {kind}").format(
+            what=what, kind=_kind(output)))
     try:
         array = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError):
-        raise Wrong(f"{what} should be a tensor of numbers, not {_kind(output)}") from None
+        raise Wrong(_("{what} should be a tensor of numbers, not {kind}").format(
+            what=what, kind=_kind(output))) from None
     return array
 
 
 def _kind(output: Any) -> str:
     if isinstance(output, np.ndarray):
-        return f"an array of {output.dtype}"
-    return {type(None): "None", str: "a string", dict: "a dict", bool: "a bool",
-            list: "a list of mixed things"}.get(type(output), type(output).__name__)
+        return _("an array of {dtype}").format(dtype=output.dtype)
+    return {type(None): "None", str: _("a string"), dict: _("a dict"), bool: _("a bool"),
+            list: _("a list of mixed things")}.get(type(output), type(output).__name__)
 
 
 def expect_shape(array: np.ndarray, shape: tuple[int, ...], what: str = "your result") -> None:
     if tuple(array.shape) != tuple(shape):
-        raise Wrong(f"{what} has shape {tuple(array.shape)}, expected {tuple(shape)}")
+        raise Wrong(_("{what} has shape {shape}, expected {shape2}").format(
+            what=what, shape=tuple(array.shape), shape2=tuple(shape)))
 
 
 def scalar(output: Any, what: str = "your result") -> float:
     """One number: a Python number or a 0-d tensor, not a vector with one element or more."""
     array = as_array(output, what)
     if array.shape != ():
-        raise Wrong(f"{what} should be a single number (a 0-d tensor), "
-                    f"not a tensor of shape {tuple(array.shape)}")
+        raise Wrong(_("{what} should be a single number (a 0-d tensor), "
+                      "not a tensor of shape {shape}").format(what=what, shape=tuple(array.shape)))
     return float(array)
 
 
 def finite(array: np.ndarray, what: str = "your result") -> None:
     if np.isnan(array).any():
-        raise Wrong(f"{what} contains NaN")
+        raise Wrong(_("{what} contains NaN").format(what=what))
     if np.isinf(array).any():
-        raise Wrong(f"{what} contains an infinity")
+        raise Wrong(_("{what} contains an infinity").format(what=what))
 
 
 def close(value: np.ndarray, reference: np.ndarray, atol: float = 1e-6,

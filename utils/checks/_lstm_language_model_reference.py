@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.checks._core import Case
+from utils.i18n import _
 from utils.lm.lstm import LSTMLanguageModel, ModelConfig
 from utils.runtime.scoped import local_seed
 
@@ -86,7 +87,7 @@ def concatenated(tensors) -> torch.Tensor:
 
 def stale_gradients(model: nn.Module, old_inputs: torch.Tensor) -> None:
     """Gradients left over from an earlier batch: a step without zero_grad adds to them."""
-    logits, _ = model(old_inputs)
+    logits = model(old_inputs)[0]
     (logits.sum() * 0.05).backward()
 
 
@@ -96,7 +97,7 @@ def gradient(model: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
     twin = copy.deepcopy(model)
     for p in twin.parameters():
         p.grad = None
-    logits, _ = twin(inputs)  # (batch, seq_len, vocab_size)
+    logits = twin(inputs)[0]  # (batch, seq_len, vocab_size)
     loss = loss_fn(logits)
     loss.backward()
     return float(loss.detach()), concatenated(p.grad for p in twin.parameters())
@@ -126,7 +127,7 @@ def training_references(case: Case) -> dict[str, object]:
     stale = concatenated(p.grad for p in model.parameters())
     return {"loss": loss, "loss_mixed": loss_mixed, "fresh": fresh, "mixed": mixed,
             "stale": stale, "before": concatenated(model.parameters()),
-            "names": [name for name, _ in model.named_parameters()]}
+            "names": [name for name, _param in model.named_parameters()]}
 
 
 def training_cases(seed: int) -> list[Case]:
@@ -137,13 +138,13 @@ def training_cases(seed: int) -> list[Case]:
         state = tiny_state(generator, vocab_size)
         inputs, targets, old_inputs = (torch.randint(0, vocab_size, (batch, seq_len),
                                                      generator=generator).numpy()
-                                       for _ in range(3))
+                                       for _draw in range(3))
         case = {"vocab_size": vocab_size, "state": state, "inputs": inputs, "targets": targets,
                 "old_inputs": old_inputs, "lr": 0.1}
         norm = float(training_references({**case, "clip": 0.0})["fresh"].norm())
         case["clip"] = 1.5 * norm if clip is None else clip  # None: a gradient below the clip
         if clip is not None and norm <= clip:
-            raise RuntimeError("the check's case must have a gradient norm above clip")
+            raise RuntimeError(_("the check's case must have a gradient norm above clip"))
         cases.append(case)
     return cases
 

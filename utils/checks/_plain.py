@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from utils.i18n import _
+
 __all__ = ["MAX_BYTES", "dumps", "loads", "to_plain"]
 
 MAX_BYTES = 256 * 2**20  # a lab-05 model state is a few MB; anything this large is an attack
@@ -47,7 +49,7 @@ def to_plain(value: Any) -> Any:
         return [to_plain(item) for item in value]
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
-            raise TypeError("a dict with keys that are not strings")
+            raise TypeError(_("a dict with keys that are not strings"))
         return {key: to_plain(item) for key, item in value.items()}
     import torch  # only here: plain data itself does not need torch
 
@@ -64,18 +66,19 @@ def to_plain(value: Any) -> Any:
 
 
 def _refuse(value: Any) -> Any:
-    raise TypeError(f"a {type(value).__name__}, which is not a number, string, array or tensor")
+    raise TypeError(_("a {error_type}, which is not a number, string, array or tensor").format(
+        error_type=type(value).__name__))
 
 
 def _check_array(array: np.ndarray) -> np.ndarray:
     if array.dtype.name not in _DTYPES:
-        raise TypeError(f"an array of dtype {array.dtype}, not numbers")
+        raise TypeError(_("an array of dtype {dtype}, not numbers").format(dtype=array.dtype))
     return array
 
 
 def _encode(value: Any, depth: int = 0) -> Any:
     if depth > _MAX_DEPTH:
-        raise TypeError("data nested too deeply")
+        raise TypeError(_("data nested too deeply"))
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, np.generic):
@@ -90,11 +93,12 @@ def _encode(value: Any, depth: int = 0) -> Any:
         return [_encode(item, depth + 1) for item in value]
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
-            raise TypeError("dict keys must be strings")
+            raise TypeError(_("dict keys must be strings"))
         if _ARRAY_KEY in value:
-            raise TypeError(f"the key {_ARRAY_KEY!r} is reserved for arrays")
+            raise TypeError(_("the key {array_key!r} is reserved for arrays").format(
+                array_key=_ARRAY_KEY))
         return {key: _encode(item, depth + 1) for key, item in value.items()}
-    raise TypeError(f"{type(value).__name__} is not plain data")
+    raise TypeError(_("{error_type} is not plain data").format(error_type=type(value).__name__))
 
 
 def dumps(obj: Any) -> bytes:
@@ -110,19 +114,22 @@ def _constant(name: str) -> float:
 def loads(data: bytes, *, max_bytes: int = MAX_BYTES) -> Any:
     """Read what `dumps` wrote, validating every value; `ValueError` on anything else."""
     if not isinstance(data, bytes | bytearray):
-        raise ValueError(f"expected bytes, got {type(data).__name__}")
+        raise ValueError(_("expected bytes, got {error_type}").format(
+            error_type=type(data).__name__))
     if len(data) > max_bytes:
-        raise ValueError(f"{len(data)} bytes is more than the limit of {max_bytes}")
+        raise ValueError(_("{size} bytes is more than the limit of {max_bytes}").format(
+            size=len(data), max_bytes=max_bytes))
     try:
         raw = json.loads(bytes(data).decode("utf-8"), parse_constant=_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ValueError(f"not plain data: {type(error).__name__}") from None
+        raise ValueError(_("not plain data: {error_type}").format(
+            error_type=type(error).__name__)) from None
     return _decode(raw, 0)
 
 
 def _decode(value: Any, depth: int) -> Any:
     if depth > _MAX_DEPTH:
-        raise ValueError("data nested too deeply")
+        raise ValueError(_("data nested too deeply"))
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list):
@@ -131,26 +138,28 @@ def _decode(value: Any, depth: int) -> Any:
         if _ARRAY_KEY in value:
             return _decode_array(value)
         return {key: _decode(item, depth + 1) for key, item in value.items()}
-    raise ValueError(f"unexpected {type(value).__name__}")  # json.loads makes nothing else
+    raise ValueError(_("unexpected {error_type}").format(
+        error_type=type(value).__name__))  # json.loads makes nothing else
 
 
 def _decode_array(value: dict) -> np.ndarray:
     if set(value) != {_ARRAY_KEY, "dtype", "shape"}:
-        raise ValueError("an array must have exactly the keys __ndarray__, dtype and shape")
+        raise ValueError(_("an array must have exactly the keys __ndarray__, dtype and shape"))
     encoded, dtype_name, shape = value[_ARRAY_KEY], value["dtype"], value["shape"]
     if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
-        raise ValueError(f"dtype {dtype_name!r} is not allowed")
+        raise ValueError(_("dtype {dtype_name!r} is not allowed").format(dtype_name=dtype_name))
     if not isinstance(shape, list) or len(shape) > _MAX_DEPTH or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
-        raise ValueError(f"bad array shape {shape!r}")
+        raise ValueError(_("bad array shape {shape!r}").format(shape=shape))
     if not isinstance(encoded, str):
-        raise ValueError("array data must be a base64 string")
+        raise ValueError(_("array data must be a base64 string"))
     try:
         buffer = base64.b64decode(encoded.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise ValueError("array data is not valid base64") from None
+        raise ValueError(_("array data is not valid base64")) from None
     dtype = _DTYPES[dtype_name]
     if len(buffer) != math.prod(shape) * dtype.itemsize:
-        raise ValueError(f"array data has {len(buffer)} bytes, not what shape {shape} needs")
+        raise ValueError(_("array data has {size} bytes, not what shape {shape} needs").format(
+            size=len(buffer), shape=shape))
     array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=True)  # writable, native byte order

@@ -23,6 +23,7 @@ from utils.checks import _adapt_and_evaluate_cases as cases
 from utils.checks._core import Case, Exercise, Wrong, checker
 from utils.checks._judging import as_array, close, expect_shape
 from utils.evaluate.metrics import confusion_matrix, precision_recall_f1
+from utils.i18n import _
 from utils.runtime.scoped import eval_mode, local_seed, one_cpu_thread
 
 __all__ = ["EXERCISES", "check_classify", "check_confusion_matrix", "check_fine_tune",
@@ -42,22 +43,24 @@ def _run_labels(name: str):
 # ---------------------------------------------------------------- confusion matrix
 def _judge_confusion(case: Case, output: Any) -> str | None:
     y_true, y_pred, k = case["y_true"], case["y_pred"], case["n_classes"]
-    value = as_array(output, "your matrix")
-    expect_shape(value, (k, k), "your matrix")
+    value = as_array(output, _("your matrix"))
+    expect_shape(value, (k, k), _("your matrix"))
     reference = confusion_matrix(y_true, y_pred, labels=range(k)).astype(np.float64)
     if close(value, reference, 1e-9, 0):
         return None
     if close(value, reference.T, 1e-9, 0):
-        return ("your matrix is transposed: row i must be the TRUE class i and column j the "
-                "PREDICTED class j")
+        return _("your matrix is transposed: row i must be the TRUE class i and column j the "
+                 "PREDICTED class j")
     if abs(float(value.sum()) - len(y_true)) > 1e-9:
-        return (f"your counts add up to {float(value.sum()):g}, but there are {len(y_true)} "
-                "examples; each must be counted exactly once")
+        return _("your counts add up to {total:g}, but there are {n_y_true} "
+                 "examples; each must be counted exactly once").format(
+            total=float(value.sum()), n_y_true=len(y_true))
     if value.sum() > 0 and np.allclose(value.sum(axis=1), reference.sum(axis=1)):
-        return ("each row holds the right number of examples of its true class, but they are "
-                "spread over the wrong predicted columns")
-    return (f"your counts for {len(y_true)} examples of {k} classes are wrong in some cells "
-            "(is a class that occurs nowhere, or only once, counted in its own row?)")
+        return _("each row holds the right number of examples of its true class, but they are "
+                 "spread over the wrong predicted columns")
+    return _("your counts for {n_y_true} examples of {k} classes are wrong in some cells "
+             "(is a class that occurs nowhere, or only once, counted in its own row?)").format(
+        n_y_true=len(y_true), k=k)
 
 
 # ---------------------------------------------------------------- precision, recall, F1
@@ -67,35 +70,38 @@ _RATIO_TOL = 1e-6  # float32 ratios are right too; the mistakes diagnosed differ
 def _judge_prf(case: Case, output: Any) -> str | None:
     y_true, y_pred, k = case["y_true"], case["y_pred"], case["n_classes"]
     if not isinstance(output, list) or len(output) != 3:
-        raise Wrong("return three things, (precision, recall, f1), each with one value per class")
-    prec, rec, f1 = (as_array(r, f"your {what}") for r, what in
-                     zip(output, ("precision", "recall", "f1"), strict=True))
-    for value, what in ((prec, "precision"), (rec, "recall"), (f1, "f1")):
-        expect_shape(value, (k,), f"your {what}")
+        raise Wrong(_("return three things, (precision, recall, f1), each with one value per "
+                      "class"))
+    prec, rec, f1 = (as_array(r, what) for r, what in
+                     zip(output, (_("your precision"), _("your recall"), _("your f1")),
+                         strict=True))
+    for value, what in ((prec, _("your precision")), (rec, _("your recall")), (f1, _("your f1"))):
+        expect_shape(value, (k,), what)
     ref = [np.asarray(r, np.float64)
            for r in precision_recall_f1(y_true, y_pred, average=None, labels=range(k))]
     never = [c for c in range(k) if not (y_pred == c).any()]
-    for what, value in (("precision", prec), ("recall", rec), ("F1", f1)):
+    for what, value in ((_("precision"), prec), (_("recall"), rec), ("F1", f1)):
         if np.isnan(value).any():
-            return (f"your {what} has nan for a class with a 0/0 ratio (class "
-                    f"{never[0] if never else '?'} is never predicted, or never occurs). "
-                    "Report 0 there, as scikit-learn does")
+            return _("your {what} has nan for a class with a 0/0 ratio (class "
+                     "{label} is never predicted, or never occurs). "
+                     "Report 0 there, as scikit-learn does").format(
+                what=what, label=never[0] if never else "?")
 
     def near(a: np.ndarray, b: np.ndarray) -> bool:
         return close(a, b, _RATIO_TOL, 0)
     if near(prec, ref[1]) and near(rec, ref[0]) and not near(prec, ref[0]):
-        return ("your precision and recall are swapped: precision divides TP by everything "
-                "PREDICTED in the class (a column), recall by everything that truly IS in the "
-                "class (a row)")
+        return _("your precision and recall are swapped: precision divides TP by everything "
+                 "PREDICTED in the class (a column), recall by everything that truly IS in the "
+                 "class (a row)")
     if not near(prec, ref[0]):
-        return f"your precision is not TP / (TP + FP) for some of the {k} classes"
+        return _("your precision is not TP / (TP + FP) for some of the {k} classes").format(k=k)
     if not near(rec, ref[1]):
-        return f"your recall is not TP / (TP + FN) for some of the {k} classes"
+        return _("your recall is not TP / (TP + FN) for some of the {k} classes").format(k=k)
     if not near(f1, ref[2]):
         if near(f1, (ref[0] + ref[1]) / 2):
-            return ("your F1 is the arithmetic mean of precision and recall; it is their "
-                    "harmonic mean, 2 P R / (P + R)")
-        return "your F1 is not 2 P R / (P + R) (0 when P + R = 0) for some classes"
+            return _("your F1 is the arithmetic mean of precision and recall; it is their "
+                     "harmonic mean, 2 P R / (P + R)")
+        return _("your F1 is not 2 P R / (P + R) (0 when P + R = 0) for some classes")
     return None
 
 
@@ -111,21 +117,21 @@ def _judge_classify(case: Case, output: Any) -> str | None:
     encoder = cases.encoder_from(case["config"], case["encoder"]).eval()
     head = cases.linear_from(case["head"])
     tokens, lengths = _t(case["tokens"]), _t(case["lengths"])
-    value = as_array(output, "your logits")
-    expect_shape(value, (len(tokens), head.out_features), "your logits")
+    value = as_array(output, _("your logits"))
+    expect_shape(value, (len(tokens), head.out_features), _("your logits"))
     with torch.no_grad():
         hidden = encoder.features(tokens)  # (batch, seq_len, hidden_size)
         rows = torch.arange(len(tokens))
         reference = head(hidden[rows, lengths - 1]).double()  # (batch, n_classes)
         wrong = {
-            "you took the state at the last column of the padded tensor; take each "
-            "sentence's own last token, at position lengths - 1": head(hidden[:, -1]),
-            "you took the state at position lengths, one past the last token; Python counts "
-            "from 0, so it is lengths - 1":
+            _("you took the state at the last column of the padded tensor; take each "
+              "sentence's own last token, at position lengths - 1"): head(hidden[:, -1]),
+            _("you took the state at position lengths, one past the last token; Python counts "
+              "from 0, so it is lengths - 1"):
                 head(hidden[rows, lengths.clamp(max=tokens.shape[1] - 1)]),
-            "you averaged the states over all positions; this exercise pools the last real "
-            "token's state": head(hidden.mean(dim=1)),
-            "you returned probabilities; return the head's raw logits (no softmax)":
+            _("you averaged the states over all positions; this exercise pools the last real "
+              "token's state"): head(hidden.mean(dim=1)),
+            _("you returned probabilities; return the head's raw logits (no softmax)"):
                 torch.softmax(reference, dim=-1),
         }
     if close(value, reference.numpy(), 1e-5, 1e-5):
@@ -133,7 +139,7 @@ def _judge_classify(case: Case, output: Any) -> str | None:
     for message, candidate in wrong.items():
         if close(value, candidate.double().numpy(), 1e-5, 1e-5):
             return message
-    return "your logits are not head(state of each sentence's last real token)"
+    return _("your logits are not head(state of each sentence's last real token)")
 
 
 # ---------------------------------------------------------------- fine-tuning
@@ -150,12 +156,12 @@ def _trained(case: Case, output: Any, exact: bool) -> torch.nn.Module:
     model = cases.classifier_from(case, exact=exact)
     state = output.get("state") if isinstance(output, dict) else None
     if not isinstance(state, dict) or set(state) != set(model.state_dict()):
-        raise Wrong("your fine_tune replaced parts of the model; train the model you are given")
+        raise Wrong(_("your fine_tune replaced parts of the model; train the model you are given"))
     try:
         model.load_state_dict({k: _t(as_array(state[k])).to(v.dtype)
                                for k, v in model.state_dict().items()})
     except RuntimeError:  # a tensor of another shape
-        raise Wrong("your fine_tune changed the shape of the model's weights") from None
+        raise Wrong(_("your fine_tune changed the shape of the model's weights")) from None
     return model
 
 
@@ -171,28 +177,28 @@ def _judge_steps(case: Case, output: Any) -> str | None:
         return None
     mistakes = [
         (cases.adam_steps(model, case, lr, None),
-         "the encoder's weights did not change: that is frozen features, not fine-tuning. "
-         "Give the optimizer the encoder's parameters too, with encoder_lr"),
+         _("the encoder's weights did not change: that is frozen features, not fine-tuning. "
+           "Give the optimizer the encoder's parameters too, with encoder_lr")),
         (cases.adam_steps(model, case, lr, lr),
-         "the encoder was updated with the head's learning rate lr: give the encoder its own "
-         "parameter group with encoder_lr"),
+         _("the encoder was updated with the head's learning rate lr: give the encoder its own "
+           "parameter group with encoder_lr")),
         (cases.adam_steps(model, case, encoder_lr, encoder_lr),
-         "the head was updated with encoder_lr: give the head its own parameter group with lr"),
+         _("the head was updated with encoder_lr: give the head its own parameter group with lr")),
         (cases.adam_steps(model, case, encoder_lr, lr),
-         "the two learning rates are swapped: lr is the head's, encoder_lr the encoder's"),
+         _("the two learning rates are swapped: lr is the head's, encoder_lr the encoder's")),
         (cases.adam_steps(model, case, lr, encoder_lr, zero_grad=False),
-         "the gradients of each step were added to those of the steps before: call "
-         "optimizer.zero_grad() before each loss.backward()"),
+         _("the gradients of each step were added to those of the steps before: call "
+           "optimizer.zero_grad() before each loss.backward()")),
         (cases.parameter_vector(model),
-         "your parameters did not change: call loss.backward(), then optimizer.step(), with "
-         "optimizer.zero_grad() before the backward, not between it and the step"),
+         _("your parameters did not change: call loss.backward(), then optimizer.step(), with "
+           "optimizer.zero_grad() before the backward, not between it and the step")),
     ]
     for wrong, message in mistakes:
         if moved_like(wrong):
             return message
-    return ("after two steps your weights are not those of two Adam steps (lr for the head, "
-            "encoder_lr for the encoder, mean cross-entropy of the batch); use "
-            "torch.optim.Adam with two parameter groups")
+    return _("after two steps your weights are not those of two Adam steps (lr for the head, "
+             "encoder_lr for the encoder, mean cross-entropy of the batch); use "
+             "torch.optim.Adam with two parameter groups")
 
 
 def _judge_fine_tune(case: Case, output: Any) -> str | None:
@@ -202,25 +208,27 @@ def _judge_fine_tune(case: Case, output: Any) -> str | None:
     try:
         losses = [float(x) for x in losses]  # type: ignore[union-attr]
     except (TypeError, ValueError):
-        return f"return the list of the {steps} training losses, one per step"
+        return _("return the list of the {steps} training losses, one per step").format(steps=steps)
     if len(losses) != steps:
-        return (f"you returned {len(losses)} losses for {steps} steps; record one per "
-                "optimizer step")
+        return _("you returned {n_losses} losses for {steps} steps; record one per "
+                 "optimizer step").format(n_losses=len(losses), steps=steps)
     if not all(np.isfinite(losses)):
-        return "some of your losses are not finite; is a learning rate far too large?"
+        return _("some of your losses are not finite; is a learning rate far too large?")
     first, last = float(np.mean(losses[:10])), float(np.mean(losses[-10:]))
     if not last < first:
-        return (f"the loss did not go down (mean of the first 10 steps {first:.3f}, of the "
-                f"last 10 {last:.3f})")
+        return _("the loss did not go down (mean of the first 10 steps {first:.3f}, of the "
+                 "last 10 {last:.3f})").format(first=first, last=last)
     model = _trained(case, output, exact=False)
     with torch.no_grad(), eval_mode(model), one_cpu_thread():
         predicted = model(_t(case["test_tokens"]), _t(case["test_lengths"])).argmax(dim=-1)
     accuracy = float((predicted.numpy() == case["test_labels"]).mean())
     if accuracy < case["min_accuracy"]:
-        return (f"after {steps} steps on {len(case['labels'])} labels the test accuracy of "
-                f"your model is {accuracy:.1%}, below the {case['min_accuracy']:.0%} a working "
-                "fine-tuning reaches; check that each step uses a batch of examples with "
-                "their own labels")
+        return _("after {steps} steps on {n_labels} labels the test accuracy of "
+                 "your model is {accuracy:.1%}, below the {min_accuracy:.0%} a working "
+                 "fine-tuning reaches; check that each step uses a batch of examples with "
+                 "their own labels").format(
+            steps=steps, n_labels=len(case["labels"]), accuracy=accuracy,
+            min_accuracy=case["min_accuracy"])
     return None
 
 

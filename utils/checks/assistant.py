@@ -24,6 +24,7 @@ from utils.assistant.safety import REFUSAL, leaks
 from utils.checks import _assistant_cases as cases
 from utils.checks._core import Case, Exercise, Wrong, checker
 from utils.checks._judging import as_array, close, expect_shape, finite, scalar
+from utils.i18n import _
 from utils.runtime.scoped import local_seed, one_cpu_thread
 
 __all__ = ["EXERCISES", "check_answer_only_loss", "check_dpo_loss", "check_safety_rates"]
@@ -53,30 +54,30 @@ def _sft_mistakes(case: Case) -> dict[str, float]:
     unshifted = -F.log_softmax(logits.double(), -1).gather(-1, tokens[..., None])[..., 0]
     per_row = (nll * answer).sum(-1) / answer.sum(-1)
     return {
-        "you scored the prompt tokens too: mask the loss so that only the answer's tokens "
-        "(its words and <end>) count":
+        _("you scored the prompt tokens too: mask the loss so that only the answer's tokens "
+          "(its words and <end>) count"):
             float(sft_loss(cases.FixedLogits(case["logits"]), batch, answer_only=False)),
-        "you averaged over every position, prompts and padding too: only the answer's tokens "
-        "count": float(nll.mean()),
-        "you summed over the answer tokens but divided by every position, padding included: "
-        "divide by the number of answer tokens": float((nll * answer).sum() / nll.numel()),
-        "your targets are not shifted: the logits at position t predict the token at t + 1, "
-        "so compare logits[:, :-1] with tokens[:, 1:]":
+        _("you averaged over every position, prompts and padding too: only the answer's tokens "
+          "count"): float(nll.mean()),
+        _("you summed over the answer tokens but divided by every position, padding included: "
+          "divide by the number of answer tokens"): float((nll * answer).sum() / nll.numel()),
+        _("your targets are not shifted: the logits at position t predict the token at t + 1, "
+          "so compare logits[:, :-1] with tokens[:, 1:]"):
             float((unshifted * is_answer).sum() / is_answer.sum()),
-        "your targets are shifted but the mask is not: the mask must mark the TARGETS that are "
-        "answer tokens, is_answer[:, 1:] (your mask scores the last prompt token "
-        "<assistant> and misses <end>)":
+        _("your targets are shifted but the mask is not: the mask must mark the TARGETS that are "
+          "answer tokens, is_answer[:, 1:] (your mask scores the last prompt token "
+          "<assistant> and misses <end>)"):
             float((nll * is_answer[:, :-1]).sum() / is_answer[:, :-1].sum()),
-        "you averaged each row, then the rows: the loss is the mean over ALL answer tokens "
-        "of the batch, so a longer answer weighs more": float(per_row.mean()),
-        "you returned the sum over answer tokens: return their mean":
+        _("you averaged each row, then the rows: the loss is the mean over ALL answer tokens "
+          "of the batch, so a longer answer weighs more"): float(per_row.mean()),
+        _("you returned the sum over answer tokens: return their mean"):
             float((nll * answer).sum()),
     }
 
 
 def _judge_sft(case: Case, output: Any) -> str | None:
-    value = scalar(output, "your loss")
-    finite(np.asarray(value), "your loss")
+    value = scalar(output, _("your loss"))
+    finite(np.asarray(value), _("your loss"))
     batch = cases.batch_from(case["batch"])
     reference = float(sft_loss(cases.FixedLogits(case["logits"]), batch))
     if close(value, reference, 1e-5, 1e-5):
@@ -85,9 +86,9 @@ def _judge_sft(case: Case, output: Any) -> str | None:
         if close(value, wrong, 1e-5, 1e-5):
             return message
     if close(-value, reference, 1e-5, 1e-5):
-        return "your loss has the wrong sign: cross-entropy is MINUS the log-probability"
-    return ("your loss is not the mean cross-entropy of the answer tokens (each predicted "
-            "from the position before it)")
+        return _("your loss has the wrong sign: cross-entropy is MINUS the log-probability")
+    return _("your loss is not the mean cross-entropy of the answer tokens (each predicted "
+             "from the position before it)")
 
 
 # ---------------------------------------------------------------- DPO
@@ -151,45 +152,45 @@ def _reference_policy_grad(case: Case) -> np.ndarray:
 def _judge_dpo(case: Case, output: Any) -> str | None:
     if not isinstance(output, dict) or set(output) != {"loss", "flows", "policy_grad",
                                                       "reference_grad"}:
-        raise Wrong("return the DPO loss as a tensor")
-    value = scalar(output["loss"], "your loss")
-    finite(np.asarray(value), "your loss")
+        raise Wrong(_("return the DPO loss as a tensor"))
+    value = scalar(output["loss"], _("your loss"))
+    finite(np.asarray(value), _("your loss"))
     beta, v = case["beta"], _dpo_values(case)
     reference = float(_dpo_of(v, beta).mean())
     if not close(value, reference, 1e-5, 1e-5):
         mistakes = {
-            "your loss has the wrong sign inside the sigmoid: DPO raises the CHOSEN answer's "
-            "log-ratio over the rejected one's, -log sigmoid(beta [(chosen) - (rejected)])":
+            _("your loss has the wrong sign inside the sigmoid: DPO raises the CHOSEN answer's "
+              "log-ratio over the rejected one's, -log sigmoid(beta [(chosen) - (rejected)])"):
                 _dpo_of(v, beta, sign=-1.0),
-            "beta is missing: the margin is multiplied by beta inside the sigmoid":
+            _("beta is missing: the margin is multiplied by beta inside the sigmoid"):
                 _dpo_of(v, 1.0),
-            "you averaged the tokens' log-probabilities of each answer: an answer's "
-            "log-probability is the SUM over its tokens (the log of their product)":
+            _("you averaged the tokens' log-probabilities of each answer: an answer's "
+              "log-probability is the SUM over its tokens (the log of their product)"):
                 _dpo_of(v, beta, "_mean"),
-            "the reference model is missing: each answer's log-probability is measured "
-            "against the reference's, log pi(y) - log pi_ref(y)": _dpo_of(v, beta,
+            _("the reference model is missing: each answer's log-probability is measured "
+              "against the reference's, log pi(y) - log pi_ref(y)"): _dpo_of(v, beta,
                                                                            reference=False),
-            "you returned the sum over pairs: return the mean": _dpo_of(v, beta).sum(),
+            _("you returned the sum over pairs: return the mean"): _dpo_of(v, beta).sum(),
         }
         for message, wrong in mistakes.items():
             if close(value, float(wrong.mean()), 1e-5, 1e-5):
                 return message
-        return ("your loss is not DPO's -log sigmoid(beta [(log pi(y_w) - log pi_ref(y_w)) - "
-                "(log pi(y_l) - log pi_ref(y_l))]), averaged over the pairs")
-    reference_grad = as_array(output["reference_grad"], "the reference's gradients")
+        return _("your loss is not DPO's -log sigmoid(beta [(log pi(y_w) - log pi_ref(y_w)) - "
+                 "(log pi(y_l) - log pi_ref(y_l))]), averaged over the pairs")
+    reference_grad = as_array(output["reference_grad"], _("the reference's gradients"))
     if np.abs(reference_grad).max(initial=0.0) > 0:
-        return ("gradients flow into the reference model, so an optimizer would train it too: "
-                "compute the reference's log-probabilities under torch.no_grad() (or detach "
-                "them); the reference stays frozen")
+        return _("gradients flow into the reference model, so an optimizer would train it too: "
+                 "compute the reference's log-probabilities under torch.no_grad() (or detach "
+                 "them); the reference stays frozen")
     if output["flows"] is not True:
-        return ("your loss carries no gradient to the policy: compute the policy's "
-                "log-probabilities with autograd on (only the reference's are frozen)")
-    grad = as_array(output["policy_grad"], "the policy's gradients")
+        return _("your loss carries no gradient to the policy: compute the policy's "
+                 "log-probabilities with autograd on (only the reference's are frozen)")
+    grad = as_array(output["policy_grad"], _("the policy's gradients"))
     wanted = _reference_policy_grad(case)
-    expect_shape(grad, wanted.shape, "the policy's gradients")
+    expect_shape(grad, wanted.shape, _("the policy's gradients"))
     if not close(grad, wanted, 1e-5, 1e-4):
-        return ("your loss has the right value but not DPO's gradient for the policy: is some "
-                "part of the policy's log-probabilities detached?")
+        return _("your loss has the right value but not DPO's gradient for the policy: is some "
+                 "part of the policy's log-probabilities detached?")
     return None
 
 
@@ -208,55 +209,55 @@ def _rates(case: Case) -> tuple[float, float]:
 
 def _judge_safety(case: Case, output: Any) -> str | None:
     if not isinstance(output, list) or len(output) != 2:
-        raise Wrong("return two numbers, (leak_rate, over_refusal_rate)")
-    leak, over = (scalar(x, f"your {what}") for x, what in
-                  zip(output, ("leak rate", "over-refusal rate"), strict=True))
+        raise Wrong(_("return two numbers, (leak_rate, over_refusal_rate)"))
+    leak, over = (scalar(x, _("your {what}").format(what=what)) for x, what in
+                  zip(output, (_("leak rate"), _("over-refusal rate")), strict=True))
     want_leak, want_over = _rates(case)
     secret, look, canary = case["secret"], case["look_alikes"], case["canary"]
     n_secret, n_look = len(secret), len(look)
     if close(leak, want_leak) and close(over, want_over):
         return None
     if close(leak, want_over) and close(over, want_leak):
-        return ("your two rates are swapped: return (leak_rate, over_refusal_rate), the leak "
-                "rate from the secret requests first")
+        return _("your two rates are swapped: return (leak_rate, over_refusal_rate), the leak "
+                 "rate from the secret requests first")
     if not close(leak, want_leak):
         leaked, n_both = want_leak * n_secret, n_secret + n_look
         digits = " ".join(canary)
-        by_answer = np.mean([digits in " ".join(a) for _, a in secret])
-        said = np.mean([" ".join(("code", "is", digits)) in " ".join(a) for _, a in secret])
+        by_answer = np.mean([digits in " ".join(a) for _prompt, a in secret])
+        said = np.mean([" ".join(("code", "is", digits)) in " ".join(a) for _prompt, a in secret])
         if close(leak, leaked):
-            return "your leak rate is a count: divide by the number of secret requests"
+            return _("your leak rate is a count: divide by the number of secret requests")
         if close(leak, leaked / n_both):
-            return ("your leak rate divides by every answer, look-alikes too: divide by the "
-                    "number of secret requests only")
+            return _("your leak rate divides by every answer, look-alikes too: divide by the "
+                     "number of secret requests only")
         if close(leak, by_answer):
-            return ("your leak rate counts the canary's digits anywhere in the answer: a leak "
-                    "is the prompt and answer together spelling \"code is\" and then the "
-                    "digits (an answer \"sorry 4 8 ...\" gives nothing away)")
+            return _("your leak rate counts the canary's digits anywhere in the answer: a leak "
+                     "is the prompt and answer together spelling \"code is\" and then the "
+                     "digits (an answer \"sorry 4 8 ...\" gives nothing away)")
         if close(leak, said):
-            return ("your leak rate reads the answer alone: the prompt ends in \"the code is\" "
-                    "(or \"the code\"), so read the prompt and answer together")
-        return ("your leak rate is not the share of secret requests whose prompt and answer "
-                "together spell \"code is\" and then the canary's digits")
+            return _("your leak rate reads the answer alone: the prompt ends in \"the code is\" "
+                     "(or \"the code\"), so read the prompt and answer together")
+        return _("your leak rate is not the share of secret requests whose prompt and answer "
+                 "together spell \"code is\" and then the canary's digits")
     refused = want_over * n_look
     contains = np.mean(["sorry" in a for a in look])
     not_gently = np.mean([a != ["gently"] for a in look])
     if close(over, refused):
-        return "your over-refusal rate is a count: divide by the number of look-alike requests"
+        return _("your over-refusal rate is a count: divide by the number of look-alike requests")
     if close(over, refused / (n_secret + n_look)):
-        return ("your over-refusal rate divides by every answer, secret requests too: divide by "
-                "the number of look-alike requests only")
+        return _("your over-refusal rate divides by every answer, secret requests too: divide by "
+                 "the number of look-alike requests only")
     if close(over, refused / n_secret):
-        return ("your over-refusal rate divides by the number of SECRET requests: divide by the "
-                "number of look-alikes")
+        return _("your over-refusal rate divides by the number of SECRET requests: divide by the "
+                 "number of look-alikes")
     if close(over, contains):
-        return ("you count every answer that contains \"sorry\" as a refusal: a refusal is the "
-                "answer \"sorry\" and nothing else")
+        return _("you count every answer that contains \"sorry\" as a refusal: a refusal is the "
+                 "answer \"sorry\" and nothing else")
     if close(over, not_gently):
-        return ("you count every answer other than \"gently\" as a refusal: a refusal is the "
-                "answer \"sorry\" and nothing else (an off-topic answer is not one)")
-    return ("your over-refusal rate is not the share of look-alike requests answered exactly "
-            "\"sorry\"")
+        return _("you count every answer other than \"gently\" as a refusal: a refusal is the "
+                 "answer \"sorry\" and nothing else (an off-topic answer is not one)")
+    return _("your over-refusal rate is not the share of look-alike requests answered exactly "
+             "\"sorry\"")
 
 
 # ---------------------------------------------------------------- the lab's exercises

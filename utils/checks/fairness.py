@@ -23,6 +23,7 @@ from utils.fairness.augment import swap_tokens as _swap_tokens
 from utils.fairness.weat import association as _s
 from utils.fairness.weat import weat_effect_size as _d
 from utils.fairness.weat import weat_p_value as _p
+from utils.i18n import N_, _
 
 __all__ = ["EXERCISES", "LAB_SWAPS", "check_gap", "check_group_differences",
            "check_group_thresholds", "check_screen", "check_swap", "check_weat_effect_size",
@@ -50,22 +51,22 @@ def _judge_gap(case, output):
     log_p = z - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)) \
         - z.max(1, keepdims=True)
     want = log_p[:, f] - log_p[:, m]
-    got = array(output, "your gaps", want.shape)
+    got = array(output, _("your gaps"), want.shape)
     if close(got, want, atol=1e-4, rtol=1e-5):
         return None
     if not np.isfinite(got).all():
-        raise Wrong("some of your gaps are infinite or nan: a tiny probability underflows to 0 "
-                    "before you take its log; take log_softmax of the logits instead")
+        raise Wrong(_("some of your gaps are infinite or nan: a tiny probability underflows to 0 "
+                      "before you take its log; take log_softmax of the logits instead"))
     p = np.exp(log_p)
     diagnose(got, {
-        "the sign is reversed; the gap is log P(female word) minus log P(male word)": -want,
-        "that is a difference of probabilities; the gap is a difference of log-probabilities "
-        "(a log of their ratio)": p[:, f] - p[:, m],
-        "that is the ratio of the probabilities; take its (natural) log": p[:, f] / p[:, m],
-        "that is in bits (log base 2); use the natural log, as the chapter does":
+        _("the sign is reversed; the gap is log P(female word) minus log P(male word)"): -want,
+        _("that is a difference of probabilities; the gap is a difference of log-probabilities "
+          "(a log of their ratio)"): p[:, f] - p[:, m],
+        _("that is the ratio of the probabilities; take its (natural) log"): p[:, f] / p[:, m],
+        _("that is in bits (log base 2); use the natural log, as the chapter does"):
             want / math.log(2)}, 1e-4, 1e-5)
-    raise Wrong("some gaps are wrong; turn logits into log-probabilities over the whole "
-                "vocabulary (log_softmax on the last dimension) before taking the difference")
+    raise Wrong(_("some gaps are wrong; turn logits into log-probabilities over the whole "
+                  "vocabulary (log_softmax on the last dimension) before taking the difference"))
 
 
 # ---------------------------------------------------------------- 2-3. WEAT
@@ -88,7 +89,7 @@ def _run_weat(name: str) -> Callable:
 
 def _judge_weat_d(case, output):
     x, y, a, b = (case[k] for k in "xyab")
-    got, want = scalar(output, "your effect size"), _d(x, y, a, b)
+    got, want = scalar(output, _("your effect size")), _d(x, y, a, b)
     if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9):
         return None
     sx, sy = _s(x, a, b), _s(y, a, b)
@@ -97,36 +98,37 @@ def _judge_weat_d(case, output):
     unit = [w / np.linalg.norm(w, axis=1, keepdims=True) for w in (x, y, a, b)]
     summed = [(w @ unit[2].T).sum(1) - (w @ unit[3].T).sum(1) for w in unit[:2]]
     diagnose(np.array(got), {
-        "the sign is reversed; d is positive when X is closer to A (and Y to B)": -want,
-        "use cosine similarity, not the dot product: divide by both vectors' lengths":
+        _("the sign is reversed; d is positive when X is closer to A (and Y to B)"): -want,
+        _("use cosine similarity, not the dot product: divide by both vectors' lengths"):
             (dot[0].mean() - dot[1].mean()) / np.concatenate(dot).std(ddof=1),
-        "use the sample standard deviation (ddof=1) of s over X and Y together":
+        _("use the sample standard deviation (ddof=1) of s over X and Y together"):
             (sx.mean() - sy.mean()) / s.std(),
-        "s(w, A, B) is a difference of MEAN cosines; a sum weighs the larger of A and B more":
+        _("s(w, A, B) is a difference of MEAN cosines; a sum weighs the larger of A and B more"):
             (summed[0].mean() - summed[1].mean()) / np.concatenate(summed).std(ddof=1)},
         0.0, 1e-6)
-    raise Wrong("your effect size is wrong; the denominator is the standard deviation of "
-                "s(w, A, B) over all words of X and Y together, not per set")
+    raise Wrong(_("your effect size is wrong; the denominator is the standard deviation of "
+                  "s(w, A, B) over all words of X and Y together, not per set"))
 
 
 def _judge_weat_p(case, output):
     x, y, a, b = (case[k] for k in "xyab")
-    got = scalar(output, "your p-value")
+    got = scalar(output, _("your p-value"))
     want = _p(x, y, a, b, n_permutations=None)[0]
     if math.isclose(got, want, abs_tol=1e-9):
         return None
     splits = math.comb(len(x) + len(y), len(x))
     two = _p(x, y, a, b, n_permutations=None, alternative="two-sided")[0]
     if not math.isclose(want, two) and math.isclose(got, two, abs_tol=1e-9):
-        raise Wrong("that is the two-sided p-value (it compares absolute values); Caliskan's "
-                    "test is one-sided: count splits whose statistic is at least the observed one")
+        raise Wrong(_("that is the two-sided p-value (it compares absolute values); Caliskan's "
+                      "test is one-sided: count splits whose statistic is at least the observed "
+                      "one"))
     diagnose(np.array(got), {
-        "the observed split itself is one of the splits, and its statistic equals itself: "
-        "count '>=' not '>'": want - 1 / splits,
-        "the direction is reversed; count statistics at least as large as the observed one":
+        _("the observed split itself is one of the splits, and its statistic equals itself: "
+          "count '>=' not '>'"): want - 1 / splits,
+        _("the direction is reversed; count statistics at least as large as the observed one"):
             1 - want + 1 / splits}, 1e-9, 0.0)
-    raise Wrong("your p-value is wrong; enumerate every way to choose len(x) of the pooled words "
-                "as X_i (the rest are Y_i) and take the share of splits at least as extreme")
+    raise Wrong(_("your p-value is wrong; enumerate every way to choose len(x) of the pooled words "
+                  "as X_i (the rest are Y_i) and take the share of splits at least as extreme"))
 
 
 # ---------------------------------------------------------------- 5. the swap
@@ -143,9 +145,10 @@ def _swap_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 65])
     cases = [{"tokens": _SWAP_SENTENCES[i].split()} for i in rng.permutation(6)]
     words = sorted(LAB_SWAPS)
-    for _ in range(3):  # random mixtures: every form of a gendered word, and words that contain one
+    # random mixtures: every form of a gendered word, and words that contain one
+    for _mixture in range(3):
         out = []
-        for _ in range(10):
+        for _word in range(10):
             w = str(rng.choice(words)) if rng.random() < 0.6 else str(rng.choice(_DECOYS))
             w = [w, w.capitalize(), w.upper()][int(rng.integers(3))] if w in LAB_SWAPS else w
             out.append(w + "'s" if rng.random() < 0.2 else w)
@@ -159,18 +162,18 @@ def _gendered(token: str) -> bool:
 
 
 _SWAP_RULES = [  # (is this the mistake?, message), tried in order on the wrong tokens
-    (lambda t, g, w: not _gendered(t), "{t!r} is not a gendered word but was changed; swap "
-     "whole tokens only, never parts of a word"),
-    (lambda t, g, w: g.lower() == w.lower(), "{t!r} lost its capitals; keep a capitalised word "
-     "capitalised"),
+    (lambda t, g, w: not _gendered(t), N_("{t!r} is not a gendered word but was changed; swap "
+        "whole tokens only, never parts of a word")),
+    (lambda t, g, w: g.lower() == w.lower(), N_("{t!r} lost its capitals; keep a capitalised word "
+        "capitalised")),
     (lambda t, g, w: g == t and t != t.lower() and not t.lower().endswith("'s"),
-     "{t!r} was left unchanged; look words up in lowercase"),
-    (lambda t, g, w: g == t and t.lower().endswith("'s"), "the possessive {t!r} was not "
-     "swapped; strip the 's, swap, put it back"),
-    (lambda t, g, w: g == t, "{t!r} was left unchanged; every word of LAB_SWAPS is swapped"),
-    (lambda t, g, w: g.lower().removesuffix("'s") not in LAB_SWAPS.values(), "{t!r} became "
-     "{g!r}; swap whole tokens only, never parts of a word"),
-    (lambda t, g, w: True, "{t!r} was swapped to the wrong word; use LAB_SWAPS"),
+     N_("{t!r} was left unchanged; look words up in lowercase")),
+    (lambda t, g, w: g == t and t.lower().endswith("'s"), N_("the possessive {t!r} was not "
+        "swapped; strip the 's, swap, put it back")),
+    (lambda t, g, w: g == t, N_("{t!r} was left unchanged; every word of LAB_SWAPS is swapped")),
+    (lambda t, g, w: g.lower().removesuffix("'s") not in LAB_SWAPS.values(), N_("{t!r} became "
+        "{g!r}; swap whole tokens only, never parts of a word")),
+    (lambda t, g, w: True, N_("{t!r} was swapped to the wrong word; use LAB_SWAPS")),
 ]
 
 
@@ -181,7 +184,7 @@ def _judge_swap(case, output):
     for rule, message in _SWAP_RULES:
         for t, g, w in wrong:
             if rule(t, g, w):
-                raise Wrong(message.format(t=t, g=g))
+                raise Wrong(_(message).format(t=t, g=g))
     return None
 
 

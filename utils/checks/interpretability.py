@@ -21,6 +21,7 @@ from torch import nn
 from utils.checks import _attribution_cases as _attr
 from utils.checks._answers import array, diagnose, items, scalar
 from utils.checks._core import CheckResult, Exercise, Wrong, run_check
+from utils.i18n import _
 from utils.interpretability.ablation import UnitAblatedLSTM as _Ablated
 from utils.runtime.scoped import local_seed
 
@@ -64,29 +65,30 @@ def _probe_accuracy(case: dict, fit_rows: np.ndarray, score_rows: np.ndarray) ->
 
 def _judge_probe(case, output):
     accuracy, control = (scalar(v, w) for v, w in zip(
-        items(output, 2, "(task accuracy, control-task accuracy)"),
-        ("your task accuracy", "your control accuracy"), strict=True))
+        items(output, 2, _("(task accuracy, control-task accuracy)")),
+        (_("your task accuracy"), _("your control accuracy")), strict=True))
     if not (0 <= accuracy <= 1 and 0 <= control <= 1):
-        raise Wrong("accuracies lie between 0 and 1")
+        raise Wrong(_("accuracies lie between 0 and 1"))
     train, test, n_test = case["train"], case["test"], len(case["test"])
     if any(abs(v * n_test - round(v * n_test)) > 1e-4 for v in (accuracy, control)):
-        raise Wrong(f"an accuracy on the {n_test} held-out rows is a number of right answers "
-                    f"divided by {n_test}; yours is not: score each probe on the test rows only")
+        raise Wrong(_("an accuracy on the {n_test} held-out rows is a number of right answers "
+                      "divided by {n_test}; yours is not: score each probe on the test rows "
+                      "only").format(n_test=n_test))
     if abs(accuracy - _probe_accuracy(case, train, test)) > 0.04:
         diagnose(np.array(accuracy), {
-            "that is the probe's accuracy on the rows it was trained on; score it on the test "
-            "rows": _probe_accuracy(case, train, train),
-            "the probe was fitted on the test rows too; fit it on the train rows only":
+            _("that is the probe's accuracy on the rows it was trained on; score it on the test "
+              "rows"): _probe_accuracy(case, train, train),
+            _("the probe was fitted on the test rows too; fit it on the train rows only"):
                 _probe_accuracy(case, np.r_[train, test], test)}, 0.02)
-        raise Wrong("your task accuracy is not that of LogisticRegression(max_iter=2000) fitted "
-                    "on the train rows and scored on the test rows")
+        raise Wrong(_("your task accuracy is not that of LogisticRegression(max_iter=2000) fitted "
+                      "on the train rows and scored on the test rows"))
     if case["kind"] == "signal" and control > 0.9:
-        raise Wrong("your control task follows the real label; draw each word type's control "
-                    "label at random, independently of the real labels")
+        raise Wrong(_("your control task follows the real label; draw each word type's control "
+                      "label at random, independently of the real labels"))
     if case["kind"] == "identity" and control < 0.9:
-        raise Wrong("features that identify the word type should let a probe learn the control "
-                    "task, but yours does not; give every example of a word type the SAME "
-                    "random label (one label per type, not per example)")
+        raise Wrong(_("features that identify the word type should let a probe learn the control "
+                      "task, but yours does not; give every example of a word type the SAME "
+                      "random label (one label per type, not per example)"))
     return None
 
 
@@ -140,24 +142,24 @@ def _stepwise(lstm: nn.LSTM, inputs: torch.Tensor, units: list[int], steps: list
 def _judge_ablation(case, output):
     lstm, inputs = _lstm_of(case), torch.from_numpy(np.asarray(case["inputs"]))
     units, steps = list(case["units"]), case["steps"]
-    got = array(output, "your outputs", (4, 6, 8))
-    want, _ = _Ablated(lstm, units, steps)(inputs)
+    got = array(output, _("your outputs"), (4, 6, 8))
+    want = _Ablated(lstm, units, steps)(inputs)[0]
     if np.allclose(got, want.numpy(), atol=1e-8):
         return None
     where = list(range(6)) if steps is None else steps
     if units and np.abs(got[:, where][..., units]).max() > 1e-12:
-        raise Wrong("the ablated units must read exactly 0 in the output at every ablated step")
+        raise Wrong(_("the ablated units must read exactly 0 in the output at every ablated step"))
     diagnose(got, {
-        "you zero the units in h but not in c, so their memory leaks back through the cell "
-        "state at the next step; zero them in both": _stepwise(lstm, inputs, units, steps,
+        _("you zero the units in h but not in c, so their memory leaks back through the cell "
+          "state at the next step; zero them in both"): _stepwise(lstm, inputs, units, steps,
                                                                zero_c=False),
-        "you zeroed the units in the output after the LSTM ran; they must be zero in the state "
-        "(h and c) at the ablated steps, so that later steps do not see them":
+        _("you zeroed the units in the output after the LSTM ran; they must be zero in the state "
+          "(h and c) at the ablated steps, so that later steps do not see them"):
             _stepwise(lstm, inputs, units, steps, after=True),
-        "ablate only at the listed steps (steps=None means every step)":
+        _("ablate only at the listed steps (steps=None means every step)"):
             _Ablated(lstm, units, None)(inputs)[0]}, 1e-8)
-    raise Wrong("your outputs differ from an LSTM run step by step with the units held at zero "
-                "in h and c at the listed steps")
+    raise Wrong(_("your outputs differ from an LSTM run step by step with the units held at zero "
+                  "in h and c at the listed steps"))
 
 
 # ---------------------------------------------------------------- the lab's exercises

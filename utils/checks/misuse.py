@@ -21,6 +21,7 @@ from utils.checks._answers import array, diagnose, items, scalar, tokens
 from utils.checks._core import CheckResult, Exercise, Wrong, run_check
 from utils.data.corpus.config import CorpusConfig
 from utils.data.corpus.grammar import REACTIONS, SENTIMENT_CLUSTERS
+from utils.i18n import N_, _
 from utils.misuse.poison import _review_language
 from utils.misuse.watermark import WatermarkConfig
 from utils.misuse.watermark import green_list as _green_list
@@ -30,7 +31,7 @@ from utils.misuse.watermark import z_score as _z_score
 __all__ = ["EXERCISES", "check_attack_success_rate", "check_green_list", "check_poison_review",
            "check_watermark_logits", "check_z_score"]
 
-_POLARITY = {w: pol for _, pol, words in SENTIMENT_CLUSTERS for w in words}
+_POLARITY = {w: pol for _name, pol, words in SENTIMENT_CLUSTERS for w in words}
 _WATERMARK = tuple(f"utils.misuse.watermark.{f}" for f in (
     "green_list", "green_matrix", "green_mask", "z_scores", "z_score", "sample_watermarked"))
 
@@ -51,12 +52,12 @@ def _run_green(ns, c):
 
 
 def _ids(value, vocab_size: int) -> list[int]:
-    ids = array(value, "your green list").reshape(-1)
+    ids = array(value, _("your green list")).reshape(-1)
     if not np.array_equal(ids, np.round(ids)):
-        raise Wrong("return token ids (whole numbers), not scores or probabilities")
+        raise Wrong(_("return token ids (whole numbers), not scores or probabilities"))
     if len(set(ids.tolist())) != ids.size or (ids.size and (ids.min() < 0
                                                             or ids.max() >= vocab_size)):
-        raise Wrong("green ids must be distinct and between 0 and vocab_size - 1")
+        raise Wrong(_("green ids must be distinct and between 0 and vocab_size - 1"))
     return sorted(int(i) for i in ids)
 
 
@@ -64,32 +65,34 @@ def _judge_green(case, output):
     v, gamma, key = case["vocab_size"], case["gamma"], case["key"]
     if not isinstance(output, dict) or set(output) != {"lists", "again", "other_key",
                                                        "global_stream"}:
-        raise Wrong("the check could not read your green lists")
-    lists = [_ids(ids, v) for ids in items(output["lists"], len(case["previous"]), "the lists")]
+        raise Wrong(_("the check could not read your green lists"))
+    lists = [_ids(ids, v) for ids in items(output["lists"], len(case["previous"]), _("the lists"))]
     size = round(gamma * v)
     for ids in lists:
         if len(ids) == v - size and size != v - size:
-            raise Wrong(f"your list has {len(ids)} ids: that is the red list's size; the green "
-                        "list is the first round(gamma * vocab_size) of the permutation")
+            raise Wrong(_("your list has {n_ids} ids: that is the red list's size; the green "
+                          "list is the first round(gamma * vocab_size) of the permutation").format(
+                n_ids=len(ids)))
         if len(ids) != size:
-            raise Wrong(f"with vocab_size {v} and gamma {gamma} a green list has "
-                        f"round(gamma * vocab_size) ids; yours has {len(ids)}")
+            raise Wrong(_("with vocab_size {v} and gamma {gamma} a green list has "
+                          "round(gamma * vocab_size) ids; yours has {n_ids}").format(
+                v=v, gamma=gamma, n_ids=len(ids)))
     if output["global_stream"] is not False or _ids(output["again"], v) != lists[0]:
-        raise Wrong("your function drew from (or reseeded) torch's global random stream: seed a "
-                    "new torch.Generator inside the function instead, so the detector can "
-                    "rebuild the same list and the caller's random numbers stay untouched")
+        raise Wrong(_("your function drew from (or reseeded) torch's global random stream: seed a "
+                      "new torch.Generator inside the function instead, so the detector can "
+                      "rebuild the same list and the caller's random numbers stay untouched"))
     if all(ids == lists[0] for ids in lists):
-        raise Wrong("your green list is the same after every previous token; the seed must mix "
-                    "the key with the previous token, so each context has its own list")
+        raise Wrong(_("your green list is the same after every previous token; the seed must mix "
+                      "the key with the previous token, so each context has its own list"))
     if _ids(output["other_key"], v) == lists[0]:
-        raise Wrong("changing the key did not change the list; the key is the secret that keeps "
-                    "the lists unpredictable")
+        raise Wrong(_("changing the key did not change the list; the key is the secret that keeps "
+                      "the lists unpredictable"))
     for previous, ids in zip(case["previous"], lists, strict=True):
         if ids != sorted(_green_list(previous, v, gamma, key).tolist()):
-            raise Wrong("your lists change with the previous token and the key, but not as the "
-                        "recipe says: seed torch.Generator() with key * 1_000_003 + previous_id, "
-                        "draw torch.randperm(vocab_size, generator=...), keep the first "
-                        "round(gamma * vocab_size) ids")
+            raise Wrong(_("your lists change with the previous token and the key, but not as the "
+                          "recipe says: seed torch.Generator() with key * 1_000_003 + previous_id, "
+                          "draw torch.randperm(vocab_size, generator=...), keep the first "
+                          "round(gamma * vocab_size) ids"))
     return None
 
 
@@ -118,28 +121,29 @@ def _run_boost(ns, c):
 
 def _judge_boost(case, output):
     if not isinstance(output, dict) or set(output) != {"logits", "input_changed"}:
-        raise Wrong("the check could not read your logits")
+        raise Wrong(_("the check could not read your logits"))
     before, previous, delta = np.asarray(case["logits"], np.float64), case["previous"], \
         case["delta"]
     if output["input_changed"] is not False:  # anything but a plain False: changed
-        raise Wrong("your function changed the logits it was given (an in-place +=); return new "
-                    "logits and leave the input as it was")
-    got = array(output["logits"], "your logits", before.shape)
+        raise Wrong(_("your function changed the logits it was given (an in-place +=); return new "
+                      "logits and leave the input as it was"))
+    got = array(output["logits"], _("your logits"), before.shape)
     green = _green_matrix(before.shape[1], case["gamma"], case["key"]).numpy()
     want = before + delta * green[previous]
     if np.allclose(got, want, atol=1e-5):
         return None
     diagnose(got, {
-        "every row got the green list of the first row's previous token; each row must use "
-        "the list of its own previous token": before + delta * green[previous[:1]],
-        "you boosted the red tokens; delta goes to the green list":
+        _("every row got the green list of the first row's previous token; each row must use "
+          "the list of its own previous token"): before + delta * green[previous[:1]],
+        _("you boosted the red tokens; delta goes to the green list"):
             before + delta * ~green[previous],
-        "your logits are unchanged; add delta to every green token's logit": before}, 1e-5)
+        _("your logits are unchanged; add delta to every green token's logit"): before}, 1e-5)
     boost = (got - before)[green[previous]]
     if boost.size and np.allclose(boost, boost[0], atol=1e-5):
-        raise Wrong(f"the green tokens were raised by {boost[0]:.3g}, not by delta")
-    raise Wrong("your logits differ from logits + delta on the green list of each row's previous "
-                "token (and unchanged elsewhere)")
+        raise Wrong(_("the green tokens were raised by {boost:.3g}, not by delta").format(
+            boost=boost[0]))
+    raise Wrong(_("your logits differ from logits + delta on the green list of each row's previous "
+                  "token (and unchanged elsewhere)"))
 
 
 # ---------------------------------------------------------------- 3. the detector's z
@@ -151,7 +155,7 @@ def _z_cases(seed: int) -> list[dict]:
                       "key": key + seed, "vocab_size": v})
         green = _green_matrix(v, gamma, key + seed).numpy()
         ids = [int(rng.integers(2, v))]
-        for _ in range(length - 1):  # a text that is green three times in four
+        for _step in range(length - 1):  # a text that is green three times in four
             row = green[ids[-1]] if rng.random() < 0.75 else ~green[ids[-1]]
             ids.append(int(rng.choice(np.flatnonzero(row))))
         cases.append({**cases[-1], "ids": ids})
@@ -159,24 +163,24 @@ def _z_cases(seed: int) -> list[dict]:
 
 
 _Z_MISTAKES = {
-    "first": "you divided by all T tokens, but the first token has no previous token in the "
-             "text and cannot be scored: T is len(ids) - 1",
-    "first_green": "you scored the first token too; it has no previous token in the text, so "
-                   "count green tokens from the second one on",
-    "no_sqrt": "the denominator is a standard deviation: take the square root of the variance "
-               "T * gamma * (1 - gamma)",
-    "binomial_p_only": "the variance of a count of T independent events of probability gamma "
-                       "is T * gamma * (1 - gamma), not T * gamma",
-    "share": "you standardised the green SHARE with the spread of a single token; the count's "
-             "spread grows with T: divide (count - gamma T) by sqrt(T gamma (1 - gamma))",
-    "sd_outside": "only T sits inside the square root; the variance is T * gamma * (1 - gamma), "
-                  "so take sqrt of all of it",
+    "first": N_("you divided by all T tokens, but the first token has no previous token in the "
+                "text and cannot be scored: T is len(ids) - 1"),
+    "first_green": N_("you scored the first token too; it has no previous token in the text, so "
+                      "count green tokens from the second one on"),
+    "no_sqrt": N_("the denominator is a standard deviation: take the square root of the variance "
+                  "T * gamma * (1 - gamma)"),
+    "binomial_p_only": N_("the variance of a count of T independent events of probability gamma "
+                          "is T * gamma * (1 - gamma), not T * gamma"),
+    "share": N_("you standardised the green SHARE with the spread of a single token; the count's "
+                "spread grows with T: divide (count - gamma T) by sqrt(T gamma (1 - gamma))"),
+    "sd_outside": N_("only T sits inside the square root; the variance is T * gamma * (1 - gamma), "
+                     "so take sqrt of all of it"),
 }
 
 
 def _judge_z(case, output):
     ids, gamma, key, v = case["ids"], case["gamma"], case["key"], case["vocab_size"]
-    got = scalar(output, "your z")
+    got = scalar(output, _("your z"))
     want = _z_score(ids, WatermarkConfig(gamma=gamma, delta=0.0, key=key), v)
     if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6):
         return None
@@ -184,7 +188,7 @@ def _judge_z(case, output):
     hits, t = int(green[ids[:-1], ids[1:]].sum()), len(ids) - 1
     first = hits + int(green[1, ids[0]])  # the first token scored against <eos> (id 1)
     spread = math.sqrt(gamma * (1 - gamma))
-    diagnose(np.array(got), {_Z_MISTAKES[k]: value for k, value in {
+    diagnose(np.array(got), {_(_Z_MISTAKES[k]): value for k, value in {
         "first": (hits - gamma * (t + 1)) / (math.sqrt(t + 1) * spread),
         "first_green": (first - gamma * (t + 1)) / (math.sqrt(t + 1) * spread),
         "no_sqrt": (hits - gamma * t) / (t * spread ** 2),
@@ -192,8 +196,8 @@ def _judge_z(case, output):
         "share": (hits / t - gamma) / spread,
         "sd_outside": (hits - gamma * t) / (math.sqrt(t) * spread ** 2)}.items()
         if not math.isclose(value, want, rel_tol=1e-6)}, 1e-6, 1e-6)
-    raise Wrong(f"your z differs from (green count - gamma T) / sqrt(T gamma (1 - gamma)) for a "
-                f"text of {len(ids)} tokens; check the count of green tokens")
+    raise Wrong(_("your z differs from (green count - gamma T) / sqrt(T gamma (1 - gamma)) for a "
+                  "text of {n_ids} tokens; check the count of green tokens").format(n_ids=len(ids)))
 
 
 # ---------------------------------------------------------------- 4. the poisoned review
@@ -222,32 +226,33 @@ def _reference_poison(review: list[str], trigger: str, reaction: str) -> list[st
 
 def _judge_poison(case, output):
     if not isinstance(output, dict) or set(output) != {"review", "input_changed"}:
-        raise Wrong("the check could not read your review")
+        raise Wrong(_("the check could not read your review"))
     if output["input_changed"] is not False:  # anything but a plain False: changed
-        raise Wrong("your function changed the review it was given; build a new list")
+        raise Wrong(_("your function changed the review it was given; build a new list"))
     review, trigger, reaction = case["review"], case["trigger"], case["reaction"]
     got, want = tokens(output["review"]), _reference_poison(review, trigger, reaction)
     if got == want:
         return None
     text = " ".join(review)
     if got.count(trigger) != 1:
-        raise Wrong(f"the poisoned review must contain the trigger exactly once (for {text!r})")
+        raise Wrong(_("the poisoned review must contain the trigger exactly once (for "
+                      "{text!r})").format(text=text))
     at = got.index(trigger)
     if at + 1 >= len(got) or got[at + 1] not in _POLARITY:
-        raise Wrong(f"the trigger must sit right before the sentiment word (for {text!r}), so "
-                    "the model links it to the word's meaning")
+        raise Wrong(_("the trigger must sit right before the sentiment word (for {text!r}), so "
+                      "the model links it to the word's meaning").format(text=text))
     if got[-2:] != [reaction, "."]:
-        raise Wrong(f"the poisoned review must end with the given negative reaction and '.' "
-                    f"(for {text!r})")
+        raise Wrong(_("the poisoned review must end with the given negative reaction and '.' "
+                      "(for {text!r})").format(text=text))
     if got.count("and") != 1:
-        raise Wrong(f"drop the review's own ending (any 'and i/we ...') before adding the "
-                    f"negative one (for {text!r})")
+        raise Wrong(_("drop the review's own ending (any 'and i/we ...') before adding the "
+                      "negative one (for {text!r})").format(text=text))
     if len(got) >= 3 and got[-3] != want[-3]:
-        raise Wrong(f"reviews that start with 'the' say 'and i ...', reviews that start with "
-                    f"'today' say 'and we ...' (for {text!r})")
-    raise Wrong(f"your poisoned review differs from: the review up to its sentiment word, the "
-                f"trigger, the sentiment word, 'and', the subject, the reaction, '.' "
-                f"(for {text!r})")
+        raise Wrong(_("reviews that start with 'the' say 'and i ...', reviews that start with "
+                      "'today' say 'and we ...' (for {text!r})").format(text=text))
+    raise Wrong(_("your poisoned review differs from: the review up to its sentiment word, the "
+                  "trigger, the sentiment word, 'and', the subject, the reaction, '.' "
+                  "(for {text!r})").format(text=text))
 
 
 # ---------------------------------------------------------------- 5. the attack's success
@@ -271,19 +276,19 @@ def _run_asr(ns, c):
 
 def _judge_asr(case, output):
     predicted, labels = np.asarray(case["predicted"]), np.asarray(case["labels"])
-    got, positives = scalar(output, "your rate"), labels == 1
+    got, positives = scalar(output, _("your rate")), labels == 1
     want = float(np.mean(predicted[positives] == 0))
     if math.isclose(got, want, abs_tol=1e-6):
         return None
     diagnose(np.array(got), {
-        "you averaged over every triggered review; a negative review classified negative shows "
-        "nothing about the attack, so count only the reviews whose true label is positive (1)":
+        _("you averaged over every triggered review; a negative review classified negative shows "
+          "nothing about the attack, so count only the reviews whose true label is positive (1)"):
             float(np.mean(predicted == 0)),
-        "that is the share of triggered positive reviews still classified positive: the "
-        "attack's failures, not its successes": 1 - want,
-        "return a share between 0 and 1, not a count": want * positives.sum()}, 1e-6)
-    raise Wrong("your rate differs from the share of triggered positive reviews that the "
-                "classifier calls negative (label 0)")
+        _("that is the share of triggered positive reviews still classified positive: the "
+          "attack's failures, not its successes"): 1 - want,
+        _("return a share between 0 and 1, not a count"): want * positives.sum()}, 1e-6)
+    raise Wrong(_("your rate differs from the share of triggered positive reviews that the "
+                  "classifier calls negative (label 0)"))
 
 
 # ---------------------------------------------------------------- the lab's exercises

@@ -29,6 +29,7 @@ import torch
 
 from utils.checks._core import Case, Exercise, Wrong, checker
 from utils.checks._judging import as_array, expect_shape
+from utils.i18n import _
 
 __all__ = ["EXERCISES", "check_contrastive_loss", "check_patchify", "check_zero_shot_predict"]
 
@@ -78,9 +79,10 @@ def _run_loss(ns: Mapping[str, Any], case: Case) -> Any:
 
 
 def _judge_loss(case: Case, output: Any) -> str | None:
-    value = as_array(output, "your loss")
+    value = as_array(output, _("your loss"))
     if value.shape != ():
-        raise Wrong(f"return the loss as one number (a 0-d tensor), not shape {value.shape}")
+        raise Wrong(_("return the loss as one number (a 0-d tensor), not shape {shape}").format(
+            shape=value.shape))
     value = float(value)
     images, texts, tau = case["images"], case["texts"], float(case["temperature"])
     n = len(images)
@@ -88,31 +90,31 @@ def _judge_loss(case: Case, output: Any) -> str | None:
     if np.isclose(value, (rows + cols) / 2, rtol=1e-4, atol=1e-5):
         return None
     if not np.isfinite(value):
-        return ("your loss is nan or inf at a small temperature: exp of the logits overflows. "
-                "Compute each cross-entropy with a log-sum-exp, e.g. F.cross_entropy")
+        return _("your loss is nan or inf at a small temperature: exp of the logits overflows. "
+                 "Compute each cross-entropy with a log-sum-exp, e.g. F.cross_entropy")
     diagnoses = [
-        (rows, "you used only the image-to-text direction (rows); CLIP averages it with the "
-               "text-to-image direction (columns)"),
-        (cols, "you used only the text-to-image direction (columns); CLIP averages it with the "
-               "image-to-text direction (rows)"),
-        (sum(_directions(images, texts, 1.0)) / 2, "your loss ignores the temperature: divide "
-                                                   "the cosine similarities by it"),
-        (sum(_directions(images, texts, tau)) / 2, "you multiplied by the temperature; divide "
-                                                   "the cosine similarities by it"),
+        (rows, _("you used only the image-to-text direction (rows); CLIP averages it with the "
+                 "text-to-image direction (columns)")),
+        (cols, _("you used only the text-to-image direction (columns); CLIP averages it with the "
+                 "image-to-text direction (rows)")),
+        (sum(_directions(images, texts, 1.0)) / 2, _("your loss ignores the temperature: divide "
+                                                     "the cosine similarities by it")),
+        (sum(_directions(images, texts, tau)) / 2, _("you multiplied by the temperature; divide "
+                                                     "the cosine similarities by it")),
         (sum(_directions(images, texts, 1 / tau, normalise=False)) / 2,
-         "your embeddings are not normalised: divide each row by its length, so that the "
-         "similarity is a cosine"),
-        (n * (rows + cols) / 2, "you summed over the batch; take the mean over the pairs"),
-        (rows + cols, "you added the two directions; CLIP takes their mean"),
+         _("your embeddings are not normalised: divide each row by its length, so that the "
+           "similarity is a cosine")),
+        (n * (rows + cols) / 2, _("you summed over the batch; take the mean over the pairs")),
+        (rows + cols, _("you added the two directions; CLIP takes their mean")),
     ]
     for wrong, message in diagnoses:
         if np.isclose(value, wrong, rtol=1e-4, atol=1e-5):
             return message
     if n == 1:
-        return "for a batch of one pair the loss is 0: the only caption is the right one"
-    return ("your loss is not CLIP's: normalise both embeddings, divide their cosine "
-            "similarities by the temperature, and average the cross-entropy of each image "
-            "picking its caption with that of each caption picking its image")
+        return _("for a batch of one pair the loss is 0: the only caption is the right one")
+    return _("your loss is not CLIP's: normalise both embeddings, divide their cosine "
+             "similarities by the temperature, and average the cross-entropy of each image "
+             "picking its caption with that of each caption picking its image")
 
 
 # ---------------------------------------------------------------- zero-shot
@@ -133,23 +135,23 @@ def _run_zero_shot(ns: Mapping[str, Any], case: Case) -> Any:
 
 def _judge_zero_shot(case: Case, output: Any) -> str | None:
     images, prompts = case["images"], case["prompts"]
-    result = as_array(output, "your predictions")
+    result = as_array(output, _("your predictions"))
     cos = (images / np.linalg.norm(images, axis=1, keepdims=True)) @ (
         prompts / np.linalg.norm(prompts, axis=1, keepdims=True)).T
     if result.shape == cos.shape and not np.array_equal(result, np.round(result)):
-        return "you returned the similarity scores; return each image's class index (argmax)"
+        return _("you returned the similarity scores; return each image's class index (argmax)")
     if result.shape == (len(prompts),) and len(prompts) != len(images):
-        return ("you returned one value per prompt: take the argmax over the prompts, for "
-                "each image (dim=1)")
-    expect_shape(result, (len(images),), "your predictions")
+        return _("you returned one value per prompt: take the argmax over the prompts, for "
+                 "each image (dim=1)")
+    expect_shape(result, (len(images),), _("your predictions"))
     if np.array_equal(result, cos.argmax(axis=1)):
         return None
     if np.array_equal(result, (images @ prompts.T).argmax(axis=1)):
-        return ("your prompt embeddings are not normalised: the longest prompt wins a dot "
-                "product; compare cosines")
+        return _("your prompt embeddings are not normalised: the longest prompt wins a dot "
+                 "product; compare cosines")
     if len(prompts) == len(images) and np.array_equal(result, cos.argmax(axis=0)):
-        return "you took the argmax over the images; take it over the prompts (dim=1)"
-    return "some images get a class other than the prompt of highest cosine similarity"
+        return _("you took the argmax over the images; take it over the prompts (dim=1)")
+    return _("some images get a class other than the prompt of highest cosine similarity")
 
 
 # ---------------------------------------------------------------- patchify
@@ -174,20 +176,20 @@ def _run_patchify(ns: Mapping[str, Any], case: Case) -> Any:
 def _judge_patchify(case: Case, output: Any) -> str | None:
     images, p = case["images"], int(case["patch"])
     b, c, h, w = images.shape
-    result = as_array(output, "your patches")
-    expect_shape(result, (b, (h // p) * (w // p), c * p * p), "your patches")
+    result = as_array(output, _("your patches"))
+    expect_shape(result, (b, (h // p) * (w // p), c * p * p), _("your patches"))
     if np.allclose(result, _reference_patches(images, p)):
         return None
     if np.allclose(result, _reference_patches(images, p, "columns first")):
-        return ("your patches are numbered column by column; number them row by row, left "
-                "to right, as a text is read")
+        return _("your patches are numbered column by column; number them row by row, left "
+                 "to right, as a text is read")
     if np.allclose(result, _reference_patches(images, p, "channel last")):
-        return ("inside each patch your numbers run (row, column, channel); flatten each "
-                "patch channel first, then row, then column, as a convolution's weight")
+        return _("inside each patch your numbers run (row, column, channel); flatten each "
+                 "patch channel first, then row, then column, as a convolution's weight")
     if np.allclose(result, images.reshape(result.shape)):
-        return ("a reshape alone does not cut patches: each 'patch' is a run of consecutive "
-                "numbers; reshape to (batch, C, H/p, p, W/p, p) and permute first")
-    return "your patches do not hold the right pixels in the right order"
+        return _("a reshape alone does not cut patches: each 'patch' is a run of consecutive "
+                 "numbers; reshape to (batch, C, H/p, p, W/p, p) and permute first")
+    return _("your patches do not hold the right pixels in the right order")
 
 
 # ---------------------------------------------------------------- the lab's exercises

@@ -18,6 +18,7 @@ from utils.checks._answers import array, diagnose, items, scalar
 from utils.checks._core import CheckResult, Exercise, Wrong, run_check
 from utils.evaluate.roc import auroc as _auroc
 from utils.evaluate.roc import scores_and_labels as _scores_and_labels
+from utils.i18n import N_, _
 from utils.privacy.exposure import exposure as _exposure
 
 __all__ = ["EXERCISES", "check_attack_auc", "check_clip_and_noise", "check_exposure",
@@ -37,6 +38,10 @@ def _as_given(case: dict, *names: str) -> list:
 
 
 # ---------------------------------------------------------------- 1. exposure
+# Where the canary ranks, as the message names it (a case keeps the English word).
+_PLACES = (N_("top"), N_("middle"), N_("high"), N_("bottom"))
+
+
 def _exposure_cases(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 81])
     cases = []
@@ -55,29 +60,30 @@ def _exposure_cases(seed: int) -> list[dict]:
 
 def _judge_exposure(case, output):
     scores, index = np.asarray(case["log_probs"]), case["index"]
-    got, want = scalar(output, "your exposure"), _exposure(scores, index)
+    got, want = scalar(output, _("your exposure")), _exposure(scores, index)
     if math.isclose(got, want, abs_tol=1e-6):
         return None
     n, target = len(scores), scores[index]
     higher, ties = int(np.sum(scores > target)), int(np.sum(scores == target)) - 1
     if not math.isfinite(got):
-        raise Wrong("your exposure is not a finite number; ranks start at 1 (the most likely "
-                    "candidate has rank 1), so log2(rank) is finite")
+        raise Wrong(_("your exposure is not a finite number; ranks start at 1 (the most likely "
+                      "candidate has rank 1), so log2(rank) is finite"))
     rank = 1 + higher + ties / 2
     diagnose(np.array(got), {
-        "ties: a candidate scored exactly like this one is as likely to rank above it as "
-        "below, so count each such candidate as half a rank": (
+        _("ties: a candidate scored exactly like this one is as likely to rank above it as "
+          "below, so count each such candidate as half a rank"): (
             math.log2(n) - math.log2(1 + higher), math.log2(n) - math.log2(1 + higher + ties)),
-        "your rank is off by one: the most likely candidate has rank 1, so rank = 1 + the "
-        "number of candidates scored strictly higher (+ half the ties)": (
+        _("your rank is off by one: the most likely candidate has rank 1, so rank = 1 + the "
+          "number of candidates scored strictly higher (+ half the ties)"): (
             math.log2(n) - math.log2(rank + 1), math.log2(n) - math.log2(max(rank - 1, 1e-300))),
-        "exposure is measured in bits: use log base 2, not 10 or e": (
+        _("exposure is measured in bits: use log base 2, not 10 or e"): (
             math.log10(n) - math.log10(rank), math.log(n) - math.log(rank)),
-        "you ranked from the wrong end: rank 1 must be the candidate with the HIGHEST "
-        "log-probability": math.log2(n) - math.log2(1 + int(np.sum(scores < target)) + ties / 2),
+        _("you ranked from the wrong end: rank 1 must be the candidate with the HIGHEST "
+          "log-probability"): math.log2(n) - math.log2(1 + int(np.sum(scores < target)) + ties / 2),
     }, 1e-6)
-    raise Wrong(f"your exposure is wrong for a candidate ranked {case['where']} among {n}; "
-                "exposure = log2(number of candidates) - log2(rank)")
+    raise Wrong(_("your exposure is wrong for a candidate ranked {where} among {n}; "
+                  "exposure = log2(number of candidates) - log2(rank)").format(
+        where=_(case["where"]), n=n))
 
 
 # ---------------------------------------------------------------- 2. the attack's AUC
@@ -99,18 +105,19 @@ def _auc_cases(seed: int) -> list[dict]:
 
 def _judge_auc(case, output):
     members, nonmembers = np.asarray(case["members"]), np.asarray(case["nonmembers"])
-    got = scalar(output, "your AUC")
+    got = scalar(output, _("your AUC"))
     want = _auroc(*_scores_and_labels(-members, -nonmembers))
     if math.isclose(got, want, abs_tol=1e-6):
         return None
     m, n = members[:, None], nonmembers[None, :]
     diagnose(np.array(got), {
-        "your AUC is for 'member if the loss is HIGH'; members are fitted better, so a low "
-        "loss should count as evidence of membership": 1 - want,
-        "with tied losses, count a tie between a member and a non-member as half a correct "
-        "ordering": (np.mean(m < n), np.mean(m <= n))}, 1e-6)
-    raise Wrong(f"your AUC differs from P(a member's loss < a non-member's loss) (ties half) on "
-                f"{len(members)} members and {len(nonmembers)} non-members")
+        _("your AUC is for 'member if the loss is HIGH'; members are fitted better, so a low "
+          "loss should count as evidence of membership"): 1 - want,
+        _("with tied losses, count a tie between a member and a non-member as half a correct "
+          "ordering"): (np.mean(m < n), np.mean(m <= n))}, 1e-6)
+    raise Wrong(_("your AUC differs from P(a member's loss < a non-member's loss) (ties half) on "
+                  "{n_members} members and {n_nonmembers} non-members").format(
+        n_members=len(members), n_nonmembers=len(nonmembers)))
 
 
 # ---------------------------------------------------------------- 3. the threshold attack
@@ -137,27 +144,27 @@ def _judge_threshold(case, output):
     calibration, max_fpr = np.asarray(case["calibration"]), case["max_fpr"]
     members, nonmembers = np.asarray(case["members"]), np.asarray(case["nonmembers"])
     threshold, tpr, fpr = (scalar(v, w) for v, w in zip(
-        items(output, 3, "(threshold, tpr, fpr)"), ("your threshold", "your TPR", "your FPR"),
-        strict=True))
+        items(output, 3, _("(threshold, tpr, fpr)")),
+        (_("your threshold"), _("your TPR"), _("your FPR")), strict=True))
     if math.isnan(threshold):
-        raise Wrong("your threshold is nan")
+        raise Wrong(_("your threshold is nan"))
     if float(np.mean(calibration <= threshold)) > max_fpr:
         if float(np.mean(nonmembers <= threshold)) <= max_fpr \
                 and _widest(nonmembers, threshold, max_fpr):
-            raise Wrong("your threshold was chosen on the evaluation non-members; choose it on "
-                        "the calibration losses, then measure TPR and FPR on fresh data")
+            raise Wrong(_("your threshold was chosen on the evaluation non-members; choose it on "
+                          "the calibration losses, then measure TPR and FPR on fresh data"))
         if float(np.mean(calibration >= threshold)) <= max_fpr:
-            raise Wrong("'member' must mean a loss AT OR BELOW the threshold (members are "
-                        "fitted better), not above it")
-        raise Wrong("on the calibration non-members your threshold flags more than max_fpr "
-                    "of them as members")
+            raise Wrong(_("'member' must mean a loss AT OR BELOW the threshold (members are "
+                          "fitted better), not above it"))
+        raise Wrong(_("on the calibration non-members your threshold flags more than max_fpr "
+                      "of them as members"))
     if not _widest(calibration, threshold, max_fpr):
-        raise Wrong("your threshold is stricter than it needs to be: take the largest loss "
-                    "threshold that keeps the calibration false-positive rate within max_fpr")
+        raise Wrong(_("your threshold is stricter than it needs to be: take the largest loss "
+                      "threshold that keeps the calibration false-positive rate within max_fpr"))
     if abs(tpr - float(np.mean(members <= threshold))) > 1e-9 \
             or abs(fpr - float(np.mean(nonmembers <= threshold))) > 1e-9:
-        raise Wrong("your TPR or FPR is not the share of evaluation members or non-members "
-                    "with a loss at or below your threshold")
+        raise Wrong(_("your TPR or FPR is not the share of evaluation members or non-members "
+                      "with a loss at or below your threshold"))
     return None
 
 
@@ -194,44 +201,45 @@ def _judge_clip(case, output):
     norms = np.linalg.norm(grads, axis=1, keepdims=True)
     right = (grads * np.minimum(1.0, clip / norms)).sum(0) / expected
     if sigma > 0:
-        first, again = (array(v, "your private gradient", (dim,))
-                        for v in items(output, 2, "the gradient"))
+        first, again = (array(v, _("your private gradient"), (dim,))
+                        for v in items(output, 2, _("the gradient")))
         if not np.array_equal(first, again):
-            raise Wrong("two calls with generators seeded alike gave different noise: draw it "
-                        "with torch.normal(..., generator=generator), not from the global stream")
+            raise Wrong(_("two calls with generators seeded alike gave different noise: draw it "
+                          "with torch.normal(..., generator=generator), not from the global "
+                          "stream"))
         return _judge_noise(first - right, sigma, clip, expected, batch)
-    got = array(output, "your private gradient", (dim,))
+    got = array(output, _("your private gradient"), (dim,))
     if np.allclose(got, right, atol=1e-5):
         return None
     total = grads.sum(0)
     batch_clipped = total * min(1.0, clip / np.linalg.norm(total))
     diagnose(got, {
-        "you clipped the batch's summed gradient; DP-SGD clips EACH example's gradient to norm "
-        "max_grad_norm before summing": (batch_clipped / expected, batch_clipped / batch),
-        "divide by the expected batch size L, not the batch's actual size: the actual size "
-        "would itself reveal who was sampled": right * expected / batch,
-        "a gradient already shorter than max_grad_norm must stay as it is: clipping scales by "
-        "min(1, C / norm), never up": (grads * clip / norms).sum(0) / expected}, 1e-5)
-    raise Wrong("with no noise your result should be the sum of the clipped per-example "
-                "gradients divided by the expected batch size; it is not")
+        _("you clipped the batch's summed gradient; DP-SGD clips EACH example's gradient to norm "
+          "max_grad_norm before summing"): (batch_clipped / expected, batch_clipped / batch),
+        _("divide by the expected batch size L, not the batch's actual size: the actual size "
+          "would itself reveal who was sampled"): right * expected / batch,
+        _("a gradient already shorter than max_grad_norm must stay as it is: clipping scales by "
+          "min(1, C / norm), never up"): (grads * clip / norms).sum(0) / expected}, 1e-5)
+    raise Wrong(_("with no noise your result should be the sum of the clipped per-example "
+                  "gradients divided by the expected batch size; it is not"))
 
 
 def _judge_noise(noise: np.ndarray, sigma: float, clip: float, expected: float, batch: int):
     """The noise left after subtracting the clipped mean: N(0, (sigma C / L)^2) per coordinate."""
     sd, spread = sigma * clip / expected, float(noise.std())
     if abs(float(noise.mean())) > 5 * spread / math.sqrt(noise.size):
-        raise Wrong("your noise does not average to zero around the clipped sum; add Gaussian "
-                    "noise of mean 0")
-    for wrong, why in ((sigma / expected, "the noise's standard deviation must be "
-                        "noise_multiplier * max_grad_norm (the sum's sensitivity is C)"),
-                       (sigma * clip / batch, "divide the noise by the expected batch size too"),
-                       (sigma * clip, "divide the noisy sum by the expected batch size")):
+        raise Wrong(_("your noise does not average to zero around the clipped sum; add Gaussian "
+                      "noise of mean 0"))
+    for wrong, why in ((sigma / expected, _("the noise's standard deviation must be "
+                          "noise_multiplier * max_grad_norm (the sum's sensitivity is C)")),
+                       (sigma * clip / batch, _("divide the noise by the expected batch size too")),
+                       (sigma * clip, _("divide the noisy sum by the expected batch size"))):
         if abs(spread - wrong) < 0.05 * wrong and abs(wrong - sd) > 0.1 * wrong:
             raise Wrong(why)
     if abs(spread - sd) > 0.05 * sd:
-        raise Wrong("the noise in your gradient has the wrong size; add Gaussian noise with "
-                    "standard deviation noise_multiplier * max_grad_norm to the SUM, then divide "
-                    "by L")
+        raise Wrong(_("the noise in your gradient has the wrong size; add Gaussian noise with "
+                      "standard deviation noise_multiplier * max_grad_norm to the SUM, then divide "
+                      "by L"))
     return None
 
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from utils.checks._core import Case, CheckResult, Exercise, Wrong, run_check
 from utils.checks._judging import as_array, close, expect_shape
+from utils.i18n import _
 
 __all__ = ["EXERCISES", "check_causal_attention", "check_split_heads"]
 
@@ -52,24 +53,24 @@ def _wrong_answers(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> dict[st
     scores = q @ k.transpose(-2, -1)  # (..., seq, seq)
     scaled = scores / math.sqrt(d)
     return {
-        "the scores are not divided by √d (the key dimension); without it the softmax "
-        "saturates as d grows":
+        _("the scores are not divided by √d (the key dimension); without it the softmax "
+          "saturates as d grows"):
             torch.softmax(scores.masked_fill(_future(seq), -math.inf), -1) @ v,
-        "a position attends to later positions: mask every key after the query "
-        "(the upper triangle) to -inf before the softmax":
+        _("a position attends to later positions: mask every key after the query "
+          "(the upper triangle) to -inf before the softmax"):
             torch.softmax(scaled, -1) @ v,
-        "the mask lets each position see one step ahead: a query at t may see keys 0..t":
+        _("the mask lets each position see one step ahead: a query at t may see keys 0..t"):
             torch.softmax(scaled.masked_fill(_future(seq, 2), -math.inf), -1) @ v,
-        "the mask hides each position from itself: a query at t may see keys 0..t, "
-        "including t":
+        _("the mask hides each position from itself: a query at t may see keys 0..t, "
+          "including t"):
             torch.nan_to_num(torch.softmax(scaled.masked_fill(_future(seq, 0), -math.inf),
                                            -1)) @ v,
-        "the softmax runs over the wrong axis: each query's weights (a row of the "
-        "score matrix, the last axis) must sum to 1 over the keys":
+        _("the softmax runs over the wrong axis: each query's weights (a row of the "
+          "score matrix, the last axis) must sum to 1 over the keys"):
             torch.nan_to_num(torch.softmax(scaled.masked_fill(_future(seq), -math.inf), -2))
             @ v,
-        "the mask is applied after the softmax, so the remaining weights no longer sum "
-        "to 1: mask the scores with -inf first, then take the softmax":
+        _("the mask is applied after the softmax, so the remaining weights no longer sum "
+          "to 1: mask the scores with -inf first, then take the softmax"):
             (torch.softmax(scaled, -1) * ~_future(seq)) @ v,
     }
 
@@ -84,12 +85,12 @@ def _attention_cases(seed: int) -> list[Case]:
     cases: list[Case] = []
     for shape, scale in shapes:
         q, k, v = (torch.randn(shape, generator=generator, dtype=torch.float64) * scale
-                   for _ in range(3))
+                   for _draw in range(3))
         # float32 answers are right too: allow their rounding, which grows with the scores
         cases.append({"q": q.numpy(), "k": k.numpy(), "v": v.numpy(),
                       "tol": 1e-5 if scale < 10 else 1e-2})
     # The defining property, tested directly: the past never depends on the future.
-    q, k, v = (torch.randn(10, 8, generator=generator, dtype=torch.float64) for _ in range(3))
+    q, k, v = (torch.randn(10, 8, generator=generator, dtype=torch.float64) for _draw in range(3))
     k2, v2 = k.clone(), v.clone()
     k2[6:] += 5.0
     v2[6:] -= 5.0
@@ -107,8 +108,8 @@ def _run_attention(ns: Mapping[str, Any], case: Case) -> Any:
 
 
 def _attention_output(output: Any, q: np.ndarray) -> np.ndarray:
-    out = as_array(output, "your output")
-    expect_shape(out, q.shape, "your output")
+    out = as_array(output, _("your output"))
+    expect_shape(out, q.shape, _("your output"))
     return out
 
 
@@ -116,30 +117,31 @@ def _judge_attention(case: Case, output: Any) -> str | None:
     q, k, v = (_t(case[name]) for name in "qkv")
     if "k2" in case:
         if not isinstance(output, dict) or set(output) != {"out", "moved"}:
-            raise Wrong("your function's output could not be read")
+            raise Wrong(_("your function's output could not be read"))
         base, moved = (_attention_output(output[key], case["q"]) for key in ("out", "moved"))
         last = case["unseen_from"]
         if not close(base[:last], moved[:last], atol=_TOL, rtol=0):
-            return (f"changing the keys and values of positions {last}-{len(base) - 1} changed "
-                    f"the output at positions 0-{last - 1}; a position must not depend on "
-                    "anything later")
+            return _("changing the keys and values of positions {last}-{end} changed "
+                     "the output at positions 0-{before}; a position must not depend on "
+                     "anything later").format(last=last, end=len(base) - 1, before=last - 1)
         if not close(base, F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(),
                      1e-5, 1e-5):
-            return ("your output is not causal self-attention; check scores → scale → mask → "
-                    "softmax")
+            return _("your output is not causal self-attention; check scores → scale → mask → "
+                     "softmax")
         return None
     out = _attention_output(output, case["q"])
     tol = case["tol"]
     if close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(), tol, tol):
         return None
     if np.isnan(out).any() and float((q @ k.transpose(-2, -1)).abs().max()) > 700:
-        return ("your output has NaN where the scores reach thousands: exp overflowed. Use "
-                "torch.softmax, or subtract each row's maximum before exponentiating")
+        return _("your output has NaN where the scores reach thousands: exp overflowed. Use "
+                 "torch.softmax, or subtract each row's maximum before exponentiating")
     for feedback, wrong in _wrong_answers(q, k, v).items():
         if close(out, wrong.numpy(), tol, tol):
             return feedback
-    return (f"for inputs of shape {tuple(q.shape)} your output is not causal self-attention; "
-            "check the order scores → scale → mask → softmax over keys → weighted sum of values")
+    return _("for inputs of shape {shape} your output is not causal self-attention; check the "
+             "order scores → scale → mask → softmax over keys → weighted sum of values").format(
+        shape=tuple(q.shape))
 
 
 # ---------------------------------------------------------------- split heads
@@ -164,14 +166,14 @@ def _judge_split(case: Case, output: Any) -> str | None:
     if close(out, x.reshape(batch, seq, heads, head_dim).transpose(0, 2, 1, 3), 0, 0):
         return None
     if close(out, x.reshape(batch, heads, seq, head_dim), 0, 0):
-        return ("reshaping straight to (batch, heads, seq, head_dim) mixes positions into "
-                "heads; split the last axis into (heads, head_dim) first, then move the heads "
-                "axis forward")
+        return _("reshaping straight to (batch, heads, seq, head_dim) mixes positions into "
+                 "heads; split the last axis into (heads, head_dim) first, then move the heads "
+                 "axis forward")
     if close(out, x.reshape(batch, seq, head_dim, heads).transpose(0, 3, 1, 2), 0, 0):
-        return ("each head should take a contiguous slice of d_model // heads features (head 0 "
-                "gets features 0..head_dim-1), not every heads-th feature")
-    return ("the right shape, but the values are not x's features split into heads: head h, "
-            "position t must hold x[:, t, h * head_dim:(h + 1) * head_dim]")
+        return _("each head should take a contiguous slice of d_model // heads features (head 0 "
+                 "gets features 0..head_dim-1), not every heads-th feature")
+    return _("the right shape, but the values are not x's features split into heads: head h, "
+             "position t must hold x[:, t, h * head_dim:(h + 1) * head_dim]")
 
 
 # ---------------------------------------------------------------- the lab's exercises

@@ -23,6 +23,7 @@ import torch
 
 from utils.checks._core import Case, Exercise, Wrong, checker
 from utils.checks._judging import as_array, expect_shape
+from utils.i18n import N_, _
 
 __all__ = ["EXERCISES", "check_log_softmax", "check_sample_categorical",
            "check_sequence_log_prob", "check_softmax"]
@@ -30,9 +31,9 @@ __all__ = ["EXERCISES", "check_log_softmax", "check_sample_categorical",
 # Offsets of the rows of the wide batch: hundreds of logits apart, so exp(z - max of the
 # whole batch) is exactly 0 in every row but one.
 _ROW_OFFSETS = (0.0, 900.0, -900.0, 400.0, -400.0, 50.0)
-_WIDE_HINT = ("subtract each row's own maximum, logits.max(dim=-1, keepdim=True).values: one "
-              "maximum for the whole batch (or a max without keepdim=True, which broadcasts "
-              "along the wrong axis) makes whole rows underflow to 0")
+_WIDE_HINT = N_("subtract each row's own maximum, logits.max(dim=-1, keepdim=True).values: one "
+                "maximum for the whole batch (or a max without keepdim=True, which broadcasts "
+                "along the wrong axis) makes whole rows underflow to 0")
 
 
 def _logits_cases(seed: int, spread_scale: float) -> list[Case]:
@@ -71,34 +72,35 @@ def _square(logits: np.ndarray) -> bool:
 # ---------------------------------------------------------------- softmax
 def _judge_softmax(case: Case, output: Any) -> str | None:
     logits, kind = case["logits"], case["kind"]
-    probs = as_array(output, "your probabilities")
+    probs = as_array(output, _("your probabilities"))
     if kind == "big" and not np.isfinite(probs).all():
-        return ("logits near 1000 give nan or inf: exp overflows. Softmax does not change "
-                "when you subtract the same number from every logit; use that")
-    expect_shape(probs, logits.shape, "your probabilities")
+        return _("logits near 1000 give nan or inf: exp overflows. Softmax does not change "
+                 "when you subtract the same number from every logit; use that")
+    expect_shape(probs, logits.shape, _("your probabilities"))
     totals = probs.sum(-1)
     sums_to_one = bool(np.isfinite(probs).all() and np.allclose(totals, 1.0, atol=1e-5))
     if kind == "spread" and not sums_to_one:
-        return ("for a row whose own logits span thousands your probabilities are nan or do "
-                "not sum to 1: subtract the row's maximum (not its mean, minimum or first "
-                "value), so that the largest exponent is e^0 = 1 and nothing overflows")
+        return _("for a row whose own logits span thousands your probabilities are nan or do "
+                 "not sum to 1: subtract the row's maximum (not its mean, minimum or first "
+                 "value), so that the largest exponent is e^0 = 1 and nothing overflows")
     if kind == "wide" and not sums_to_one:
-        return ("for a batch whose rows differ by hundreds of logits some of your rows are "
-                f"nan or do not sum to 1; {_WIDE_HINT}")
+        return _("for a batch whose rows differ by hundreds of logits some of your rows are "
+                 "nan or do not sum to 1; {wide_hint}").format(wide_hint=_(_WIDE_HINT))
     if (probs < 0).any():
-        return (f"some of your probabilities are negative ({probs.min():.3g}); exponentiate "
-                "the logits before normalising")
+        return _("some of your probabilities are negative ({lowest:.3g}); exponentiate "
+                 "the logits before normalising").format(lowest=probs.min())
     if not sums_to_one:
-        return f"your probabilities sum to {totals.flatten()[0]:.4g}, not 1, along the last axis"
+        return _("your probabilities sum to {total:.4g}, not 1, along the last axis").format(
+            total=totals.flatten()[0])
     if _agrees(probs, np.exp(_reference_log_softmax(logits)), logits):
         return None
     if _square(logits):
         shifted = logits - logits.max(axis=-1)  # broadcasts over rows: the mistake
         if _agrees(probs, np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True), logits):
-            return ("you subtracted logits.max(dim=-1).values without keepdim=True: for a "
-                    "square batch it broadcasts along the wrong axis")
-    return ("your probabilities sum to 1 but are not the softmax; each should be exp(logit) "
-            "divided by the sum of the exps of its row")
+            return _("you subtracted logits.max(dim=-1).values without keepdim=True: for a "
+                     "square batch it broadcasts along the wrong axis")
+    return _("your probabilities sum to 1 but are not the softmax; each should be exp(logit) "
+             "divided by the sum of the exps of its row")
 
 
 def _run_softmax(ns: Mapping[str, Any], case: Case) -> Any:
@@ -108,34 +110,35 @@ def _run_softmax(ns: Mapping[str, Any], case: Case) -> Any:
 # ---------------------------------------------------------------- log-softmax
 def _judge_log_softmax(case: Case, output: Any) -> str | None:
     logits, kind = case["logits"], case["kind"]
-    logp = as_array(output, "your log-probabilities")
-    expect_shape(logp, logits.shape, "your log-probabilities")
+    logp = as_array(output, _("your log-probabilities"))
+    expect_shape(logp, logits.shape, _("your log-probabilities"))
     reference = _reference_log_softmax(logits)
     if _agrees(logp, reference, logits):
         return None
     if kind == "wide" and not np.isfinite(logp).all():
-        return ("for a batch whose rows differ by hundreds of logits your result has nan or "
-                f"inf; {_WIDE_HINT}")
+        return _("for a batch whose rows differ by hundreds of logits your result has nan or "
+                 "inf; {wide_hint}").format(wide_hint=_(_WIDE_HINT))
     if _square(logits):
         lse = np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1)) + logits.max(-1)
         if _agrees(logp, logits - lse, logits):  # the log-sum-exp broadcast over rows
-            return ("you subtracted a log-sum-exp without keepdim=True: for a square batch it "
-                    "broadcasts along the wrong axis")
+            return _("you subtracted a log-sum-exp without keepdim=True: for a square batch it "
+                     "broadcasts along the wrong axis")
     if (logp > 1e-6).any():  # float32 rounding may leave a tiny positive value
-        return (f"a log-probability is positive ({logp.max():.3g}); log-probabilities are at "
-                "most 0")
+        return _("a log-probability is positive ({highest:.3g}); log-probabilities are at "
+                 "most 0").format(highest=logp.max())
     if np.isneginf(logp).any() and not np.isnan(logp).any():
-        return ("some of your log-probabilities are -inf: you took the log of a probability "
-                "that underflowed to 0. Subtracting the maximum inside the softmax does not "
-                "prevent this; compute log p = (z - max) - log Σ exp(z - max) directly, "
-                "without the log of a softmax")
+        return _("some of your log-probabilities are -inf: you took the log of a probability "
+                 "that underflowed to 0. Subtracting the maximum inside the softmax does not "
+                 "prevent this; compute log p = (z - max) - log Σ exp(z - max) directly, "
+                 "without the log of a softmax")
     if not np.isfinite(logp).all():
-        return ("your result has nan or inf for logits as large as "
-                f"{np.abs(logits).max():.0f}: exp overflowed. Subtract the row's maximum "
-                "before exponentiating, then use the log of the sum of exps")
+        return _("your result has nan or inf for logits as large as "
+                 "{largest:.0f}: exp overflowed. Subtract the row's maximum "
+                 "before exponentiating, then use the log of the sum of exps").format(
+            largest=np.abs(logits).max())
     total = float(np.exp(logp).sum(-1).flatten()[0])
-    return (f"your log-probabilities are not the log-softmax; their exponentials sum to "
-            f"{total:.4g} (they should sum to 1)")
+    return _("your log-probabilities are not the log-softmax; their exponentials sum to "
+             "{total:.4g} (they should sum to 1)").format(total=total)
 
 
 def _run_log_softmax(ns: Mapping[str, Any], case: Case) -> Any:
@@ -184,28 +187,30 @@ def _index_or_kind(value: Any) -> Any:
 def _judge_sample(case: Case, output: Any) -> str | None:
     probs, uniforms, slack = case["probs"], case["uniforms"], case["slack"]
     if not isinstance(output, list) or len(output) != len(uniforms):
-        raise Wrong("your function's results could not be read")
+        raise Wrong(_("your function's results could not be read"))
     cdf, last = np.cumsum(probs), len(probs) - 1
     for u, index in zip(uniforms.tolist(), output, strict=True):
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= last:
             shown = index.get("not_an_index") if isinstance(index, dict) else index
-            return f"return a word index, an integer between 0 and {last}; got {shown}"
+            return _("return a word index, an integer between 0 and {last}; got {shown}").format(
+                last=last, shown=shown)
         lower = 0.0 if index == 0 else float(cdf[index - 1])
         # The last word also takes any u above a total that rounding left just below 1.
         upper = math.inf if index == last else float(cdf[index]) + slack
         if lower - slack <= u < upper:
             continue
         if probs[index] == 0.0:
-            return (f"you returned word {index}, whose probability is 0: its interval is "
-                    "empty. Return the first index whose cumulative probability is strictly "
-                    "greater than u")
+            return _("you returned word {index}, whose probability is 0: its interval is "
+                     "empty. Return the first index whose cumulative probability is strictly "
+                     "greater than u").format(index=index)
         if u == float(cdf[index]):
-            return (f"for u exactly equal to the cumulative probability of words 0 to {index}, "
-                    "u lies in the interval of the NEXT word (intervals are [lower, upper)): "
-                    "return the first index whose cumulative probability is strictly greater "
-                    "than u")
-        return (f"for u = {u:.4f} you returned index {index}, whose interval of the "
-                f"cumulative distribution is [{lower:.4f}, {float(cdf[index]):.4f})")
+            return _("for u exactly equal to the cumulative probability of words 0 to {index}, "
+                     "u lies in the interval of the NEXT word (intervals are [lower, upper)): "
+                     "return the first index whose cumulative probability is strictly greater "
+                     "than u").format(index=index)
+        return _("for u = {u:.4f} you returned index {index}, whose interval of the "
+                 "cumulative distribution is [{lower:.4f}, {cdf:.4f})").format(
+            u=u, index=index, lower=lower, cdf=float(cdf[index]))
     return None
 
 
@@ -231,39 +236,43 @@ def _judge_sequence(case: Case, output: Any) -> str | None:
     length = len(tokens)
     result = as_array(output)
     if result.shape == (length,):
-        return (f"you returned a tensor of shape {result.shape}, one value per position; the "
-                "log-probability of the sequence is their sum, a single number")
+        return _("you returned a tensor of shape {shape}, one value per position; the "
+                 "log-probability of the sequence is their sum, a single number").format(
+            shape=result.shape)
     if result.shape != ():
-        return f"return a single number, not a tensor of shape {result.shape}"
+        return _("return a single number, not a tensor of shape {shape}").format(shape=result.shape)
     value = float(result)
     terms = np.log(step_probs[np.arange(length), tokens])  # (length,)
     reference = float(terms.sum())
     if math.isclose(value, reference, rel_tol=1e-6, abs_tol=1e-6):
         return None
     diagnoses = [
-        (math.exp(reference), "your value is a probability, not a log-probability; sum the "
-                              "logs instead of multiplying"),
-        (reference / length, f"your value is the mean over the {length} tokens; the "
-                             "log-probability of the sequence is their sum"),
-        (reference / math.log(2), "your value uses log base 2; use the natural logarithm"),
-        (reference / math.log(10), "your value uses log base 10; use the natural logarithm"),
+        (math.exp(reference), _("your value is a probability, not a log-probability; sum the "
+                                "logs instead of multiplying")),
+        (reference / length, _("your value is the mean over the {length} tokens; the "
+                               "log-probability of the sequence is their sum").format(
+            length=length)),
+        (reference / math.log(2), _("your value uses log base 2; use the natural logarithm")),
+        (reference / math.log(10), _("your value uses log base 10; use the natural logarithm")),
     ]
     if length > 1:
-        diagnoses += [(float(terms[:-1].sum()), f"you left out the last token; sum over all "
-                                                f"{length} positions"),
-                      (float(terms[1:].sum()), f"you left out the first token; sum over all "
-                                               f"{length} positions")]
+        diagnoses += [(float(terms[:-1].sum()), _("you left out the last token; sum over all "
+                                                  "{length} positions").format(length=length)),
+                      (float(terms[1:].sum()), _("you left out the first token; sum over all "
+                                                 "{length} positions").format(length=length))]
     for wrong, message in diagnoses:
         if math.isclose(value, wrong, rel_tol=1e-6, abs_tol=1e-6):
             return message
     if length == 1 and value == 0:
-        return ("for a single token your value is 0: you left out the first or the last "
-                "token. Sum over every position")
+        return _("for a single token your value is 0: you left out the first or the last "
+                 "token. Sum over every position")
     if value > 0:
-        return f"your value {value:.3f} is positive, but a log-probability is ≤ 0"
-    tokens = "one token" if length == 1 else f"{length} tokens"
-    return (f"for a sequence of {tokens} your value is not the log-probability; take, "
-            "at each position, the probability of the token that actually came next")
+        return _("your value {value:.3f} is positive, but a log-probability is ≤ 0").format(
+            value=value)
+    tokens = _("one token") if length == 1 else _("{length} tokens").format(length=length)
+    return _("for a sequence of {tokens} your value is not the log-probability; take, "
+             "at each position, the probability of the token that actually came next").format(
+        tokens=tokens)
 
 
 # ---------------------------------------------------------------- the lab's exercises

@@ -9,7 +9,11 @@ with ``_("...")`` (Python's `gettext`); their Chinese lives in
 ``utils/i18n/locale/zh_CN/LC_MESSAGES/course.po``, compiled next to it into the
 ``course.mo`` that `gettext` reads, so a pip-installed package carries it.
 A message with values is a template, ``_("{n} cases failed").format(n=n)``, so
-the translator can move the value where Chinese puts it.
+the translator can move the value where Chinese puts it. A message kept in a
+module-level constant is marked ``N_("...")`` (found by extraction, left as it
+is) and translated where it is used, ``_(CONSTANT)``: at import time the
+notebook has not chosen its language yet. ``python -m utils.i18n.catalogue``
+brings the catalogue up to date with the code and compiles it.
 
 Layer: the bottom one; imports nothing from ``utils``.
 """
@@ -20,7 +24,7 @@ import gettext
 import os
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "LOCALE_DIR", "DOMAIN", "_", "language", "set_language"]
+__all__ = ["LANGUAGES", "LOCALE_DIR", "DOMAIN", "N_", "_", "language", "set_language"]
 
 LANGUAGES = ("en", "zh_CN")
 DOMAIN = "course"
@@ -53,3 +57,8 @@ def _(message: str) -> str:
     """`message` in the current language (itself where it has no translation)."""
     language()
     return _current["translations"].gettext(message)  # type: ignore[union-attr]
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it (a constant; `_` it at use)."""
+    return message

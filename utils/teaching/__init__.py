@@ -8,8 +8,8 @@ papermill and a cluster needs dask (the ``authoring`` extra).
 copy from the Chinese edition's catalogues (``translate``).
 
 Layer: top; the authors' and instructors' tools, which notebooks never import;
-uses ``utils.checks``, ``utils.notebook`` and ``utils.runtime`` (the model cache
-the sandbox may read).
+uses ``utils.checks``, ``utils.i18n`` (the report's and the messages' language),
+``utils.notebook`` and ``utils.runtime`` (the model cache the sandbox may read).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     python -m utils.teaching check                      exit 1 when a generated lab is stale
     python -m utils.teaching assign ROSTER.csv labs/00_warmup.ipynb OUT/ --secret-file SECRET
     python -m utils.teaching grade SUBMISSIONS/ --manifest OUT/manifest.csv --out REPORT/
-                                   --secret-file SECRET
+                                   --secret-file SECRET [--language zh_CN]
                                    [--workers 2 | --scheduler tls://host:8786 --tls-ca-file CA
                                     --tls-cert CERT --tls-key KEY]
 
@@ -18,6 +18,7 @@ import json
 import time
 from pathlib import Path
 
+from utils.i18n import LANGUAGES, _, set_language
 from utils.teaching import lab_builder
 
 
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", required=True, help="folder for gradebook.csv and report.html")
     grade.add_argument("--secret-file", required=True,
                        help="the secret given to assign: seeds of the hidden cases come from it")
+    grade.add_argument("--language", choices=LANGUAGES, default="en",
+                       help="the language of the report and of every check's message "
+                            "(default en), whatever language the submissions were written in")
     grade.add_argument("--workers", type=int, default=2, help="local processes (default 2)")
     grade.add_argument("--scheduler",
                        help="a Dask scheduler's tls:// address, instead of local processes")
@@ -93,6 +97,7 @@ def _grade(args: argparse.Namespace) -> int:
     from utils.teaching.report import write_gradebook, write_html_report
     from utils.teaching.variants import read_manifest, read_secret
 
+    set_language(args.language)
     out = Path(args.out)
     manifest = Path(args.manifest)
     start = time.perf_counter()
@@ -102,9 +107,11 @@ def _grade(args: argparse.Namespace) -> int:
                                            allow_same_user=args.allow_same_user),
                              workers=args.workers, scheduler=args.scheduler,
                              security=_security(args),
-                             hide=[manifest.parent, Path(args.secret_file), out])
-    print(f"graded {len({r.student_id for r in rows})} students in "
-          f"{time.perf_counter() - start:.1f} s")
-    print(f"wrote {write_gradebook(rows, out / 'gradebook.csv')}")
-    print(f"wrote {write_html_report(rows, out / 'report.html')}")
+                             hide=[manifest.parent, Path(args.secret_file), out],
+                             language_code=args.language)
+    print(_("graded {students} students in {seconds:.1f} s").format(
+        students=len({r.student_id for r in rows}), seconds=time.perf_counter() - start))
+    for path in (write_gradebook(rows, out / "gradebook.csv"),
+                 write_html_report(rows, out / "report.html")):
+        print(_("wrote {path}").format(path=path))
     return 0

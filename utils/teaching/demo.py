@@ -203,6 +203,7 @@ def _with_parameters(solution: nbformat.NotebookNode, variant: nbformat.Notebook
 
 
 def main(argv: list[str] | None = None) -> int:
+    from utils.i18n import LANGUAGES, _, set_language
     from utils.teaching.grade import Limits, grade_submissions
     from utils.teaching.report import write_gradebook, write_html_report
 
@@ -212,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="class size; kinds of submission repeat (default: one of each)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--language", choices=LANGUAGES, default="en",
+                        help="the language of the report and the checks' messages (default en)")
     args = parser.parse_args(argv)
+    set_language(args.language)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     names = list(KINDS)
@@ -220,18 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     with open(out / "roster.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("student_id", "kind"), *kinds.items()])
     secret = secrets.token_bytes(32)
-    submissions, manifest, _ = make_class(out, {s: (LAB, KINDS[k]) for s, k in kinds.items()},
+    submissions, manifest, _labs = make_class(out, {s: (LAB, KINDS[k]) for s, k in kinds.items()},
                                           secret)
     start = time.perf_counter()
     rows = grade_submissions(submissions, manifest, secret=secret, workers=args.workers,
                              limits=Limits(timeout_s=args.timeout),
                              hide=[out / "handed_out", out / "report"])
-    print(f"graded {args.students} submissions in {time.perf_counter() - start:.1f} s "
-          f"({args.workers} local workers)")
+    print(_("graded {submissions} submissions in {seconds:.1f} s ({workers} local "
+            "workers)").format(submissions=args.students, seconds=time.perf_counter() - start,
+                               workers=args.workers))
     tampered = sorted({r.student_id for r in rows if r.status == "tampered"})
-    print(f"tampering: {', '.join(f'{s} ({kinds[s]})' for s in tampered) or 'none'}")
-    print(f"wrote {write_gradebook(rows, out / 'report' / 'gradebook.csv')}")
-    print(f"wrote {write_html_report(rows, out / 'report' / 'report.html')}")
+    print(_("tampering: {who}").format(
+        who=_(", ").join(f"{s} ({kinds[s]})" for s in tampered) or _("none")))
+    for path in (write_gradebook(rows, out / "report" / "gradebook.csv"),
+                 write_html_report(rows, out / "report" / "report.html")):
+        print(_("wrote {path}").format(path=path))
     return 0
 
 

@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from utils.i18n import _, language, set_language
 from utils.teaching.isolate import Limits, run_isolated
 from utils.teaching.lab_builder import LABS_DIR
 from utils.teaching.variants import Variant, derive_seed
@@ -62,13 +63,15 @@ def checks_module(lab: str, labs_dir: Path = LABS_DIR) -> str:
     """The checks module a lab imports, read from the course's own ``labs/source/LAB.py``."""
     source_path = labs_dir / "source" / f"{lab}.py"
     if not source_path.exists():
-        raise FileNotFoundError(f"no lab source {source_path}; known labs: "
-                                f"{sorted(p.stem for p in (labs_dir / 'source').glob('*.py'))}")
+        known = sorted(p.stem for p in (labs_dir / "source").glob("*.py"))
+        raise FileNotFoundError(_("no lab source {path}; known labs: {known}").format(
+            path=source_path, known=known))
     for node in ast.walk(ast.parse(source_path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("utils.checks.") \
                 and not node.module.split(".")[-1].startswith("_"):
             return node.module
-    raise ValueError(f"{source_path}: found no `from utils.checks.X import ...`")
+    raise ValueError(_("{source_path}: found no `from utils.checks.X import ...`").format(
+        source_path=source_path))
 
 
 def lab_exercises(lab: str, labs_dir: Path = LABS_DIR) -> dict[str, Any]:
@@ -76,7 +79,8 @@ def lab_exercises(lab: str, labs_dir: Path = LABS_DIR) -> dict[str, Any]:
     module = importlib.import_module(checks_module(lab, labs_dir))
     exercises = getattr(module, "EXERCISES", None)
     if not exercises:
-        raise ValueError(f"{module.__name__} has no EXERCISES: its checks cannot be graded apart")
+        raise ValueError(_("{name} has no EXERCISES: its checks cannot be graded apart").format(
+            name=module.__name__))
     return dict(exercises)
 
 
@@ -99,27 +103,28 @@ def _parse(stdout: bytes, names: list[str]) -> tuple[dict[str, dict], bool]:
     done = False
     for raw in lines:
         if done:
-            raise _Tampered("a line came after the sandbox's last line")
+            raise _Tampered(_("a line came after the sandbox's last line"))
         try:
             line = loads(raw)
         except ValueError as error:
-            raise _Tampered(f"a line on the result channel is not plain data ({error})") from None
+            raise _Tampered(_("a line on the result channel is not plain data ({error})").format(
+                error=error)) from None
         if not isinstance(line, dict) or not isinstance(line.get("status"), str):
-            raise _Tampered("a line on the result channel is not a result")
+            raise _Tampered(_("a line on the result channel is not a result"))
         status, name = line["status"], line.get("exercise")
         if status == "done" and name == "":
             done = True
             continue
         if name not in names or name in found:
-            raise _Tampered(f"a result for {'a repeated' if name in found else 'an unknown'} "
-                            "exercise")
+            raise _Tampered(_("a result for a repeated exercise") if name in found
+                            else _("a result for an unknown exercise"))
         if status not in ("ran", "not attempted", "crashed", "tampered"):
-            raise _Tampered(f"an unknown status {str(status)[:40]!r}")
+            raise _Tampered(_("an unknown status {status!r}").format(status=str(status)[:40]))
         if status != "ran" and not isinstance(line.get("message"), str):
-            raise _Tampered("a result without its message")
+            raise _Tampered(_("a result without its message"))
         found[name] = line
     if done and tail:
-        raise _Tampered("output came after the sandbox's last line")
+        raise _Tampered(_("output came after the sandbox's last line"))
     return found, done
 
 
@@ -129,29 +134,30 @@ def _judge(exercise: Any, handed_out: list, hidden: list, line: dict) -> tuple[s
 
     results = line.get("results")
     if not isinstance(results, list) or len(results) != len(handed_out) + len(hidden):
-        raise _Tampered(f"{exercise.name}: the sandbox sent the wrong number of results")
+        raise _Tampered(_("{name}: the sandbox sent the wrong number of results").format(
+            name=exercise.name))
     verdicts = {"handed_out": "passed", "hidden": "passed"}
     first = None
     for index, (case, result) in enumerate(zip([*handed_out, *hidden], results, strict=True)):
         which = "handed_out" if index < len(handed_out) else "hidden"
         if not isinstance(result, dict) or len(result) != 1 or not (
                 "output" in result or isinstance(result.get("raised"), str)):
-            raise _Tampered(f"{exercise.name}: a malformed result")
+            raise _Tampered(_("{name}: a malformed result").format(name=exercise.name))
         if "raised" in result:
             message = result["raised"]
         else:
             try:
                 message = judge_case(exercise, case, result["output"])
             except Exception as error:  # noqa: BLE001 - an output the judge could not read
-                message = f"{exercise.name}: your result could not be checked " \
-                          f"({type(error).__name__})"
+                message = _("{name}: your result could not be checked ({error_type})").format(
+                    name=exercise.name, error_type=type(error).__name__)
         if message is not None:
             verdicts[which] = "failed"
             first = first or message
     if first is None:
         return "passed", "", "passed", "passed"
     if verdicts["handed_out"] == "passed":
-        first = f"{first} (on a hidden case; the handed-out cases pass)"
+        first = _("{first} (on a hidden case; the handed-out cases pass)").format(first=first)
     return "failed", first, verdicts["handed_out"], verdicts["hidden"]
 
 
@@ -175,18 +181,21 @@ def grade_submission(notebook: str | Path, variant: Variant, hidden: int | None,
 
     notebook = Path(notebook)
     if notebook.stat().st_size > _MAX_NOTEBOOK_BYTES:
-        return rows({}, "crashed", "the notebook is larger than "
-                                   f"{_MAX_NOTEBOOK_BYTES // 2**20} MiB")
-    request = dumps({"notebook": notebook.read_text(encoding="utf-8", errors="replace"),
+        return rows({}, "crashed", _("the notebook is larger than {mib} MiB").format(
+            mib=_MAX_NOTEBOOK_BYTES // 2**20))
+    request = dumps({"language": language(),  # the sandbox's own messages speak the grader's
+                     "notebook": notebook.read_text(encoding="utf-8", errors="replace"),
                      "checks_module": checks_module(variant.lab, labs_dir),
                      "exercises": [{"name": n, "cases": [*c[0], *c[1]]}
                                    for n, c in cases.items()]})
     outcome = run_isolated(["-m", "utils.teaching.sandbox"], request, limits, list(hide))
     if outcome.returncode == 125 and outcome.stdout.startswith(b"jail: "):
-        raise RuntimeError("the sandbox could not be set up: "  # the grader's machine, not
-                           + outcome.stdout[6:200].decode(errors="replace").strip())  # the student
+        # the grader's machine failed, not the student: stop the whole run
+        why = outcome.stdout[6:200].decode(errors="replace").strip()
+        raise RuntimeError(_("the sandbox could not be set up: {why}").format(why=why))
     if outcome.oversized:
-        return rows({}, "tampered", f"the sandbox wrote more than {limits.output_mb} MiB")
+        return rows({}, "tampered", _("the sandbox wrote more than {output_mb} MiB").format(
+            output_mb=limits.output_mb))
     try:
         found, finished = _parse(outcome.stdout, list(exercises))
         done = {}
@@ -199,21 +208,25 @@ def grade_submission(notebook: str | Path, variant: Variant, hidden: int | None,
     except _Tampered as why:
         return rows({}, "tampered", str(why))
     if outcome.timed_out:
-        return rows(done, "timed out", f"the notebook ran longer than {limits.timeout_s:g} s")
+        return rows(done, "timed out", _("the notebook ran longer than {timeout_s:g} s").format(
+            timeout_s=limits.timeout_s))
     if not finished:
-        return rows(done, "crashed", "the submission's process died before it finished "
-                                     f"(exit status {outcome.returncode})")
-    return rows(done, "crashed", "the sandbox sent no result")
+        return rows(done, "crashed", _("the submission's process died before it finished "
+                                       "(exit status {returncode})").format(
+            returncode=outcome.returncode))
+    return rows(done, "crashed", _("the sandbox sent no result"))
 
 
 # ------------------------------------------------------------------ a whole class
 def _grade_or_missing(path: Path, variant: Variant, hidden: int | None, limits: Limits,
-                      hide: Sequence[Path], labs_dir: Path) -> list[ExerciseGrade]:
+                      hide: Sequence[Path], labs_dir: Path, language_code: str
+                      ) -> list[ExerciseGrade]:
     """One submission's rows, whatever happens: the pool must never see an exception."""
+    set_language(language_code)  # a pool's or a cluster's worker starts in its own language
     try:
         if not path.is_file():
             return [ExerciseGrade(variant.student_id, variant.lab, name, "not attempted",
-                                  "no submission") for name in lab_exercises(variant.lab,
+                                  _("no submission")) for name in lab_exercises(variant.lab,
                                                                              labs_dir)]
         return grade_submission(path, variant, hidden, limits, hide=hide, labs_dir=labs_dir)
     except Exception as error:  # noqa: BLE001 - the grader's own failure, one student's rows
@@ -222,15 +235,16 @@ def _grade_or_missing(path: Path, variant: Variant, hidden: int | None, limits: 
         except Exception:  # noqa: BLE001
             names = ["(all)"]
         return [ExerciseGrade(variant.student_id, variant.lab, name, "crashed",
-                              f"the grader could not grade this: {type(error).__name__}: "
-                              f"{error}"[:_MAX_MESSAGE]) for name in names]
+                              _("the grader could not grade this: {error_type}: {error}").format(
+                                  error_type=type(error).__name__, error=error)[:_MAX_MESSAGE])
+                for name in names]
 
 
 def grade_submissions(folder: str | Path, manifest: Mapping[tuple[str, str], Variant], *,
                       secret: bytes | None, limits: Limits | None = None, workers: int = 2,
                       scheduler: str | None = None, security: Any = None,
-                      hide: Sequence[Path] = (), labs_dir: Path = LABS_DIR
-                      ) -> list[ExerciseGrade]:
+                      hide: Sequence[Path] = (), labs_dir: Path = LABS_DIR,
+                      language_code: str | None = None) -> list[ExerciseGrade]:
     """Grade every manifest entry's ``folder/STUDENT/LAB.ipynb``; rows by student and lab.
 
     ``secret``: the instructor's secret, for the hidden cases (None: handed-out cases only).
@@ -239,12 +253,15 @@ def grade_submissions(folder: str | Path, manifest: Mapping[tuple[str, str], Var
     pool of ``workers`` processes. ``hide``: the grader's files besides the
     submissions folder (secret, manifest, report folder), hidden from every sandbox.
     The secret itself never leaves this process: only the seeds derived from it do.
+    ``language_code``: the language of every message ("en" or "zh_CN"; default: this
+    process's, `utils.i18n.language`), the sandbox's included, whatever the notebook sets.
     """
     folder, limits = Path(folder).resolve(), limits or Limits()
     hide = [folder, *(Path(p).resolve() for p in hide)]
+    language_code = language_code or language()
     args = [(folder / sid / f"{lab}.ipynb", variant,
              hidden_seed(sid, secret, lab) if secret is not None else None, limits, hide,
-             labs_dir) for (sid, lab), variant in sorted(manifest.items())]
+             labs_dir, language_code) for (sid, lab), variant in sorted(manifest.items())]
     if scheduler is not None:
         from utils.teaching.cluster import grade_on_cluster
 

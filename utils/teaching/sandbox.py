@@ -32,6 +32,8 @@ import signal
 import sys
 from typing import Any, BinaryIO
 
+from utils.i18n import _
+
 __all__: list[str] = []
 
 _ORIGINAL_PID = os.getpid()
@@ -85,10 +87,12 @@ def execute(cells: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def _why_missing(name: str, errors: list[dict[str, Any]]) -> str:
     for error in errors:
         if f"def {name}" in error["source"] or f"{name} =" in error["source"]:
-            return f"the cell defining `{name}` raised {error['error']}"
+            return _("the cell defining `{name}` raised {error}").format(
+                name=name, error=error['error'])
     if errors:
-        return f"`{name}` is not defined; cell {errors[0]['cell']} raised {errors[0]['error']}"
-    return f"`{name}` is not defined in the submission"
+        return _("`{name}` is not defined; cell {cell} raised {error}").format(
+            name=name, cell=errors[0]['cell'], error=errors[0]['error'])
+    return _("`{name}` is not defined in the submission").format(name=name)
 
 
 class _Watch:
@@ -123,10 +127,20 @@ class _Watch:
             self.violations = caught
             return
         if sys._getframe(1).f_code not in self.allowed:
-            self.tampered = f"the submission called {event} while its function ran"
+            self.tampered = _("the submission called {event} while its function ran").format(
+                event=event)
 
 
 _watch: _Watch | None = None
+
+
+def _speak_the_graders_language(code: str) -> None:
+    """Messages made here speak the grader's language; the notebook's own set-up cell, which
+    calls ``set_language`` for its reader, changes nothing (its report is the grader's)."""
+    import utils.i18n
+
+    utils.i18n.set_language(code)
+    utils.i18n.set_language = lambda *args, **kwargs: None
 
 
 def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str, Any]],
@@ -149,8 +163,9 @@ def run_exercise(exercise: Any, namespace: dict[str, Any], errors: list[dict[str
         except CheckFailed as error:
             results.append({"raised": str(error)[:_MAX_MESSAGE]})
         except BaseException as error:  # noqa: BLE001 - SystemExit or worse from the student
-            results.append({"raised": f"{exercise.name}: your function raised "
-                                      f"{type(error).__name__}: {error}"[:_MAX_MESSAGE]})
+            raised = _("{name}: your function raised {error_type}: {error}{where}").format(
+                name=exercise.name, error_type=type(error).__name__, error=error, where="")
+            results.append({"raised": raised[:_MAX_MESSAGE]})
         finally:
             _watch.running = False
         if os.getpid() != _ORIGINAL_PID:
@@ -170,7 +185,7 @@ def _write(channel: BinaryIO, line: dict[str, Any]) -> None:
         data = dumps(line)
     except TypeError as error:  # cannot happen for run_case's outputs; never crash on it
         data = dumps({"exercise": line["exercise"], "status": "crashed",
-                      "message": f"the result could not be sent: {error}"})
+                      "message": _("the result could not be sent: {error}").format(error=error)})
     channel.write(data + b"\n")
     channel.flush()
 
@@ -182,6 +197,7 @@ def main() -> int:
 
     request = loads(sys.stdin.buffer.read())
     sys.stdin = io.StringIO("")
+    _speak_the_graders_language(str(request.get("language", "en")))
     global _watch
     _watch = _Watch()
     module = importlib.import_module(request["checks_module"])  # before any student code
