@@ -28,9 +28,21 @@ def test_only_each_pages_latest_execution_counts(tmp_path):
 
 
 def test_a_cold_run_measures_cold_and_estimates_warm_without_its_training():
-    runs = [{"name": "lstm", "trained": True, "seconds": 20.0, "train_time_s": 19.5},
-            {"name": "lstm", "trained": False, "seconds": 0.2, "train_time_s": 19.0}]
+    runs = [{"name": "lstm", "key": "lstm-1", "trained": True, "seconds": 20.0,
+             "train_time_s": 19.5},
+            {"name": "lstm", "key": "lstm-1", "trained": False, "seconds": 0.2,
+             "train_time_s": 19.5}]
     assert row_texts(30.0, runs) == ["30.0", "30.0", "\u2248 10.0", "lstm", "lstm"]
+
+
+def test_cold_counts_a_model_trained_elsewhere_once_however_often_it_is_loaded():
+    loads = [{"name": "lstm", "key": "lstm-1", "trained": False, "seconds": 0.5,
+              "train_time_s": 20.5}] * 4
+    assert row_texts(8.0, loads)[1] == "\u2248 28.0"
+    # A page that trained one model and loaded another still needs the other's training.
+    mixed = [{"name": "probe", "key": "probe-1", "trained": True, "seconds": 5.0,
+              "train_time_s": 4.5}, loads[0]]
+    assert row_texts(8.0, mixed)[1:3] == ["\u2248 28.0", "\u2248 3.0"]
 
 
 def test_a_warm_run_measures_warm_and_estimates_cold_with_the_recorded_training():

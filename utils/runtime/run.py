@@ -165,14 +165,14 @@ def cached_run(name: str, config: ConfigT, build: Callable[[ConfigT], ModelT],
         trained_now = True
         return model.state_dict(), record.to_json()
 
-    state_dict, metadata = load_or_create(run_key(name, config), create, version=FORMAT_VERSION,
-                                          directory=directory)
+    key = run_key(name, config)
+    state_dict, metadata = load_or_create(key, create, version=FORMAT_VERSION, directory=directory)
     if not trained_now:
         model.load_state_dict(state_dict)
     model.eval()
     record = TrainingRecord.from_json(metadata)
     log_run(name, trained=trained_now, seconds=time.perf_counter() - started,
-            train_time_s=record.train_time_s)
+            train_time_s=record.train_time_s, key=key)
     return Run(config=config, model=model, record=record, from_cache=not trained_now, **carried)
 
 

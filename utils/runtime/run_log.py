@@ -23,13 +23,15 @@ LOG_VARIABLE = "COURSE_RUN_LOG"
 DOC_VARIABLE = "COURSE_RUN_DOC"  # "<page>|<execution id>", set anew before each page is read
 
 
-def log_run(name: str, *, trained: bool, seconds: float, train_time_s: float) -> None:
+def log_run(name: str, *, trained: bool, seconds: float, train_time_s: float,
+            key: str = "") -> None:
     """Append one line for a finished ``cached_run`` when a book build asked for a log."""
     path = os.environ.get(LOG_VARIABLE, "").strip()
     if not path:
         return
     doc, _, execution = os.environ.get(DOC_VARIABLE, "").partition("|")
-    line = json.dumps({"doc": doc, "execution": execution, "name": name, "trained": trained,
+    line = json.dumps({"doc": doc, "execution": execution, "name": name, "key": key,
+                       "trained": trained,
                        "seconds": round(seconds, 3), "train_time_s": round(train_time_s, 3),
                        "time": time.time()})
     # One write of one short line in append mode: lines from two processes never interleave.
