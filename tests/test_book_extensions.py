@@ -6,7 +6,7 @@ import sys
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "extensions"))
-from execution_cache import fingerprint  # noqa: E402
+from execution_cache import fingerprint, forget_outputs_of_old_code  # noqa: E402
 from run_report import latest_runs, names, row_texts  # noqa: E402
 
 
@@ -80,3 +80,28 @@ def test_the_fingerprint_changes_with_the_code_and_only_with_it(tmp_path):
 def test_the_real_fingerprint_covers_the_package_and_the_pins():
     assert fingerprint(ROOT) != fingerprint(ROOT, ("utils/**/*.py",))
     assert fingerprint(ROOT, ("utils/**/*.py",)) != fingerprint(ROOT, ("utils/lm/*.py",))
+
+
+def test_only_the_english_build_empties_the_execution_cache(tmp_path):
+    """The Chinese build reads the English build's outputs: it must not throw them away."""
+    from types import SimpleNamespace
+
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "a.py").write_text("x = 1\n")
+    cache = tmp_path / "_build" / ".jupyter_cache"
+
+    def build(builder: str, language: str | None):
+        return SimpleNamespace(
+            srcdir=str(tmp_path), outdir=str(tmp_path / "_build" / "html"),
+            builder=SimpleNamespace(name=builder),
+            config=SimpleNamespace(language=language, nb_execution_cache_path=str(cache)))
+
+    forget_outputs_of_old_code(build("html", "en"))  # the first build records the code
+    cache.mkdir(parents=True)
+    (tmp_path / "utils" / "a.py").write_text("x = 2\n")
+    for chinese in (build("gettext", None), build("html", "zh_CN")):
+        forget_outputs_of_old_code(chinese)
+        assert cache.exists(), "a build that executes nothing emptied the execution cache"
+    english = build("html", "en")
+    forget_outputs_of_old_code(english)
+    assert english.course_code_changed and not cache.exists()

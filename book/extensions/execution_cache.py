@@ -5,9 +5,11 @@ cache reuses a notebook's outputs while its code cells are unchanged; but a
 notebook's outputs also depend on the ``utils`` package and on the pinned
 libraries, and a change there would leave the book showing outputs of the old
 code. This extension keeps a fingerprint of that code beside the execution
-cache. When it differs from the last build's, it empties the execution cache
-and marks every page for re-reading, so the build executes every notebook
-again (the model cache still spares the training that did not change).
+cache. When it differs from the last English build's, it empties the execution
+cache and marks every page for re-reading, so the build executes every notebook
+again (the model cache still spares the training that did not change). The
+Chinese build and the message extraction leave both alone: they read the
+English build's outputs and execute nothing.
 
 With it, a successful ``make book`` is the test that every notebook and lab
 runs on the current code, and ``make test`` does not need to execute them a
@@ -49,7 +51,15 @@ def execution_cache(app: Sphinx) -> Path:
     return Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache"
 
 
+def executes_notebooks(app: Sphinx) -> bool:
+    """Only the English HTML build executes; the Chinese one and the message extraction
+    read its cache, so they must neither empty it nor record the code they saw."""
+    return app.builder.name != "gettext" and (app.config.language or "en") == "en"
+
+
 def forget_outputs_of_old_code(app: Sphinx) -> None:
+    if not executes_notebooks(app):
+        return
     cache = execution_cache(app)
     marker = cache.parent / FINGERPRINT_FILE
     now = fingerprint(Path(app.srcdir))
