@@ -63,8 +63,9 @@ HARMLESS_CONSOLE = {
     r"/favicon\.ico - Failed to load resource: .* 404": "the browser's own favicon request",
 }
 
-# Schemes that never touch the network.
-LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-extension:", "devtools:")
+# Schemes that never touch the network (chrome-untrusted: is the new-tab page's own parts).
+LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-untrusted:", "chrome-extension:",
+                 "devtools:")
 
 
 def _browser_or_skip() -> None:
