@@ -127,8 +127,11 @@ def test_execution_report_shows_each_notebooks_models_and_cold_and_warm_time(bui
         cells = [re.sub(r"<[^>]+>", "", c).strip()
                  for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
         run, cold, warm = (float(c.lstrip("\u2248 ")) for c in cells[1:4])
-        assert cold >= warm - 0.05 and run in (cold, warm), (
-            f"{entry}: run {run}, cold {cold}, warm {warm}")
+        # The run is measured; a page that trained some models and loaded others
+        # trained elsewhere has both columns estimated, around it.
+        assert cold + 0.05 >= run >= warm - 0.05, f"{entry}: run {run}, cold {cold}, warm {warm}"
+        assert "\u2248" in cells[2] or cold == run, f"{entry}: cold {cells[2]} is not the run"
+        assert "\u2248" in cells[3] or warm == run, f"{entry}: warm {cells[3]} is not the run"
         if cells[4] != "none" or cells[5] != "none":
             trained_or_loaded.append(entry)
     # The LSTM chapter trains or loads its models through cached_run: a log without them is broken.
