@@ -33,6 +33,10 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
+# The manifest of translated pages: the Chinese edition's contract, enforced by
+# tests/test_translation.py.
+from utils.i18n import MANIFEST, translated_pages  # noqa: F401 (tests import it from here)
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
@@ -47,9 +51,6 @@ EDITIONS = {
 }
 COUNTERPART = {"en": "zh_CN", "zh_CN": "en"}
 
-# The manifest of translated pages: the Chinese edition's contract, enforced by
-# tests/test_translation.py.
-MANIFEST = "locales/zh_CN/translated.txt"
 
 CHINESE = {
     "html_title": "动手学基础模型",
@@ -181,16 +182,6 @@ def refuse_to_execute_outside_the_english_build(app: Sphinx) -> None:
         )
 
     cache.single_nb_execution = refuse
-
-
-def translated_pages(root: Path) -> list[str]:
-    """The manifest's document names, one per line; ``#`` starts a comment."""
-    path = root / MANIFEST
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8")
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
 
 
 def note_untranslated_page(app: Sphinx, doctree: nodes.document, docname: str) -> None:

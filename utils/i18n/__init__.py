@@ -30,6 +30,8 @@ LANGUAGES = ("en", "zh_CN")
 DOMAIN = "course"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGE_ENV = "COURSE_LANGUAGE"
+# The pages of the Chinese edition declared translated, relative to the repository root.
+MANIFEST = "locales/zh_CN/translated.txt"
 
 _current: dict[str, object] = {}
 
@@ -62,3 +64,13 @@ def _(message: str) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it (a constant; `_` it at use)."""
     return message
+
+
+def translated_pages(root: Path) -> list[str]:
+    """The manifest's document names, one per line, in order; ``#`` starts a comment."""
+    path = Path(root) / MANIFEST
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]

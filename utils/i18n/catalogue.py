@@ -28,7 +28,8 @@ from babel.messages.pofile import read_po, write_po
 
 from utils.i18n import DOMAIN, LOCALE_DIR
 
-__all__ = ["PO_PATH", "MO_PATH", "SOURCE_DIR", "compile_mo", "extract", "problems", "updated"]
+__all__ = ["PO_PATH", "MO_PATH", "SOURCE_DIR", "brought_up_to_date", "compile_mo", "extract",
+           "problems", "updated"]
 
 SOURCE_DIR = Path(__file__).resolve().parents[1]  # utils/
 PO_PATH = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -61,12 +62,18 @@ def _write(catalog: Catalog) -> str:
     return out.getvalue().decode("utf-8")
 
 
-def updated(po_text: str, template: Catalog) -> str:
-    """``po_text`` brought up to ``template``: changed -> fuzzy, new -> empty, removed -> gone."""
-    catalog = _read(po_text)
+def brought_up_to_date(catalog: Catalog, template: Catalog) -> Catalog:
+    """`catalog` updated to `template`'s messages as ``pybabel update`` does it: changed ->
+    fuzzy (the old translation kept as a draft), new -> empty, removed -> gone; its date kept."""
     template.creation_date = catalog.creation_date  # no new date when nothing changed
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
     catalog.obsolete.clear()
+    return catalog
+
+
+def updated(po_text: str, template: Catalog) -> str:
+    """``po_text`` brought up to ``template``: changed -> fuzzy, new -> empty, removed -> gone."""
+    catalog = brought_up_to_date(_read(po_text), template)
     catalog.fuzzy = False  # the header is this tool's; a fuzzy one makes `msgfmt` skip the file
     return _write(catalog)
 

@@ -5,10 +5,10 @@ A notebook's parameters cell documents each parameter in a comment on its line,
 papermill lists that comment as the parameter's help (``papermill
 --help-notebook``), and the Chinese copy of the notebook carries its Chinese.
 The help comments of every English notebook are this catalogue's messages.
-``updated_catalogue`` brings the catalogue up to date the way ``sphinx-intl
-update`` does a page's (babel's ``Catalog.update``): a help that is new gets an
-empty translation, or a fuzzy one when it is close to a help that went; a help
-that went is dropped.
+``updated_catalogue`` brings the catalogue up to date as the checks' catalogue
+is (``utils.i18n.catalogue.brought_up_to_date``) and as ``sphinx-intl update``
+does a page's: a help that is new gets an empty translation, or a fuzzy one
+when it is close to a help that went; a help that went is dropped.
 """
 
 from __future__ import annotations
@@ -66,16 +66,11 @@ def updated_catalogue(path: Path, helps: dict[str, list[str]]):
     """The catalogue at `path` (if any) brought up to date with `helps` (help -> notebooks)."""
     from babel.messages.catalog import Catalog
 
-    existing = read_catalogue(path) if path.exists() else None
-    template = Catalog(project=PROJECT, fuzzy=False,
-                       creation_date=existing.creation_date if existing else None)
+    from utils.i18n.catalogue import brought_up_to_date
+
+    existing = (read_catalogue(path) if path.exists()
+                else Catalog(locale=LANGUAGE, project=PROJECT, fuzzy=False))
+    template = Catalog(project=PROJECT, fuzzy=False)
     for help_text, notebooks in helps.items():
         template.add(help_text, locations=[(notebook, None) for notebook in notebooks])
-    if existing is None:
-        catalogue = Catalog(locale=LANGUAGE, project=PROJECT, fuzzy=False,
-                            creation_date=template.creation_date)
-    else:
-        catalogue = existing
-    catalogue.update(template, no_fuzzy_matching=False, update_header_comment=False)
-    catalogue.obsolete.clear()
-    return catalogue
+    return brought_up_to_date(existing, template)

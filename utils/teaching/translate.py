@@ -31,6 +31,7 @@ import re
 import sys
 from pathlib import Path
 
+from utils.i18n import MANIFEST, translated_pages
 from utils.notebook.colab import LANGUAGE_LINES, REPOSITORY_URL
 from utils.teaching.markdown_messages import translate_markdown
 from utils.teaching.parameter_catalogue import (
@@ -44,7 +45,6 @@ from utils.teaching.parameter_catalogue import (
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE = "zh_CN"
 CATALOGUES = Path("locales") / LANGUAGE / "LC_MESSAGES"
-MANIFEST = Path("locales") / LANGUAGE / "translated.txt"
 PARAMETERS_CATALOGUE = CATALOGUES / "parameters.po"
 ENGLISH_FOLDERS = ("notebooks", "labs", "labs/solutions")
 # Where a notebook opens from GitHub: a link to one of the course's notebooks
@@ -77,13 +77,6 @@ def page_of(english: Path) -> str:
     if english.parent == Path("labs"):
         return f"labs/solutions/{english.stem}"
     return english.with_suffix("").as_posix()
-
-
-def translated_pages(root: Path = ROOT) -> set[str]:
-    """The pages the manifest declares translated (``#`` starts a comment)."""
-    path = root / MANIFEST
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return {line.split("#", 1)[0].strip() for line in lines} - {""}
 
 
 def translations(catalogue) -> dict[str, str]:
@@ -175,7 +168,7 @@ def chinese_copies(root: Path = ROOT) -> tuple[dict[Path, str], dict[str, list[s
     notebooks = {path: nbformat.read(root / path, as_version=4) for path in english}
     parameters = updated_catalogue(root / PARAMETERS_CATALOGUE, parameter_helps(notebooks))
     files = {PARAMETERS_CATALOGUE: catalogue_text(parameters)}
-    helps, strict = translations(parameters), translated_pages(root)
+    helps, strict = translations(parameters), set(translated_pages(root))
     report: dict[str, list[str]] = {}
     for path, notebook in notebooks.items():
         page = page_of(path)
@@ -188,7 +181,7 @@ def chinese_copies(root: Path = ROOT) -> tuple[dict[Path, str], dict[str, list[s
             if page in strict:
                 shown = "\n".join(f"  {message[:120]!r}" for message in missing)
                 raise TranslationMissing(
-                    f"{page} is declared translated ({MANIFEST.as_posix()}) but {path} has "
+                    f"{page} is declared translated ({MANIFEST}) but {path} has "
                     f"{len(missing)} message(s) without a translation in "
                     f"{catalogue.relative_to(root)} or {PARAMETERS_CATALOGUE.as_posix()}:\n{shown}")
     return files, report
