@@ -21,6 +21,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from tests.conftest import ROOT, STUDENT_LABS
+from tests.test_notebook_conventions import myst_markup
 
 sys.path.insert(0, str(ROOT / "book" / "extensions"))
 from utils.notebook.colab import setup_cell
@@ -181,6 +182,14 @@ def test_a_student_labs_markdown_is_its_solutions(path):
 def markdown_links(path: Path) -> list[str]:
     return [match[2] for cell in read(path).cells if cell.cell_type == "markdown"
             for match in translate.LINK.finditer(cell.source)]
+
+
+@pytest.mark.parametrize(("english", "chinese"), PAIRS, ids=PAIR_IDS)
+def test_a_chinese_notebooks_markdown_reads_the_same_in_jupyterlab_and_colab(english, chinese):
+    """A translation may not bring in the book's MyST markup, which notebooks show raw."""
+    raw = [line for cell in nbformat.read(ROOT / chinese, as_version=4).cells
+           if cell.cell_type == "markdown" for line in myst_markup(cell.source)]
+    assert not raw, f"{chinese}: MyST markup that JupyterLab and Colab show raw: {raw}"
 
 
 @pytest.mark.parametrize(("english", "chinese"), PAIRS, ids=PAIR_IDS)
