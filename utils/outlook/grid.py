@@ -15,11 +15,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from utils.data.corpus import Corpus, CorpusConfig, SyntheticLanguage, generate_corpus
 from utils.data.text import Vocab, lm_stream
@@ -30,7 +29,7 @@ from utils.lm.training import (
     init_output_bias,
     train_language_model,
 )
-from utils.runtime import TrainingRecord, cached_run, config_columns
+from utils.runtime import TrainingRecord, cached_run, config_columns, is_cached, parallel_map
 
 __all__ = ["FULL_GRID", "ScalingGridConfig", "ScalingRunConfig", "grid_data", "run_scaling_grid",
            "entropy_floor"]
@@ -121,9 +120,17 @@ def entropy_floor(config: ScalingGridConfig, corpus: Corpus) -> tuple[float, flo
     return language.entropy_rate(eos=True), nll / sum(len(s) + 1 for s in corpus.test)
 
 
-def _train_one(run: ScalingRunConfig, vocab: Vocab, train: torch.Tensor,
-               test: torch.Tensor) -> dict:
+# The grid's vocabulary and token streams, set once in each process that trains its runs.
+_DATA: dict[str, Any] = {}
+
+
+def _share_data(vocab: Vocab, train: torch.Tensor, test: torch.Tensor) -> None:
+    _DATA.update(vocab=vocab, train=train, test=test)
+
+
+def _train_one(run: ScalingRunConfig) -> dict:
     """Train (or load) one run of the grid; its row of ``run_scaling_grid``'s table."""
+    vocab, train, test = _DATA["vocab"], _DATA["train"], _DATA["test"]
 
     def build(c: ScalingRunConfig) -> LSTMLanguageModel:
         return LSTMLanguageModel(ModelConfig(vocab_size=len(vocab), emb_size=c.hidden_size,
@@ -167,7 +174,11 @@ def run_scaling_grid(config: ScalingGridConfig | None = None, *,
     how = {k: v for k, v in dataclasses.asdict(config).items()
            if k not in ("hidden_sizes", "token_budgets")}
     how["corpus"] = config.corpus
-    pairs = [(h, d) for h in sorted(config.hidden_sizes) for d in sorted(config.token_budgets)]
-    rows = [_train_one(ScalingRunConfig(hidden_size=h, tokens=d, **how), vocab, train, test)
-            for h, d in tqdm(pairs, disable=not progress, desc="scaling grid", unit="run")]
+    runs = [ScalingRunConfig(hidden_size=h, tokens=d, **how)
+            for h in sorted(config.hidden_sizes) for d in sorted(config.token_budgets)]
+    # Each small run keeps one core busy, so the runs to train go side by side, one per core;
+    # when every run is cached, starting worker processes would cost more than loading them.
+    workers = 1 if all(is_cached("scaling", run) for run in runs) else None
+    rows = parallel_map(_train_one, runs, initializer=_share_data, initargs=(vocab, train, test),
+                        workers=workers, desc="scaling grid" if progress else None)
     return pd.DataFrame(rows)

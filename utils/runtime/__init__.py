@@ -4,7 +4,8 @@ Chapter 4. ``cached_run`` is the one way the course trains and caches a model
 (``Run``, ``TrainingRecord``); ``get_device`` picks the device once, and
 ``get_precision`` the output layer's arithmetic (float32 unless asked otherwise);
 ``local_seed``, ``eval_mode`` and ``num_threads`` change a setting for one block
-and put it back. Layer: the bottom but for ``params``; imports no other part of
+and put it back; ``parallel_map`` trains independent small runs side by side, one
+process per core. Layer: the bottom but for ``params``; imports no other part of
 ``utils``, and every other package may use it.
 """
 
@@ -18,6 +19,10 @@ from utils.runtime.cache import (  # noqa: F401
 from utils.runtime.device import (  # noqa: F401
     get_device,
 )
+from utils.runtime.parallel import (  # noqa: F401
+    parallel_map,
+    worker_count,
+)
 from utils.runtime.precision import (  # noqa: F401
     get_precision,
 )
@@ -27,6 +32,7 @@ from utils.runtime.run import (  # noqa: F401
     TrainingRecord,
     cached_run,
     config_columns,
+    is_cached,
     thin,
 )
 from utils.runtime.scoped import (  # noqa: F401
@@ -48,8 +54,11 @@ __all__ = [
     "eval_mode",
     "get_device",
     "get_precision",
+    "is_cached",
     "local_seed",
     "num_threads",
     "one_cpu_thread",
+    "parallel_map",
     "thin",
+    "worker_count",
 ]

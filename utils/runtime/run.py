@@ -30,12 +30,13 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import torch
 from torch import nn
 
-from utils.runtime.cache import FORMAT_VERSION, config_key, load_or_create
+from utils.runtime.cache import FORMAT_VERSION, cache_dir, config_key, load_or_create
 from utils.runtime.precision import get_precision
 from utils.runtime.run_log import log_run
 from utils.runtime.scoped import local_seed
 
-__all__ = ["Run", "RunConfig", "TrainingRecord", "cached_run", "config_columns", "thin"]
+__all__ = ["Run", "RunConfig", "TrainingRecord", "cached_run", "config_columns", "is_cached",
+           "thin"]
 
 # A loss curve kept in the cache's metadata has at most this many points.
 _CURVE_POINTS = 400
@@ -136,6 +137,13 @@ def run_key(name: str, config: Any) -> str:
     if precision != "float32":  # float32 runs keep the keys they always had
         keyed["precision"] = precision
     return f"{name}-" + config_key(keyed)
+
+
+def is_cached(name: str, config: Any, directory: str | Path | None = None) -> bool:
+    """Whether the model cache holds the run ``name`` with ``config`` (not yet verified)."""
+    folder = Path(directory) if directory is not None else cache_dir()
+    key = run_key(name, config)
+    return (folder / f"{key}.pt").is_file() and (folder / f"{key}.json").is_file()
 
 
 def cached_run(name: str, config: ConfigT, build: Callable[[ConfigT], ModelT],
