@@ -35,9 +35,12 @@ def build_book_once() -> Path:
             return HTML
         marker.unlink(missing_ok=True)
         jupyter_book = Path(sys.executable).parent / "jupyter-book"
+        # The pytest workers already share the cores, so here the notebooks that need
+        # executing run one at a time (tests/test_parallel_execution.py tests the pool).
+        env = {**os.environ, "COURSE_WORKERS": os.environ.get("COURSE_WORKERS", "1")}
         result = subprocess.run(
             [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-            capture_output=True, text=True, cwd=ROOT)
+            capture_output=True, text=True, cwd=ROOT, env=env)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         # The Chinese edition, as `make book` builds it: every English page links to it.
         result = subprocess.run(["make", "--no-print-directory", "book-zh"],
