@@ -42,7 +42,7 @@ from myst_nb.core.read import create_nb_reader
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from utils.runtime.parallel import WORKERS_VARIABLE, worker_count
+from utils.runtime.parallel import WORKERS_VARIABLE, usable_cores, worker_count
 from utils.runtime.run_log import DOC_VARIABLE
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ TIMES_FILE = ".execution-times.json"
 
 
 def setup(app: Sphinx) -> dict:
-    app.connect("env-before-read-docs", execute_ahead, priority=900)
+    app.connect("env-before-read-docs", execute_ahead)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -68,8 +68,7 @@ def execute_ahead(app: Sphinx, env, docnames: list[str]) -> None:
     last = json.loads(times_file.read_text()) if times_file.exists() else {}
     pending.sort(key=lambda page: -last.get(page["doc"], float("inf")))
     # The kernels share the cores: each gets its part as threads and as workers of its own.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else workers
-    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores // workers))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, usable_cores() // workers))
     logger.info(f"executing {len(pending)} notebooks, {workers} at a time, "
                 f"{threads} thread(s) each")
     started = time.perf_counter()

@@ -120,6 +120,7 @@ def entropy_floor(config: ScalingGridConfig, corpus: Corpus) -> tuple[float, flo
     return language.entropy_rate(eos=True), nll / sum(len(s) + 1 for s in corpus.test)
 
 
+_RUN_NAME = "scaling"  # the grid's runs in the model cache
 # The grid's vocabulary and token streams, set once in each process that trains its runs.
 _DATA: dict[str, Any] = {}
 
@@ -155,7 +156,7 @@ def _train_one(run: ScalingRunConfig) -> dict:
         return TrainingRecord(steps=steps, tokens=c.tokens, train_time_s=seconds,
                               measured={"loss": loss, "parameters": model.num_parameters()})
 
-    result = cached_run("scaling", run, build, fit)
+    result = cached_run(_RUN_NAME, run, build, fit)
     return {**config_columns(run), "parameters": result.model.num_parameters(),
             "loss": result.record.measured["loss"], "train_time_s": result.record.train_time_s,
             "from_cache": result.from_cache}
@@ -178,7 +179,7 @@ def run_scaling_grid(config: ScalingGridConfig | None = None, *,
             for h in sorted(config.hidden_sizes) for d in sorted(config.token_budgets)]
     # Each small run keeps one core busy, so the runs to train go side by side, one per core;
     # when every run is cached, starting worker processes would cost more than loading them.
-    workers = 1 if all(is_cached("scaling", run) for run in runs) else None
+    workers = 1 if all(is_cached(_RUN_NAME, run) for run in runs) else None
     rows = parallel_map(_train_one, runs, initializer=_share_data, initargs=(vocab, train, test),
                         workers=workers, desc="scaling grid" if progress else None)
     return pd.DataFrame(rows)

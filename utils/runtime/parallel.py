@@ -30,29 +30,26 @@ from tqdm.auto import tqdm
 from utils.runtime.device import get_device
 from utils.runtime.scoped import num_threads
 
-__all__ = ["WORKERS_VARIABLE", "parallel_map", "worker_count"]
+__all__ = ["WORKERS_VARIABLE", "parallel_map", "usable_cores", "worker_count"]
 
 WORKERS_VARIABLE = "COURSE_WORKERS"
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+def usable_cores() -> int:
+    """The number of cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def worker_count() -> int:
-    """``$COURSE_WORKERS``, else the number of cores this process may run on."""
+    """``$COURSE_WORKERS``, else ``usable_cores()``."""
     asked = os.environ.get(WORKERS_VARIABLE, "").strip()
     if asked:
         if not asked.isdigit() or int(asked) < 1:
             raise ValueError(f"{WORKERS_VARIABLE}={asked!r}; give a whole number, at least 1")
         return int(asked)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _start_worker(initializer: Callable[..., Any] | None, initargs: Sequence[Any]) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    if initializer is not None:
-        initializer(*initargs)
+    return usable_cores()
 
 
 def _call_on_one_thread(fn: Callable[[T], R], item: T) -> R:
@@ -94,8 +91,8 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], *,
 
 def _in_workers(fn, items, initializer, initargs, workers, bar) -> list:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(initializer, initargs)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer,
+                             initargs=initargs) as pool:
         futures = [pool.submit(_call_on_one_thread, fn, item) for item in items]
         for _ in as_completed(futures):
             bar.update(1)
