@@ -190,18 +190,22 @@ print(f"loss of 8 random pairs at tau = 0.07: {ours:.3f} (log 8 = {np.log(8):.3f
 # step size rises for the first tenth of training, then falls), random
 # batches of 64 image–caption pairs from 3000, and the temperature learned
 # with the rest. Each batch gives 64 classifications in each direction, and
-# every other caption in the batch is a negative.
+# every other caption in the batch is a negative. The runs are independent, so
+# those the model cache lacks train side by side, one per core, each on one
+# thread (`train_side_by_side`, see the [performance page](../book/performance.md)).
 
 # %%
 from utils.outlook.multimodal import clip_temperature, trained_clip
+from utils.runtime import train_side_by_side
 
 balanced_world = ClipTrainConfig().images
 red_circles = dataclasses.replace(balanced_world, correlation=("circle", "red", 0.9))
+worlds = {"balanced": balanced_world, "red circles": red_circles}
+configs = {(world, seed): ClipTrainConfig(images=images, steps=params.steps, seed=seed)
+           for seed in seeds for world, images in worlds.items()}
 start = time.perf_counter()
-models = {(world, seed): trained_clip(ClipTrainConfig(images=images, steps=params.steps,
-                                                      seed=seed))
-          for seed in seeds for world, images in (("balanced", balanced_world),
-                                                  ("red circles", red_circles))}
+runs = train_side_by_side(trained_clip, configs.values(), run_name="clip", desc="CLIP runs")
+models = dict(zip(configs, runs, strict=True))
 clip_seconds = time.perf_counter() - start
 pd.DataFrame([{"world": w, "seed": s, "final loss": m.record.measured["final_loss"],
                "temperature": clip_temperature(m.model), "train s": m.record.train_time_s,

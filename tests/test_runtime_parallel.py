@@ -3,7 +3,8 @@
 Catches: results that come back out of order or depend on the number of
 workers; a worker that multiplies on more than one thread (its numbers would
 then differ from the serial path's); an initializer that does not reach the
-workers; a bad worker count accepted; a grid that trains differently in parallel.
+workers; a bad worker count accepted; a grid that trains differently in parallel;
+cached runs that start a pool of workers only to be loaded.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 import torch
 
 from utils.outlook import ScalingGridConfig, run_scaling_grid
-from utils.runtime import parallel_map, worker_count
+from utils.outlook.multimodal import ClipTrainConfig, trained_clip
+from utils.runtime import parallel, parallel_map, train_side_by_side, worker_count
 
 _OFFSET: list[int] = []
 
@@ -79,3 +81,34 @@ def test_a_grid_trained_side_by_side_equals_one_trained_run_by_run(tmp_path, mon
     pd.testing.assert_frame_equal(tables["1"][columns], tables["2"][columns])
     # And a second pass loads every run.
     assert run_scaling_grid(grid, progress=False)["from_cache"].all()
+
+
+def _tiny_clip_configs(seeds) -> list:
+    images = dataclasses.replace(ClipTrainConfig().images, n=64)
+    return [ClipTrainConfig(images=images, steps=3, batch_size=16, seed=s) for s in seeds]
+
+
+def test_runs_trained_side_by_side_equal_runs_trained_here_and_are_then_loaded(tmp_path,
+                                                                               monkeypatch):
+    configs = _tiny_clip_configs(range(3))
+    trained = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / workers))
+        monkeypatch.setenv("COURSE_WORKERS", workers)
+        trained[workers] = train_side_by_side(trained_clip, configs, run_name="clip")
+        assert [run.config for run in trained[workers]] == configs
+        assert not any(run.from_cache for run in trained[workers])
+    for here, there in zip(trained["1"], trained["2"], strict=True):
+        for a, b in zip(here.model.state_dict().values(), there.model.state_dict().values(),
+                        strict=True):
+            assert torch.equal(a, b)
+
+    def no_workers(*args):
+        raise AssertionError("worker processes started to load cached runs")
+
+    monkeypatch.setattr(parallel, "_in_workers", no_workers)
+    loaded = train_side_by_side(trained_clip, configs, run_name="clip")
+    assert all(run.from_cache for run in loaded)
+    # One run missing: the pool starts again.
+    with pytest.raises(AssertionError, match="worker processes started"):
+        train_side_by_side(trained_clip, _tiny_clip_configs(range(4)), run_name="clip")

@@ -4,8 +4,8 @@ Chapter 4. ``cached_run`` is the one way the course trains and caches a model
 (``Run``, ``TrainingRecord``); ``get_device`` picks the device once, and
 ``get_precision`` the output layer's arithmetic (float32 unless asked otherwise);
 ``local_seed``, ``eval_mode`` and ``num_threads`` change a setting for one block
-and put it back; ``parallel_map`` trains independent small runs side by side, one
-process per core. Layer: the bottom but for ``params``; imports no other part of
+and put it back; ``parallel_map`` and ``train_side_by_side`` train independent small runs
+side by side, one process per core. Layer: the bottom but for ``params``; imports no other part of
 ``utils``, and every other package may use it.
 """
 
@@ -21,6 +21,7 @@ from utils.runtime.device import (  # noqa: F401
 )
 from utils.runtime.parallel import (  # noqa: F401
     parallel_map,
+    train_side_by_side,
     worker_count,
 )
 from utils.runtime.precision import (  # noqa: F401
@@ -60,5 +61,6 @@ __all__ = [
     "one_cpu_thread",
     "parallel_map",
     "thin",
+    "train_side_by_side",
     "worker_count",
 ]
