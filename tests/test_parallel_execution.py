@@ -95,14 +95,14 @@ def _build(folder: Path, env_workers: str) -> subprocess.CompletedProcess:
                           env=env, timeout=300)
 
 
-def _page(tmp_path: Path, name: str) -> str:
-    return (tmp_path / "book" / "_build" / "html" / f"{name}.html").read_text(encoding="utf-8")
+def _page(folder: Path, name: str) -> str:
+    return (folder / "_build" / "html" / f"{name}.html").read_text(encoding="utf-8")
 
 
 def _outputs(folder: Path, names: list[str]) -> dict[str, dict]:
     found = {}
     for name in names:
-        page = _page(folder.parent, name)
+        page = _page(folder, name)
         start = page.index('{"name"')
         found[name] = json.loads(page[start:page.index("}", start) + 1].replace("&quot;", '"'))
     return found
@@ -123,7 +123,8 @@ def test_notebooks_run_side_by_side_and_are_then_read_from_the_cache(tmp_path):
     assert "Executing notebook failed" in log, textwrap.shorten(log, 3000)
     good = names[:3]
     runs = _outputs(tmp_path / "book", good)
-    saw_peer = [name for name in good if "saw a running peer: True" in _page(tmp_path, name)]
+    pages = {name: _page(tmp_path / "book", name) for name in good}
+    saw_peer = [name for name, page in pages.items() if "saw a running peer: True" in page]
     assert saw_peer, "no notebook saw another one running"
     for name, run in runs.items():
         assert run["doc"] == name and run["threads"] == run["workers"], run

@@ -29,7 +29,7 @@ from utils.lm.training import (
     init_output_bias,
     train_language_model,
 )
-from utils.runtime import TrainingRecord, cached_run, config_columns, is_cached, parallel_map
+from utils.runtime import TrainingRecord, cached_run, config_columns, train_side_by_side
 
 __all__ = ["FULL_GRID", "ScalingGridConfig", "ScalingRunConfig", "grid_data", "run_scaling_grid",
            "entropy_floor"]
@@ -177,9 +177,8 @@ def run_scaling_grid(config: ScalingGridConfig | None = None, *,
     how["corpus"] = config.corpus
     runs = [ScalingRunConfig(hidden_size=h, tokens=d, **how)
             for h in sorted(config.hidden_sizes) for d in sorted(config.token_budgets)]
-    # Each small run keeps one core busy, so the runs to train go side by side, one per core;
-    # when every run is cached, starting worker processes would cost more than loading them.
-    workers = 1 if all(is_cached(_RUN_NAME, run) for run in runs) else None
-    rows = parallel_map(_train_one, runs, initializer=_share_data, initargs=(vocab, train, test),
-                        workers=workers, desc="scaling grid" if progress else None)
+    # Each small run keeps one core busy, so the runs to train go side by side, one per core.
+    rows = train_side_by_side(_train_one, runs, run_name=_RUN_NAME, initializer=_share_data,
+                              initargs=(vocab, train, test),
+                              desc="scaling grid" if progress else None)
     return pd.DataFrame(rows)

@@ -4,9 +4,9 @@ Chapter 4. ``cached_run`` is the one way the course trains and caches a model
 (``Run``, ``TrainingRecord``); ``get_device`` picks the device once, and
 ``get_precision`` the output layer's arithmetic (float32 unless asked otherwise);
 ``local_seed``, ``eval_mode`` and ``num_threads`` change a setting for one block
-and put it back; ``parallel_map`` and ``train_side_by_side`` train independent small runs
-side by side, one process per core. Layer: the bottom but for ``params``; imports no other part of
-``utils``, and every other package may use it.
+and put it back; ``parallel_map`` and ``train_side_by_side`` train independent
+small runs side by side, one process per core. Layer: the bottom but for
+``params``; imports no other part of ``utils``, and every other package may use it.
 """
 
 from __future__ import annotations

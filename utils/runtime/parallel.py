@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from tqdm.auto import tqdm
 
 from utils.runtime.device import get_device
-from utils.runtime.run import Run, is_cached
+from utils.runtime.run import is_cached
 from utils.runtime.scoped import num_threads
 
 __all__ = ["WORKERS_VARIABLE", "parallel_map", "train_side_by_side", "usable_cores",
@@ -102,15 +102,18 @@ def _in_workers(fn, items, initializer, initargs, workers, bar) -> list:
     return [future.result() for future in futures]
 
 
-def train_side_by_side(train: Callable[[C], Run], configs: Iterable[C], *, run_name: str,
-                       desc: str | None = None) -> list[Run]:
+def train_side_by_side(train: Callable[[C], R], configs: Iterable[C], *, run_name: str,
+                       initializer: Callable[..., Any] | None = None,
+                       initargs: Sequence[Any] = (), desc: str | None = None) -> list[R]:
     """``[train(config) for config in configs]``, the runs the cache lacks trained side by side.
 
     ``train`` is a module-level function that trains (or loads) the cached run
-    ``run_name`` of one config, such as chapter 10's ``trained_clip``. When every
-    run is cached they are loaded here, one after another: starting workers (a
-    torch import each) would cost more than loading.
+    ``run_name`` of one config, such as chapter 10's ``trained_clip``; the other
+    arguments are ``parallel_map``'s. When every run is cached they are loaded
+    here, one after another: starting workers (a torch import each) would cost
+    more than loading.
     """
     configs = list(configs)
     workers = 1 if all(is_cached(run_name, config) for config in configs) else None
-    return parallel_map(train, configs, workers=workers, desc=desc)
+    return parallel_map(train, configs, initializer=initializer, initargs=initargs,
+                        workers=workers, desc=desc)
